@@ -1,0 +1,205 @@
+//! The one definition of the gateway's configuration file.
+//!
+//! The gateway reads it (merged with environment variables and flags) and the operator renders it
+//! into a ConfigMap. This crate has no DuckDB dependency on purpose: the operator links it.
+//! Every key is documented in `docs/configuration.md`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Top-level gateway configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct GatewayConfig {
+    /// Address of the PostgreSQL listener, `HOST:PORT`.
+    pub listen: String,
+    /// Directory holding the embedded default database and other local state.
+    pub data_dir: PathBuf,
+    /// Allow a dbname without a database file to create `<name>.duckdb` in the data directory.
+    pub allow_create_databases: bool,
+    /// Session and resource limits.
+    pub limits: Limits,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:5432".to_owned(),
+            data_dir: PathBuf::from("./duckgate-data"),
+            allow_create_databases: false,
+            limits: Limits::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Limits that protect the gateway and its sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Limits {
+    /// Maximum concurrent client connections; more are refused with SQLSTATE 53300.
+    pub max_connections: u32,
+    /// Default `statement_timeout` in milliseconds for every session (0 = none).
+    pub statement_timeout_ms: u64,
+    /// Time a client has to finish the startup handshake, in milliseconds.
+    pub startup_timeout_ms: u64,
+    /// Largest frontend message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// DuckDB `memory_limit` for each database instance (e.g. `4GB`); unset = DuckDB's default.
+    pub memory_limit: Option<String>,
+    /// DuckDB `threads` for each database instance; unset = DuckDB's default.
+    pub threads: Option<u32>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1000,
+            statement_timeout_ms: 0,
+            startup_timeout_ms: 10_000,
+            max_message_bytes: 64 * 1024 * 1024,
+            memory_limit: None,
+            threads: None,
+        }
+    }
+}
+
+/// Log output settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `duckgate_gateway=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_yaml::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl GatewayConfig {
+    /// Parse a YAML document.
+    pub fn from_yaml(text: &str) -> Result<Self, serde_yaml::Error> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_yaml::from_str(text)
+    }
+
+    /// Read and parse a YAML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_yaml(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Render as YAML (what the operator writes into the ConfigMap).
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).expect("config serializes")
+    }
+
+    /// Check cross-field rules that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "listen must be HOST:PORT with an IP address, got {:?}",
+                self.listen
+            )));
+        }
+        if self.limits.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.maxConnections must be at least 1".into(),
+            ));
+        }
+        if self.limits.max_message_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "limits.maxMessageBytes must be at least 1024".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_document_is_default() {
+        assert_eq!(GatewayConfig::from_yaml("").unwrap(), GatewayConfig::default());
+    }
+
+    #[test]
+    fn yaml_round_trips() {
+        let mut c = GatewayConfig::default();
+        c.listen = "0.0.0.0:6543".into();
+        c.limits.statement_timeout_ms = 1500;
+        c.limits.memory_limit = Some("2GB".into());
+        c.log.format = LogFormat::Json;
+        let back = GatewayConfig::from_yaml(&c.to_yaml()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = GatewayConfig::from_yaml("listn: 1.2.3.4:5").unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+
+    #[test]
+    fn partial_documents_keep_defaults() {
+        let c = GatewayConfig::from_yaml("limits:\n  maxConnections: 7\n").unwrap();
+        assert_eq!(c.limits.max_connections, 7);
+        assert_eq!(c.limits.startup_timeout_ms, 10_000);
+        assert_eq!(c.listen, "127.0.0.1:5432");
+    }
+
+    #[test]
+    fn validation_catches_bad_listen_and_zero_limits() {
+        let mut c = GatewayConfig::default();
+        c.listen = "localhost".into();
+        assert!(c.validate().is_err());
+        c.listen = "127.0.0.1:1".into();
+        c.limits.max_connections = 0;
+        assert!(c.validate().is_err());
+        c.limits.max_connections = 1;
+        c.validate().unwrap();
+    }
+}

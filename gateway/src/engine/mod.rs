@@ -1,0 +1,183 @@
+//! DuckDB execution for one session: a connection, its prepared statements, and streaming of
+//! encoded result rows with backpressure.
+//!
+//! Everything here is blocking and runs on tokio's blocking pool (`spawn_blocking`), never on
+//! the async threads. A session's engine sits behind a mutex so that exactly one thread uses
+//! its DuckDB connection at a time.
+
+pub mod encode;
+pub mod error;
+pub mod ffi;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::BytesMut;
+use tokio::sync::mpsc;
+
+pub use encode::{ColumnFormat, EncodeSettings, RowEncoder};
+pub use error::DbError;
+pub use ffi::{Column, Connection, Database, Interrupter, StatementKind};
+
+use crate::types::{params::ParamValue, DuckType};
+
+/// What DuckDB says about a prepared statement, without running it.
+#[derive(Debug, Clone)]
+pub struct StatementInfo {
+    pub kind: StatementKind,
+    /// Parameter types DuckDB inferred (`None` = could not infer).
+    pub params: Vec<Option<DuckType>>,
+    pub columns: Vec<Column>,
+}
+
+/// Encoded rows: `data` holds DataRow bodies back to back, `ends[i]` is where row `i` ends.
+#[derive(Debug, Default)]
+pub struct RowBatch {
+    pub data: BytesMut,
+    pub ends: Vec<usize>,
+}
+
+/// What an execution sends back, in order: zero or more batches, then `Done` or `Error`.
+#[derive(Debug)]
+pub enum StreamItem {
+    Rows(RowBatch),
+    /// `changed_rows` is set for statements that report a row count instead of rows.
+    Done { changed_rows: Option<u64> },
+    Error(DbError),
+}
+
+/// Batches waiting for the client per session: bounds server memory for slow readers.
+pub const STREAM_QUEUE_BATCHES: usize = 4;
+/// A batch is handed over once it holds this many bytes (or the result ends).
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// The blocking half of a session.
+pub struct Engine {
+    conn: Connection,
+    statements: HashMap<u64, ffi::Prepared>,
+    next_id: u64,
+}
+
+// The engine moves between blocking-pool threads but is used by one at a time (mutex).
+unsafe impl Send for Engine {}
+
+impl Engine {
+    pub fn new(conn: Connection) -> Self {
+        Engine {
+            conn,
+            statements: HashMap::new(),
+            next_id: 1,
+        }
+    }
+
+    pub fn interrupter(&self) -> Arc<Interrupter> {
+        self.conn.interrupter()
+    }
+
+    pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
+        self.conn.execute_batch(sql)
+    }
+
+    pub fn query_strings(&self, sql: &str) -> Result<Vec<Option<String>>, DbError> {
+        self.conn.query_strings(sql)
+    }
+
+    /// Prepare and keep a statement; returns its id and description.
+    pub fn prepare(&mut self, sql: &str) -> Result<(u64, StatementInfo), DbError> {
+        let stmt = self.conn.prepare(sql)?;
+        let info = StatementInfo {
+            kind: stmt.kind(),
+            params: stmt.param_types(),
+            columns: stmt.columns(),
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.statements.insert(id, stmt);
+        Ok((id, info))
+    }
+
+    pub fn close(&mut self, id: u64) {
+        self.statements.remove(&id);
+    }
+
+    /// Execute a prepared statement and stream its outcome into `sink`. Returns when the result
+    /// is exhausted, failed, or the receiver went away (the query is then abandoned).
+    pub fn execute(
+        &mut self,
+        id: u64,
+        params: &[ParamValue],
+        encoder: Option<RowEncoder>,
+        sink: &mpsc::Sender<StreamItem>,
+    ) {
+        let item = match self.run(id, params, encoder, sink) {
+            Ok(Some(done)) => done,
+            Ok(None) => return, // receiver gone
+            Err(e) => StreamItem::Error(e),
+        };
+        let _ = sink.blocking_send(item);
+    }
+
+    fn run(
+        &mut self,
+        id: u64,
+        params: &[ParamValue],
+        encoder: Option<RowEncoder>,
+        sink: &mpsc::Sender<StreamItem>,
+    ) -> Result<Option<StreamItem>, DbError> {
+        let stmt = self
+            .statements
+            .get(&id)
+            .ok_or_else(|| DbError::internal("prepared statement vanished"))?;
+        stmt.bind(params)?;
+        let mut result = stmt.execute(encoder.is_some())?;
+        let Some(mut encoder) = encoder else {
+            // Row count (or nothing): read it from the first chunk.
+            let mut changed = None;
+            if result.is_changed_rows() {
+                if let Some(chunk) = result.next_chunk()? {
+                    if chunk.len() > 0 {
+                        changed = Some(read_count(&chunk));
+                    }
+                }
+            } else {
+                while result.next_chunk()?.is_some() {}
+            }
+            return Ok(Some(StreamItem::Done {
+                changed_rows: changed,
+            }));
+        };
+        let mut batch = RowBatch::default();
+        let mut first = true;
+        while let Some(chunk) = result.next_chunk()? {
+            encoder.encode_chunk(&chunk, &mut batch.data, &mut batch.ends);
+            // The first chunk goes out at once (time to first row); later ones in ~64 KiB batches.
+            if first || batch.data.len() >= BATCH_BYTES {
+                first = false;
+                let full = std::mem::take(&mut batch);
+                if sink.blocking_send(StreamItem::Rows(full)).is_err() {
+                    return Ok(None);
+                }
+            }
+        }
+        if !batch.ends.is_empty() && sink.blocking_send(StreamItem::Rows(batch)).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(StreamItem::Done { changed_rows: None }))
+    }
+}
+
+/// The single BIGINT "Count" value of a changed-rows result.
+fn read_count(chunk: &ffi::Chunk) -> u64 {
+    unsafe {
+        let v = chunk.vector(0);
+        let data = duckdb::ffi::duckdb_vector_get_data(v) as *const i64;
+        if data.is_null() {
+            0
+        } else {
+            (*data).max(0) as u64
+        }
+    }
+}
+
+/// Shared handle to a session's engine.
+pub type SharedEngine = Arc<Mutex<Engine>>;

@@ -1,0 +1,20 @@
+//! duckgate gateway: a PostgreSQL wire-protocol endpoint for DuckDB.
+//!
+//! A connection passes through: `protocol` (negotiation, startup, message dispatch) →
+//! `session` (transaction state, settings, prepared statements, portals) → `sql` (splitting,
+//! statements answered by the gateway, command tags) → `engine` (DuckDB, off the async threads)
+//! → `types` (DuckDB values → PostgreSQL text/binary wire format). `storage` owns the database
+//! instances; `server` the listener and process-wide state.
+
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod protocol;
+pub mod server;
+pub mod session;
+pub mod sql;
+pub mod storage;
+pub mod types;
+
+pub use duckgate_config::GatewayConfig;
+pub use server::Server;

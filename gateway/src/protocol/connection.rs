@@ -1,0 +1,95 @@
+//! One client connection from accept to close: SSL/GSSENC negotiation, a startup deadline,
+//! then pgwire's message dispatch with our handlers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use pgwire::api::{ClientInfo, NoopHandler, PgWireConnectionState};
+use pgwire::messages::PgWireFrontendMessage;
+use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::ConnectionHandler;
+use crate::error::PgError;
+use crate::server::Shared;
+
+pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
+    let peer = tcp.peer_addr().ok();
+    let startup_deadline =
+        Instant::now() + Duration::from_millis(shared.config.limits.startup_timeout_ms);
+    // SSLRequest and GSSENCRequest are answered 'N' (TLS comes with the security layer);
+    // a direct TLS ClientHello cannot be served and closes the connection.
+    let socket = match tokio::time::timeout_at(startup_deadline, negotiate_tls::<String>(tcp, None)).await {
+        Ok(Ok(Some(s))) => s,
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            tracing::debug!(?peer, error = %e, "negotiation failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(?peer, "startup timeout");
+            return;
+        }
+    };
+    let mut socket = socket;
+    let handler = Arc::new(ConnectionHandler::new(shared.clone()));
+    let noop = Arc::new(NoopHandler);
+    loop {
+        let starting = matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup | PgWireConnectionState::AuthenticationInProgress
+        );
+        let msg = if starting {
+            match tokio::time::timeout_at(startup_deadline, socket.next()).await {
+                Ok(m) => m,
+                Err(_) => {
+                    let e = PgError::fatal("08006", "timeout expired while waiting for the startup packet");
+                    let _ = process_error(&mut socket, e.into_pgwire(), false).await;
+                    break;
+                }
+            }
+        } else {
+            socket.next().await
+        };
+        let msg = match msg {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                // undecodable input: report and drop the connection
+                let e = PgError::fatal("08P01", format!("invalid frontend message: {e}"));
+                let _ = process_error(&mut socket, e.into_pgwire(), false).await;
+                break;
+            }
+            None => break,
+        };
+        if matches!(msg, PgWireFrontendMessage::Terminate(_)) {
+            break;
+        }
+        let is_cancel = matches!(msg, PgWireFrontendMessage::CancelRequest(_));
+        let is_extended = match socket.state() {
+            PgWireConnectionState::CopyInProgress(ext) => ext,
+            _ => msg.is_extended_query(),
+        };
+        if let Err(e) = process_message(
+            msg,
+            &mut socket,
+            handler.clone(),
+            handler.clone(),
+            handler.clone(),
+            noop.clone(),
+            handler.clone(),
+        )
+        .await
+        {
+            let fatal = e.is_fatal();
+            if process_error(&mut socket, e, is_extended).await.is_err() || fatal {
+                break;
+            }
+        }
+        if is_cancel {
+            break;
+        }
+    }
+    handler.close().await;
+}

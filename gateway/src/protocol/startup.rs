@@ -1,0 +1,222 @@
+//! Connection start: startup parameters, database routing, the session's DuckDB connection,
+//! and the reply (AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery).
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use futures::{Sink, SinkExt};
+use pgwire::api::auth::{protocol_negotiation, save_startup_parameters_to_metadata, StartupHandler};
+use pgwire::api::{ClientInfo, PgWireConnectionState};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::response::{ReadyForQuery, TransactionStatus};
+use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+
+use super::ConnectionHandler;
+use crate::engine::Engine;
+use crate::error::PgError;
+use crate::session::settings::{is_session_setting, SessionSettings};
+use crate::session::{Session, SessionInfo};
+use crate::sql::SetValue;
+
+/// Startup packet keys that are connection metadata, not settings.
+const NOT_SETTINGS: &[&str] = &["user", "database", "options", "replication"];
+
+/// Split `options` (`-c a=b --c=d -cx=y`) into settings. Backslash escapes a space.
+pub fn parse_options(options: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            c if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        let kv = if w == "-c" {
+            i += 1;
+            words.get(i).cloned()
+        } else if let Some(rest) = w.strip_prefix("--") {
+            Some(rest.to_owned())
+        } else {
+            w.strip_prefix("-c").map(str::to_owned)
+        };
+        if let Some((k, v)) = kv.as_deref().and_then(|s| s.split_once('=')) {
+            out.push((k.replace('-', "_"), v.to_owned()));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Build the session settings from startup parameters. Unknown names are ignored (drivers
+/// send many); invalid values of known ones fail the connection, as in PostgreSQL.
+pub fn settings_from_startup(
+    params: &BTreeMap<String, String>,
+    base: SessionSettings,
+) -> Result<SessionSettings, PgError> {
+    let mut s = base.clone();
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| !NOT_SETTINGS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(o) = params.get("options") {
+        pairs.extend(parse_options(o));
+    }
+    for (k, v) in pairs {
+        let name = k.to_ascii_lowercase();
+        if !is_session_setting(&name) {
+            continue;
+        }
+        match s.set(&name, &SetValue::Values(vec![v]), &base) {
+            Ok(_) => {}
+            // read-only parameters sent at startup are simply ignored
+            Err(crate::session::settings::SettingError::ReadOnly(_)) => {}
+            Err(e) => return Err(PgError::fatal(e.sqlstate(), e.to_string())),
+        }
+    }
+    Ok(s)
+}
+
+impl ConnectionHandler {
+    async fn start_session(
+        &self,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Session, PgError> {
+        let user = params.get("user").cloned().unwrap_or_default();
+        if user.is_empty() {
+            return Err(PgError::fatal("28000", "no PostgreSQL user name specified in startup packet"));
+        }
+        let dbname = params.get("database").cloned().unwrap_or_default();
+        let mut base = SessionSettings::default();
+        base.statement_timeout_ms = self.shared.config.limits.statement_timeout_ms;
+        let settings = settings_from_startup(params, base.clone())?;
+        let (database, db) = self.shared.registry.route(&dbname).await?;
+        let conn = tokio::task::spawn_blocking(move || db.connect())
+            .await
+            .expect("connect task panicked")
+            .map_err(PgError::from)?;
+        let mut session = Session::new(
+            SessionInfo { user, database },
+            Engine::new(conn),
+            settings,
+        );
+        session.init().await?;
+        Ok(session)
+    }
+}
+
+#[async_trait]
+impl StartupHandler for ConnectionHandler {
+    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(startup) = message else {
+            return Err(PgError::protocol("unexpected message during startup").into_pgwire());
+        };
+        protocol_negotiation(client, &startup).await?;
+        save_startup_parameters_to_metadata(client, &startup);
+        let Some(slot) = self.shared.try_acquire_connection() else {
+            return Err(PgError::fatal("53300", "sorry, too many clients already").into_pgwire());
+        };
+        let session = match self.start_session(&startup.parameters).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::info!(code = e.code, error = %e.message, "connection refused");
+                return Err(e.into_pgwire());
+            }
+        };
+        tracing::info!(
+            user = %session.info.user,
+            database = %session.info.database,
+            peer = %client.socket_addr(),
+            "session started"
+        );
+        let (pid, secret) = self.shared.register_cancel(session.cancel_state());
+        *self.backend_pid.lock().unwrap() = Some(pid);
+        client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
+        client
+            .feed(PgWireBackendMessage::Authentication(Authentication::Ok))
+            .await?;
+        for (k, v) in session.settings.reported(&session.info.user) {
+            client
+                .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                    k.to_owned(),
+                    v,
+                )))
+                .await?;
+        }
+        client
+            .feed(PgWireBackendMessage::BackendKeyData(BackendKeyData::new(
+                pid,
+                SecretKey::I32(secret),
+            )))
+            .await?;
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                TransactionStatus::Idle,
+            )))
+            .await?;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        *self.session.lock().await = Some(session);
+        *self.slot.lock().unwrap() = Some(slot);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parsing() {
+        assert_eq!(
+            parse_options("-c statement_timeout=5s --search-path=a,b -cTimeZone=UTC -c a\\ b=c d"),
+            vec![
+                ("statement_timeout".into(), "5s".into()),
+                ("search_path".into(), "a,b".into()),
+                ("TimeZone".into(), "UTC".into()),
+                ("a b".into(), "c".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn startup_settings() {
+        let mut p = BTreeMap::new();
+        p.insert("TimeZone".into(), "Europe/Paris".into());
+        p.insert("application_name".into(), "app".into());
+        p.insert("some_unknown_thing".into(), "x".into());
+        p.insert("options".into(), "-c statement_timeout=250".into());
+        let s = settings_from_startup(&p, SessionSettings::default()).unwrap();
+        assert_eq!(s.time_zone.name(), "Europe/Paris");
+        assert_eq!(s.application_name, "app");
+        assert_eq!(s.statement_timeout_ms, 250);
+        p.insert("DateStyle".into(), "Postgres".into());
+        assert_eq!(
+            settings_from_startup(&p, SessionSettings::default()).unwrap_err().code,
+            "22023"
+        );
+    }
+}

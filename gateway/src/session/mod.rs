@@ -1,0 +1,991 @@
+//! A client session: its DuckDB connection, transaction state, settings, prepared statements
+//! and portals. Protocol handlers call into it; it writes backend messages to a [`Wire`].
+
+pub mod settings;
+pub mod stream;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use pgwire::messages::data::{
+    DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
+};
+use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, NoticeResponse, ReadyForQuery, TransactionStatus,
+};
+use pgwire::messages::startup::ParameterStatus;
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::error::{ErrorInfo, PgWireResult};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::engine::{
+    Column, ColumnFormat, DbError, Engine, EncodeSettings, RowEncoder, SharedEngine,
+    StatementInfo, StatementKind, STREAM_QUEUE_BATCHES,
+};
+use crate::error::PgError;
+use crate::sql::{self, Intercept, TxControl};
+use crate::types::{self, oid, params, pg_type_of, DuckType};
+pub use settings::SessionSettings;
+use stream::{CancelState, Next, RowStream, CANCEL_NONE};
+pub use wire::Wire;
+
+/// Transaction state as the protocol reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxState {
+    /// Autocommit. `implicit` is set while the gateway holds an implicit transaction open for
+    /// a multi-statement query or an extended-protocol pipeline (committed at its end).
+    Idle { implicit: bool, failed: bool },
+    /// Inside BEGIN ... COMMIT.
+    Block,
+    /// An error happened inside a block: only ROLLBACK/COMMIT are accepted.
+    Failed,
+}
+
+impl TxState {
+    fn status(self) -> TransactionStatus {
+        match self {
+            TxState::Idle { .. } => TransactionStatus::Idle,
+            TxState::Block => TransactionStatus::Transaction,
+            TxState::Failed => TransactionStatus::Error,
+        }
+    }
+}
+
+/// What a prepared statement is.
+#[derive(Debug)]
+enum Body {
+    Empty,
+    Intercepted(Intercept),
+    Duck { id: u64, info: StatementInfo },
+}
+
+/// A statement after Parse.
+struct Prepared {
+    sql: String,
+    body: Body,
+    /// Parameter OIDs as reported in ParameterDescription (and used to decode Bind values).
+    param_oids: Vec<u32>,
+    /// Result columns (empty when the statement returns no rows).
+    columns: Vec<Column>,
+    engine: SharedEngine,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if let Body::Duck { id, .. } = self.body {
+            // Closing only needs the engine when it is free; if a query holds it, the
+            // statement is closed with the session.
+            if let Ok(mut e) = self.engine.try_lock() {
+                e.close(id);
+            }
+        }
+    }
+}
+
+enum PortalState {
+    NotStarted,
+    Running(Box<RowStream>),
+    Done,
+}
+
+struct Portal {
+    stmt: Arc<Prepared>,
+    params: Vec<params::ParamValue>,
+    result_binary: Vec<bool>,
+    state: PortalState,
+}
+
+/// Identity and routing of a session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub user: String,
+    pub database: String,
+}
+
+pub struct Session {
+    pub info: SessionInfo,
+    engine: SharedEngine,
+    cancel: Arc<CancelState>,
+    pub settings: SessionSettings,
+    defaults: SessionSettings,
+    tx: TxState,
+    statements: HashMap<String, Arc<Prepared>>,
+    portals: HashMap<String, Portal>,
+}
+
+fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
+    let pg = pg_type_of(ty);
+    FieldDescription::new(
+        name.to_owned(),
+        0,
+        0,
+        pg.oid,
+        pg.typlen,
+        pg.typmod,
+        i16::from(binary),
+    )
+}
+
+fn text_column(name: &str) -> Column {
+    Column {
+        name: name.to_owned(),
+        ty: DuckType::Varchar,
+    }
+}
+
+fn notice(code: &str, message: &str) -> PgWireBackendMessage {
+    PgWireBackendMessage::NoticeResponse(NoticeResponse::from(ErrorInfo::new(
+        "WARNING".into(),
+        code.into(),
+        message.into(),
+    )))
+}
+
+fn complete(tag: String) -> PgWireBackendMessage {
+    PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))
+}
+
+async fn blocking<T: Send + 'static>(
+    engine: &SharedEngine,
+    f: impl FnOnce(&mut Engine) -> T + Send + 'static,
+) -> T {
+    let engine = engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut e)
+    })
+    .await
+    .expect("engine task panicked")
+}
+
+impl Session {
+    pub fn new(info: SessionInfo, engine: Engine, settings: SessionSettings) -> Self {
+        let cancel = Arc::new(CancelState {
+            interrupter: engine.interrupter(),
+            reason: CANCEL_NONE.into(),
+        });
+        Session {
+            info,
+            engine: Arc::new(Mutex::new(engine)),
+            cancel,
+            defaults: settings.clone(),
+            settings,
+            tx: TxState::Idle {
+                implicit: false,
+                failed: false,
+            },
+            statements: HashMap::new(),
+            portals: HashMap::new(),
+        }
+    }
+
+    pub fn cancel_state(&self) -> Arc<CancelState> {
+        self.cancel.clone()
+    }
+
+    pub fn tx_status(&self) -> TransactionStatus {
+        self.tx.status()
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        !matches!(self.tx, TxState::Idle { .. })
+    }
+
+    /// Apply DuckDB-side session state after connecting (search_path etc.).
+    pub async fn init(&mut self) -> Result<(), PgError> {
+        let sql = settings::duckdb_search_path(&self.settings.search_path);
+        blocking(&self.engine, move |e| e.execute_batch(&sql))
+            .await
+            .map_err(PgError::from)
+    }
+
+    fn encode_settings(&self) -> EncodeSettings {
+        EncodeSettings {
+            time_zone: self.settings.time_zone.clone(),
+            extra_float_digits: self.settings.extra_float_digits,
+        }
+    }
+
+    /// Free the engine: pull suspended portals' remaining rows into memory.
+    async fn quiesce(&mut self) {
+        for p in self.portals.values_mut() {
+            if let PortalState::Running(s) = &mut p.state {
+                s.materialize().await;
+            }
+        }
+    }
+
+    async fn engine_batch(&mut self, sql: &'static str) -> Result<(), PgError> {
+        self.quiesce().await;
+        blocking(&self.engine, move |e| e.execute_batch(sql))
+            .await
+            .map_err(PgError::from)
+    }
+
+    /// Record a failed statement in the transaction state.
+    fn note_error(&mut self) {
+        self.tx = match self.tx {
+            TxState::Block | TxState::Failed => TxState::Failed,
+            TxState::Idle { implicit, .. } => TxState::Idle {
+                implicit,
+                failed: implicit,
+            },
+        };
+    }
+
+    /// End an implicit transaction (end of a multi-statement query or at Sync).
+    async fn finish_implicit<W: Wire>(&mut self, w: &mut W) -> PgWireResult<()> {
+        if let TxState::Idle {
+            implicit: true,
+            failed,
+        } = self.tx
+        {
+            self.tx = TxState::Idle {
+                implicit: false,
+                failed: false,
+            };
+            let sql = if failed { "ROLLBACK" } else { "COMMIT" };
+            if let Err(e) = self.engine_batch(sql).await {
+                if !failed {
+                    w.feed_msg(PgWireBackendMessage::ErrorResponse(e.info().into()))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_ready<W: Wire>(&mut self, w: &mut W) -> PgWireResult<()> {
+        let status = self.tx.status();
+        w.set_tx_status(status);
+        w.feed_msg(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
+            .await?;
+        w.flush_msgs().await
+    }
+
+    async fn send_error<W: Wire>(&mut self, w: &mut W, e: PgError) -> PgWireResult<()> {
+        self.note_error();
+        w.feed_msg(PgWireBackendMessage::ErrorResponse(e.info().into()))
+            .await
+    }
+
+    // ------------------------------------------------------------------ preparing
+
+    /// Prepare a single statement. `client_oids` are the Parse message's types (0 = infer).
+    async fn prepare(&mut self, sql: &str, client_oids: &[u32]) -> Result<Prepared, PgError> {
+        let statements = sql::lexer::split_statements(sql);
+        if statements.len() > 1 {
+            return Err(PgError::new(
+                "42601",
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        let Some(text) = statements.first().map(|s| s.to_string()) else {
+            return Ok(Prepared {
+                sql: String::new(),
+                body: Body::Empty,
+                param_oids: client_oids.to_vec(),
+                columns: Vec::new(),
+                engine: self.engine.clone(),
+            });
+        };
+        if let Some(i) = sql::intercept(&text, settings::is_session_setting) {
+            let columns = match &i {
+                Intercept::Show { name } if name == "all" => vec![
+                    text_column("name"),
+                    text_column("setting"),
+                    text_column("description"),
+                ],
+                Intercept::Show { name } => vec![text_column(name)],
+                _ => Vec::new(),
+            };
+            return Ok(Prepared {
+                sql: text,
+                body: Body::Intercepted(i),
+                param_oids: client_oids.to_vec(),
+                columns,
+                engine: self.engine.clone(),
+            });
+        }
+        self.quiesce().await;
+        let (id, info, sql_used) = self.prepare_duck(text, client_oids).await?;
+        let param_oids = (0..info.params.len())
+            .map(|i| match client_oids.get(i).copied().unwrap_or(0) {
+                0 => info.params[i].as_ref().map_or(oid::TEXT, |t| pg_type_of(t).oid),
+                o => o,
+            })
+            .collect();
+        let columns = if sql::returns_rows(info.kind, &sql_used, info.columns.len()) {
+            info.columns.clone()
+        } else {
+            Vec::new()
+        };
+        Ok(Prepared {
+            sql: sql_used,
+            body: Body::Duck { id, info },
+            param_oids,
+            columns,
+            engine: self.engine.clone(),
+        })
+    }
+
+    /// Prepare in DuckDB. Parameters DuckDB cannot type get an explicit cast to the client's
+    /// declared type, or to VARCHAR (PostgreSQL's `unknown` → `text`); if that does not
+    /// prepare, the original statement is kept and such values bind as untyped literals.
+    async fn prepare_duck(
+        &mut self,
+        text: String,
+        client_oids: &[u32],
+    ) -> Result<(u64, StatementInfo, String), PgError> {
+        let oids = client_oids.to_vec();
+        let (id, info, sql) = blocking(&self.engine, move |e| {
+            let (id, info) = e.prepare(&text)?;
+            let casts: Vec<(usize, String)> = info
+                .params
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.is_none())
+                .map(|(i, _)| {
+                    let ty = oids
+                        .get(i)
+                        .and_then(|&o| types::duck_type_for_oid(o))
+                        .unwrap_or(DuckType::Varchar);
+                    (i + 1, ty.sql_name())
+                })
+                .collect();
+            if casts.is_empty() {
+                return Ok::<_, DbError>((id, info, text));
+            }
+            let rewritten = sql::lexer::cast_params(&text, &casts);
+            match e.prepare(&rewritten) {
+                Ok((id2, info2)) => {
+                    e.close(id);
+                    Ok((id2, info2, rewritten))
+                }
+                Err(_) => Ok((id, info, text)),
+            }
+        })
+        .await?;
+        Ok((id, info, sql))
+    }
+
+    // ------------------------------------------------------------------ simple query
+
+    pub async fn simple_query<W: Wire>(&mut self, w: &mut W, query: &str) -> PgWireResult<()> {
+        let statements: Vec<String> = sql::lexer::split_statements(query)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if statements.is_empty() {
+            w.feed_msg(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse))
+                .await?;
+            return self.send_ready(w).await;
+        }
+        let multi = statements.len() > 1;
+        for text in statements {
+            if let Err(e) = self.simple_statement(w, &text, multi).await? {
+                self.send_error(w, e).await?;
+                break;
+            }
+        }
+        self.finish_implicit(w).await?;
+        self.portals.remove("");
+        self.send_ready(w).await
+    }
+
+    /// One statement of a simple query: prepare, run to completion in text format.
+    async fn simple_statement<W: Wire>(
+        &mut self,
+        w: &mut W,
+        text: &str,
+        multi: bool,
+    ) -> PgWireResult<Result<(), PgError>> {
+        if self.tx == TxState::Failed && !is_tx_exit(text) {
+            return Ok(Err(PgError::aborted_transaction()));
+        }
+        let stmt = match self.prepare(text, &[]).await {
+            Ok(s) => Arc::new(s),
+            Err(e) => return Ok(Err(e)),
+        };
+        if !stmt.param_oids.is_empty() {
+            return Ok(Err(PgError::new(
+                "08P01",
+                format!(
+                    "bind message supplies 0 parameters, but prepared statement requires {}",
+                    stmt.param_oids.len()
+                ),
+            )));
+        }
+        if !stmt.columns.is_empty() {
+            let fields = stmt
+                .columns
+                .iter()
+                .map(|c| field(&c.name, &c.ty, false))
+                .collect();
+            w.feed_msg(PgWireBackendMessage::RowDescription(RowDescription::new(
+                fields,
+            )))
+            .await?;
+        }
+        let mut portal = Portal {
+            result_binary: vec![false; stmt.columns.len()],
+            stmt,
+            params: Vec::new(),
+            state: PortalState::NotStarted,
+        };
+        self.run_portal(w, &mut portal, 0, multi).await
+    }
+
+    // ------------------------------------------------------------------ extended protocol
+
+    pub async fn parse<W: Wire>(
+        &mut self,
+        w: &mut W,
+        name: &str,
+        query: &str,
+        type_oids: &[u32],
+    ) -> PgWireResult<Result<(), PgError>> {
+        if self.tx == TxState::Failed && !is_tx_exit(query) {
+            return Ok(Err(PgError::aborted_transaction()));
+        }
+        if !name.is_empty() && self.statements.contains_key(name) {
+            return Ok(Err(PgError::new(
+                "42P05",
+                format!("prepared statement \"{name}\" already exists"),
+            )));
+        }
+        match self.prepare(query, type_oids).await {
+            Ok(p) => {
+                self.statements.insert(name.to_owned(), Arc::new(p));
+                w.feed_msg(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+                    .await?;
+                Ok(Ok(()))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    pub async fn bind<W: Wire>(
+        &mut self,
+        w: &mut W,
+        portal: &str,
+        statement: &str,
+        param_formats: &[i16],
+        values: &[Option<Bytes>],
+        result_formats: &[i16],
+    ) -> PgWireResult<Result<(), PgError>> {
+        let Some(stmt) = self.statements.get(statement).cloned() else {
+            return Ok(Err(PgError::new(
+                "26000",
+                format!("prepared statement \"{statement}\" does not exist"),
+            )));
+        };
+        if self.tx == TxState::Failed && !is_tx_exit(&stmt.sql) {
+            return Ok(Err(PgError::aborted_transaction()));
+        }
+        if values.len() != stmt.param_oids.len() {
+            return Ok(Err(PgError::protocol(format!(
+                "bind message supplies {} parameters, but prepared statement \"{statement}\" requires {}",
+                values.len(),
+                stmt.param_oids.len()
+            ))));
+        }
+        let format_of = |codes: &[i16], i: usize| -> bool {
+            match codes.len() {
+                0 => false,
+                1 => codes[0] == 1,
+                _ => codes.get(i).copied() == Some(1),
+            }
+        };
+        if param_formats.len() > 1 && param_formats.len() != values.len() {
+            return Ok(Err(PgError::protocol("bind message has a wrong number of parameter formats")));
+        }
+        let mut decoded = Vec::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            let mut type_oid = stmt.param_oids[i];
+            // An untyped parameter DuckDB could not infer binds like an untyped literal.
+            if let Body::Duck { info, .. } = &stmt.body {
+                if info.params.get(i).is_some_and(Option::is_none) && type_oid == oid::TEXT && !format_of(param_formats, i) {
+                    type_oid = oid::UNKNOWN;
+                }
+            }
+            match params::decode(type_oid, v.as_deref(), format_of(param_formats, i), i + 1) {
+                Ok(p) => decoded.push(p),
+                Err(e) => return Ok(Err(e.into())),
+            }
+        }
+        if result_formats.len() > 1 && result_formats.len() != stmt.columns.len() {
+            return Ok(Err(PgError::protocol(format!(
+                "bind message has {} result formats but query has {} columns",
+                result_formats.len(),
+                stmt.columns.len()
+            ))));
+        }
+        let result_binary = (0..stmt.columns.len())
+            .map(|i| format_of(result_formats, i))
+            .collect();
+        if let Some(old) = self.portals.remove(portal) {
+            drop(old);
+        }
+        self.portals.insert(
+            portal.to_owned(),
+            Portal {
+                stmt,
+                params: decoded,
+                result_binary,
+                state: PortalState::NotStarted,
+            },
+        );
+        w.feed_msg(PgWireBackendMessage::BindComplete(BindComplete::new()))
+            .await?;
+        Ok(Ok(()))
+    }
+
+    pub async fn describe_statement<W: Wire>(
+        &mut self,
+        w: &mut W,
+        name: &str,
+    ) -> PgWireResult<Result<(), PgError>> {
+        let Some(stmt) = self.statements.get(name).cloned() else {
+            return Ok(Err(PgError::new(
+                "26000",
+                format!("prepared statement \"{name}\" does not exist"),
+            )));
+        };
+        w.feed_msg(PgWireBackendMessage::ParameterDescription(
+            ParameterDescription::new(stmt.param_oids.clone()),
+        ))
+        .await?;
+        self.send_row_description(w, &stmt, None).await?;
+        Ok(Ok(()))
+    }
+
+    pub async fn describe_portal<W: Wire>(
+        &mut self,
+        w: &mut W,
+        name: &str,
+    ) -> PgWireResult<Result<(), PgError>> {
+        let Some(p) = self.portals.get(name) else {
+            return Ok(Err(PgError::new(
+                "34000",
+                format!("portal \"{name}\" does not exist"),
+            )));
+        };
+        let (stmt, formats) = (p.stmt.clone(), p.result_binary.clone());
+        self.send_row_description(w, &stmt, Some(&formats)).await?;
+        Ok(Ok(()))
+    }
+
+    async fn send_row_description<W: Wire>(
+        &self,
+        w: &mut W,
+        stmt: &Prepared,
+        formats: Option<&[bool]>,
+    ) -> PgWireResult<()> {
+        if stmt.columns.is_empty() {
+            return w.feed_msg(PgWireBackendMessage::NoData(NoData)).await;
+        }
+        let fields = stmt
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| field(&c.name, &c.ty, formats.is_some_and(|f| f[i])))
+            .collect();
+        w.feed_msg(PgWireBackendMessage::RowDescription(RowDescription::new(
+            fields,
+        )))
+        .await
+    }
+
+    pub async fn execute<W: Wire>(
+        &mut self,
+        w: &mut W,
+        portal_name: &str,
+        max_rows: usize,
+    ) -> PgWireResult<Result<(), PgError>> {
+        let Some(mut portal) = self.portals.remove(portal_name) else {
+            return Ok(Err(PgError::new(
+                "34000",
+                format!("portal \"{portal_name}\" does not exist"),
+            )));
+        };
+        let out = self.run_portal(w, &mut portal, max_rows, true).await;
+        self.portals.insert(portal_name.to_owned(), portal);
+        out
+    }
+
+    pub async fn close_statement<W: Wire>(&mut self, w: &mut W, name: &str) -> PgWireResult<()> {
+        if self.statements.remove(name).is_some() {
+            self.quiesce().await;
+        }
+        w.feed_msg(PgWireBackendMessage::CloseComplete(CloseComplete)).await
+    }
+
+    pub async fn close_portal<W: Wire>(&mut self, w: &mut W, name: &str) -> PgWireResult<()> {
+        self.portals.remove(name);
+        w.feed_msg(PgWireBackendMessage::CloseComplete(CloseComplete)).await
+    }
+
+    pub async fn sync<W: Wire>(&mut self, w: &mut W) -> PgWireResult<()> {
+        self.finish_implicit(w).await?;
+        if !self.in_transaction() {
+            // portals live until the end of their transaction
+            self.portals.clear();
+        }
+        self.send_ready(w).await
+    }
+
+    /// After an error in the extended protocol the connection skips to Sync.
+    pub fn extended_error(&mut self) {
+        self.note_error();
+    }
+
+    // ------------------------------------------------------------------ execution
+
+    /// Run (or continue) a portal, sending up to `max_rows` rows (0 = all).
+    /// `implicit_tx` allows wrapping writes in an implicit transaction.
+    async fn run_portal<W: Wire>(
+        &mut self,
+        w: &mut W,
+        portal: &mut Portal,
+        max_rows: usize,
+        implicit_tx: bool,
+    ) -> PgWireResult<Result<(), PgError>> {
+        match &portal.state {
+            PortalState::Done => {
+                // PostgreSQL answers a finished portal with an empty completion.
+                let tag = match &portal.stmt.body {
+                    Body::Duck { info, .. } => sql::command_tag(info.kind, &portal.stmt.sql, 0),
+                    _ => "SELECT 0".into(),
+                };
+                w.feed_msg(complete(tag)).await?;
+                return Ok(Ok(()));
+            }
+            PortalState::Running(_) => {}
+            PortalState::NotStarted => {
+                let stmt = portal.stmt.clone();
+                match &stmt.body {
+                    Body::Empty => {
+                        portal.state = PortalState::Done;
+                        w.feed_msg(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse))
+                            .await?;
+                        return Ok(Ok(()));
+                    }
+                    Body::Intercepted(i) => {
+                        portal.state = PortalState::Done;
+                        return self.run_intercept(w, i).await;
+                    }
+                    Body::Duck { id, info } => {
+                        if self.tx == TxState::Failed {
+                            return Ok(Err(PgError::aborted_transaction()));
+                        }
+                        if implicit_tx
+                            && sql::is_write(info.kind)
+                            && self.tx
+                                == (TxState::Idle {
+                                    implicit: false,
+                                    failed: false,
+                                })
+                        {
+                            if let Err(e) = self.engine_batch("BEGIN TRANSACTION").await {
+                                return Ok(Err(e));
+                            }
+                            self.tx = TxState::Idle {
+                                implicit: true,
+                                failed: false,
+                            };
+                        }
+                        self.quiesce().await;
+                        let encoder = (!stmt.columns.is_empty()).then(|| {
+                            RowEncoder::new(
+                                stmt.columns
+                                    .iter()
+                                    .zip(&portal.result_binary)
+                                    .map(|(c, &binary)| ColumnFormat {
+                                        ty: c.ty.clone(),
+                                        binary,
+                                    })
+                                    .collect(),
+                                self.encode_settings(),
+                            )
+                        });
+                        let (tx, rx) = mpsc::channel(STREAM_QUEUE_BATCHES);
+                        let params = std::mem::take(&mut portal.params);
+                        let id = *id;
+                        self.cancel.reason.store(CANCEL_NONE, Ordering::SeqCst);
+                        let engine = self.engine.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
+                            e.execute(id, &params, encoder, &tx);
+                        });
+                        let deadline = (self.settings.statement_timeout_ms > 0).then(|| {
+                            Instant::now()
+                                + Duration::from_millis(self.settings.statement_timeout_ms)
+                        });
+                        portal.state = PortalState::Running(Box::new(RowStream::new(
+                            rx,
+                            deadline,
+                            self.cancel.clone(),
+                        )));
+                    }
+                }
+            }
+        }
+        let PortalState::Running(stream) = &mut portal.state else {
+            unreachable!()
+        };
+        let field_count = portal.stmt.columns.len() as i16;
+        let mut sent: u64 = 0;
+        loop {
+            if max_rows > 0 && sent as usize >= max_rows {
+                w.feed_msg(PgWireBackendMessage::PortalSuspended(PortalSuspended))
+                    .await?;
+                return Ok(Ok(()));
+            }
+            match stream.next().await {
+                Next::Row(data) => {
+                    w.feed_msg(PgWireBackendMessage::DataRow(DataRow::new(data, field_count)))
+                        .await?;
+                    sent += 1;
+                }
+                Next::End(result) => {
+                    portal.state = PortalState::Done;
+                    return match result {
+                        Ok(changed) => {
+                            let Body::Duck { info, .. } = &portal.stmt.body else {
+                                unreachable!()
+                            };
+                            let n = changed.unwrap_or(sent);
+                            w.feed_msg(complete(sql::command_tag(info.kind, &portal.stmt.sql, n)))
+                                .await?;
+                            Ok(Ok(()))
+                        }
+                        Err(e) => Ok(Err(self.cancel.map_error(e))),
+                    };
+                }
+            }
+        }
+    }
+
+    async fn run_intercept<W: Wire>(
+        &mut self,
+        w: &mut W,
+        i: &Intercept,
+    ) -> PgWireResult<Result<(), PgError>> {
+        match i {
+            Intercept::Tx(t) => self.run_tx(w, t).await,
+            Intercept::SetTransaction => {
+                w.feed_msg(complete("SET".into())).await?;
+                Ok(Ok(()))
+            }
+            Intercept::Set { name, value } => {
+                if self.tx == TxState::Failed {
+                    return Ok(Err(PgError::aborted_transaction()));
+                }
+                let defaults = self.defaults.clone();
+                match self.settings.set(name, value, &defaults) {
+                    Ok(effect) => {
+                        if let Some(sql) = effect.duckdb {
+                            self.quiesce().await;
+                            if let Err(e) =
+                                blocking(&self.engine, move |e| e.execute_batch(&sql)).await
+                            {
+                                return Ok(Err(e.into()));
+                            }
+                        }
+                        w.feed_msg(complete("SET".into())).await?;
+                        if let Some((k, v)) = effect.report {
+                            w.feed_msg(PgWireBackendMessage::ParameterStatus(
+                                ParameterStatus::new(k.to_owned(), v),
+                            ))
+                            .await?;
+                        }
+                        Ok(Ok(()))
+                    }
+                    Err(e) => Ok(Err(e.into())),
+                }
+            }
+            Intercept::Reset { name } => {
+                if self.tx == TxState::Failed {
+                    return Ok(Err(PgError::aborted_transaction()));
+                }
+                if name == "all" {
+                    self.settings = self.defaults.clone();
+                    let sql = settings::duckdb_search_path(&self.settings.search_path);
+                    self.quiesce().await;
+                    if let Err(e) = blocking(&self.engine, move |e| e.execute_batch(&sql)).await {
+                        return Ok(Err(e.into()));
+                    }
+                    for (k, v) in self.settings.reported(&self.info.user) {
+                        w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                            k.to_owned(),
+                            v,
+                        )))
+                        .await?;
+                    }
+                    w.feed_msg(complete("RESET".into())).await?;
+                    return Ok(Ok(()));
+                }
+                let defaults = self.defaults.clone();
+                match self
+                    .settings
+                    .set(name, &sql::SetValue::Default, &defaults)
+                {
+                    Ok(effect) => {
+                        if let Some(sql) = effect.duckdb {
+                            self.quiesce().await;
+                            if let Err(e) =
+                                blocking(&self.engine, move |e| e.execute_batch(&sql)).await
+                            {
+                                return Ok(Err(e.into()));
+                            }
+                        }
+                        w.feed_msg(complete("RESET".into())).await?;
+                        if let Some((k, v)) = effect.report {
+                            w.feed_msg(PgWireBackendMessage::ParameterStatus(
+                                ParameterStatus::new(k.to_owned(), v),
+                            ))
+                            .await?;
+                        }
+                        Ok(Ok(()))
+                    }
+                    Err(e) => Ok(Err(e.into())),
+                }
+            }
+            Intercept::Show { name } => {
+                if self.tx == TxState::Failed {
+                    return Ok(Err(PgError::aborted_transaction()));
+                }
+                let rows: Vec<Vec<String>> = if name == "all" {
+                    self.settings
+                        .show_all(&self.info.user)
+                        .into_iter()
+                        .map(|(k, v)| vec![k, v, String::new()])
+                        .collect()
+                } else {
+                    match self.settings.show(name, &self.info.user) {
+                        Some(v) => vec![vec![v]],
+                        None => {
+                            return Ok(Err(PgError::new(
+                                "42704",
+                                format!("unrecognized configuration parameter \"{name}\""),
+                            )))
+                        }
+                    }
+                };
+                for row in &rows {
+                    let mut data = bytes::BytesMut::new();
+                    for v in row {
+                        use bytes::BufMut;
+                        data.put_i32(v.len() as i32);
+                        data.put_slice(v.as_bytes());
+                    }
+                    w.feed_msg(PgWireBackendMessage::DataRow(DataRow::new(
+                        data,
+                        row.len() as i16,
+                    )))
+                    .await?;
+                }
+                w.feed_msg(complete(if name == "all" {
+                    format!("SHOW {}", rows.len())
+                } else {
+                    "SHOW".into()
+                }))
+                .await?;
+                Ok(Ok(()))
+            }
+        }
+    }
+
+    async fn run_tx<W: Wire>(
+        &mut self,
+        w: &mut W,
+        t: &TxControl,
+    ) -> PgWireResult<Result<(), PgError>> {
+        match t {
+            TxControl::Savepoint => Ok(Err(PgError::new(
+                "0A000",
+                "savepoints are not supported: DuckDB has no nested transactions",
+            ))),
+            TxControl::Begin { read_only } => {
+                match self.tx {
+                    TxState::Block | TxState::Failed => {
+                        if self.tx == TxState::Failed {
+                            return Ok(Err(PgError::aborted_transaction()));
+                        }
+                        w.feed_msg(notice("25001", "there is already a transaction in progress"))
+                            .await?;
+                    }
+                    TxState::Idle { implicit: true, .. } => {
+                        // BEGIN inside an implicit transaction makes it explicit
+                        self.tx = TxState::Block;
+                    }
+                    TxState::Idle { .. } => {
+                        let sql = if *read_only || self.settings.default_transaction_read_only {
+                            "BEGIN TRANSACTION READ ONLY"
+                        } else {
+                            "BEGIN TRANSACTION"
+                        };
+                        if let Err(e) = self.engine_batch(sql).await {
+                            return Ok(Err(e));
+                        }
+                        self.tx = TxState::Block;
+                    }
+                }
+                w.feed_msg(complete("BEGIN".into())).await?;
+                Ok(Ok(()))
+            }
+            TxControl::Commit | TxControl::Rollback => {
+                let commit = matches!(t, TxControl::Commit);
+                match self.tx {
+                    TxState::Idle { implicit: false, .. } => {
+                        w.feed_msg(notice("25P01", "there is no transaction in progress"))
+                            .await?;
+                        w.feed_msg(complete(if commit { "COMMIT" } else { "ROLLBACK" }.into()))
+                            .await?;
+                        Ok(Ok(()))
+                    }
+                    state => {
+                        let failed = matches!(
+                            state,
+                            TxState::Failed | TxState::Idle { failed: true, .. }
+                        );
+                        self.tx = TxState::Idle {
+                            implicit: false,
+                            failed: false,
+                        };
+                        let do_commit = commit && !failed;
+                        let result = self
+                            .engine_batch(if do_commit { "COMMIT" } else { "ROLLBACK" })
+                            .await;
+                        self.portals.retain(|_, p| matches!(p.state, PortalState::NotStarted));
+                        match result {
+                            Ok(()) => {
+                                w.feed_msg(complete(
+                                    if do_commit { "COMMIT" } else { "ROLLBACK" }.into(),
+                                ))
+                                .await?;
+                                Ok(Ok(()))
+                            }
+                            Err(e) => Ok(Err(e)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Statements allowed in a failed transaction block.
+fn is_tx_exit(sql: &str) -> bool {
+    matches!(
+        sql::intercept(sql, |_| false),
+        Some(Intercept::Tx(TxControl::Commit | TxControl::Rollback))
+    )
+}

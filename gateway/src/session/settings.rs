@@ -1,0 +1,470 @@
+//! PostgreSQL session settings the gateway implements itself (SET / RESET / SHOW, startup
+//! parameters, `options=-c ...`).
+//!
+//! These change how the gateway talks (time zone, float digits, timeouts) or what clients
+//! expect to read back; none of them reaches DuckDB's own configuration except
+//! `search_path`, which is translated.
+
+use crate::sql::SetValue;
+use crate::types::text::SessionTimeZone;
+
+/// The server version we advertise: modern enough for every driver's feature checks.
+pub const SERVER_VERSION: &str = "16.6";
+pub const SERVER_VERSION_NUM: &str = "160006";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSettings {
+    pub application_name: String,
+    pub time_zone: SessionTimeZone,
+    pub date_style: String,
+    pub interval_style: String,
+    pub extra_float_digits: i32,
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+    pub idle_in_transaction_session_timeout_ms: u64,
+    pub idle_session_timeout_ms: u64,
+    pub search_path: String,
+    pub default_transaction_read_only: bool,
+    pub bytea_output: String,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            application_name: String::new(),
+            time_zone: SessionTimeZone::default(),
+            date_style: "ISO, MDY".into(),
+            interval_style: "postgres".into(),
+            extra_float_digits: 1,
+            statement_timeout_ms: 0,
+            lock_timeout_ms: 0,
+            idle_in_transaction_session_timeout_ms: 0,
+            idle_session_timeout_ms: 0,
+            search_path: "\"$user\", public".into(),
+            default_transaction_read_only: false,
+            bytea_output: "hex".into(),
+        }
+    }
+}
+
+/// Why a setting could not be changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SettingError {
+    #[error("unrecognized configuration parameter \"{0}\"")]
+    Unknown(String),
+    #[error("invalid value for parameter \"{name}\": \"{value}\"")]
+    InvalidValue { name: String, value: String },
+    #[error("parameter \"{0}\" cannot be changed")]
+    ReadOnly(String),
+}
+
+impl SettingError {
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            SettingError::Unknown(_) => "42704",
+            SettingError::InvalidValue { .. } => "22023",
+            SettingError::ReadOnly(_) => "55P02",
+        }
+    }
+}
+
+/// Parameters clients read back with ParameterStatus; sent at startup and whenever they change.
+pub const REPORTED: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "integer_datetimes",
+    "IntervalStyle",
+    "is_superuser",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "standard_conforming_strings",
+    "TimeZone",
+];
+
+/// Every name SET/SHOW/RESET handles here (lower case).
+const KNOWN: &[&str] = &[
+    "application_name",
+    "timezone",
+    "datestyle",
+    "intervalstyle",
+    "extra_float_digits",
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "idle_session_timeout",
+    "search_path",
+    "client_encoding",
+    "server_encoding",
+    "standard_conforming_strings",
+    "server_version",
+    "server_version_num",
+    "integer_datetimes",
+    "transaction_isolation",
+    "default_transaction_isolation",
+    "transaction_read_only",
+    "default_transaction_read_only",
+    "is_superuser",
+    "session_authorization",
+    "bytea_output",
+    "max_identifier_length",
+    "in_hot_standby",
+    "client_min_messages",
+    "row_security",
+    "synchronous_commit",
+    "jit",
+];
+
+pub fn is_session_setting(name: &str) -> bool {
+    KNOWN.contains(&name)
+}
+
+/// Parse a duration setting in milliseconds: `500`, `5s`, `2min`, `1h`, `250ms`.
+pub fn parse_duration_ms(v: &str) -> Option<u64> {
+    let t = v.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" => 1,
+        "s" => 1000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// What applying a setting requires beyond updating the struct.
+#[derive(Debug, Default, PartialEq)]
+pub struct SetEffect {
+    /// ParameterStatus to send: (name, value).
+    pub report: Option<(&'static str, String)>,
+    /// A DuckDB statement that mirrors the change (search_path).
+    pub duckdb: Option<String>,
+}
+
+impl SessionSettings {
+    /// Apply `SET name = value` (or DEFAULT / RESET, against `defaults`).
+    pub fn set(
+        &mut self,
+        name: &str,
+        value: &SetValue,
+        defaults: &SessionSettings,
+    ) -> Result<SetEffect, SettingError> {
+        let values = match value {
+            SetValue::Default => None,
+            SetValue::Values(v) => Some(v),
+        };
+        let one = || -> String { values.map(|v| v.join(", ")).unwrap_or_default() };
+        let invalid = |v: String| SettingError::InvalidValue {
+            name: name.to_owned(),
+            value: v,
+        };
+        let mut effect = SetEffect::default();
+        match name {
+            "application_name" => {
+                self.application_name = match values {
+                    None => defaults.application_name.clone(),
+                    Some(_) => one(),
+                };
+                effect.report = Some(("application_name", self.application_name.clone()));
+            }
+            "timezone" => {
+                self.time_zone = match values {
+                    None => defaults.time_zone.clone(),
+                    Some(_) => SessionTimeZone::parse(&one()).ok_or_else(|| invalid(one()))?,
+                };
+                effect.report = Some(("TimeZone", self.time_zone.name()));
+            }
+            "datestyle" => {
+                let v = match values {
+                    None => defaults.date_style.clone(),
+                    Some(_) => normalize_datestyle(&one()).ok_or_else(|| invalid(one()))?,
+                };
+                self.date_style = v;
+                effect.report = Some(("DateStyle", self.date_style.clone()));
+            }
+            "intervalstyle" => {
+                let v = match values {
+                    None => defaults.interval_style.clone(),
+                    Some(_) => one().to_ascii_lowercase(),
+                };
+                // Only PostgreSQL's default output style is implemented.
+                if v != "postgres" {
+                    return Err(invalid(v));
+                }
+                self.interval_style = v;
+                effect.report = Some(("IntervalStyle", self.interval_style.clone()));
+            }
+            "extra_float_digits" => {
+                self.extra_float_digits = match values {
+                    None => defaults.extra_float_digits,
+                    Some(_) => one()
+                        .trim()
+                        .parse::<i32>()
+                        .ok()
+                        .filter(|v| (-15..=3).contains(v))
+                        .ok_or_else(|| invalid(one()))?,
+                };
+            }
+            "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout"
+            | "idle_session_timeout" => {
+                let ms = match values {
+                    None => match name {
+                        "statement_timeout" => defaults.statement_timeout_ms,
+                        "lock_timeout" => defaults.lock_timeout_ms,
+                        "idle_in_transaction_session_timeout" => {
+                            defaults.idle_in_transaction_session_timeout_ms
+                        }
+                        _ => defaults.idle_session_timeout_ms,
+                    },
+                    Some(_) => parse_duration_ms(&one()).ok_or_else(|| invalid(one()))?,
+                };
+                match name {
+                    "statement_timeout" => self.statement_timeout_ms = ms,
+                    "lock_timeout" => self.lock_timeout_ms = ms,
+                    "idle_in_transaction_session_timeout" => {
+                        self.idle_in_transaction_session_timeout_ms = ms
+                    }
+                    _ => self.idle_session_timeout_ms = ms,
+                }
+            }
+            "search_path" => {
+                self.search_path = match values {
+                    None => defaults.search_path.clone(),
+                    Some(v) => v
+                        .iter()
+                        .map(|s| {
+                            if s.starts_with('$') {
+                                format!("\"{s}\"")
+                            } else {
+                                s.clone()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                effect.duckdb = Some(duckdb_search_path(&self.search_path));
+            }
+            "client_encoding" => {
+                let v = one();
+                if values.is_some() && !is_utf8_name(&v) {
+                    return Err(invalid(v));
+                }
+                effect.report = Some(("client_encoding", "UTF8".into()));
+            }
+            "bytea_output" => {
+                let v = one().to_ascii_lowercase();
+                if values.is_some() && v != "hex" {
+                    return Err(invalid(v));
+                }
+            }
+            "standard_conforming_strings" => {
+                let v = one().to_ascii_lowercase();
+                if values.is_some() && v != "on" && v != "true" {
+                    return Err(invalid(v));
+                }
+            }
+            "default_transaction_read_only" => {
+                self.default_transaction_read_only = match values {
+                    None => defaults.default_transaction_read_only,
+                    Some(_) => crate::types::params::parse_bool(&one())
+                        .ok_or_else(|| invalid(one()))?,
+                };
+            }
+            // accepted for compatibility; DuckDB has a single isolation level and no equivalents
+            "transaction_isolation" | "default_transaction_isolation" | "client_min_messages"
+            | "row_security" | "synchronous_commit" | "jit" | "transaction_read_only" => {}
+            "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes"
+            | "is_superuser" | "session_authorization" | "max_identifier_length"
+            | "in_hot_standby" => return Err(SettingError::ReadOnly(name.to_owned())),
+            _ => return Err(SettingError::Unknown(name.to_owned())),
+        }
+        Ok(effect)
+    }
+
+    /// The value `SHOW name` prints.
+    pub fn show(&self, name: &str, user: &str) -> Option<String> {
+        Some(match name {
+            "application_name" => self.application_name.clone(),
+            "timezone" => self.time_zone.name(),
+            "datestyle" => self.date_style.clone(),
+            "intervalstyle" => self.interval_style.clone(),
+            "extra_float_digits" => self.extra_float_digits.to_string(),
+            "statement_timeout" => format_ms(self.statement_timeout_ms),
+            "lock_timeout" => format_ms(self.lock_timeout_ms),
+            "idle_in_transaction_session_timeout" => {
+                format_ms(self.idle_in_transaction_session_timeout_ms)
+            }
+            "idle_session_timeout" => format_ms(self.idle_session_timeout_ms),
+            "search_path" => self.search_path.clone(),
+            "client_encoding" | "server_encoding" => "UTF8".into(),
+            "standard_conforming_strings" | "integer_datetimes" => "on".into(),
+            "server_version" => SERVER_VERSION.into(),
+            "server_version_num" => SERVER_VERSION_NUM.into(),
+            "transaction_isolation" | "default_transaction_isolation" => "serializable".into(),
+            "transaction_read_only" | "default_transaction_read_only" => {
+                on_off(self.default_transaction_read_only)
+            }
+            "is_superuser" | "in_hot_standby" | "row_security" | "jit" => "off".into(),
+            "session_authorization" => user.to_owned(),
+            "bytea_output" => self.bytea_output.clone(),
+            "max_identifier_length" => "63".into(),
+            "client_min_messages" => "notice".into(),
+            "synchronous_commit" => "on".into(),
+            _ => return None,
+        })
+    }
+
+    /// Every setting for `SHOW ALL`.
+    pub fn show_all(&self, user: &str) -> Vec<(String, String)> {
+        KNOWN
+            .iter()
+            .filter_map(|n| self.show(n, user).map(|v| (n.to_string(), v)))
+            .collect()
+    }
+
+    /// ParameterStatus values for the startup reply.
+    pub fn reported(&self, user: &str) -> Vec<(&'static str, String)> {
+        REPORTED
+            .iter()
+            .map(|&name| {
+                let v = match name {
+                    "TimeZone" => self.time_zone.name(),
+                    "DateStyle" => self.date_style.clone(),
+                    "IntervalStyle" => self.interval_style.clone(),
+                    "client_encoding" | "server_encoding" => "UTF8".into(),
+                    "application_name" => self.application_name.clone(),
+                    other => self.show(&other.to_ascii_lowercase(), user).unwrap_or_default(),
+                };
+                (name, v)
+            })
+            .collect()
+    }
+}
+
+fn on_off(b: bool) -> String {
+    if b { "on" } else { "off" }.into()
+}
+
+fn format_ms(ms: u64) -> String {
+    if ms == 0 {
+        "0".into()
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn is_utf8_name(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().replace(['-', '_'], "").as_str(),
+        "utf8" | "unicode"
+    )
+}
+
+/// Only ISO output is implemented; accept any ISO DateStyle (the order part only affects input).
+fn normalize_datestyle(v: &str) -> Option<String> {
+    let parts: Vec<String> = v
+        .split(',')
+        .map(|p| p.trim().to_ascii_uppercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut order = "MDY";
+    for p in &parts {
+        match p.as_str() {
+            "ISO" => {}
+            "MDY" | "DMY" | "YMD" => order = if p == "MDY" { "MDY" } else if p == "DMY" { "DMY" } else { "YMD" },
+            "US" | "NONEURO" | "NONEUROPEAN" => order = "MDY",
+            "EURO" | "EUROPEAN" => order = "DMY",
+            _ => return None,
+        }
+    }
+    Some(format!("ISO, {order}"))
+}
+
+/// PostgreSQL's search_path in DuckDB terms: `$user` dropped, `public` is DuckDB's `main`.
+pub fn duckdb_search_path(pg: &str) -> String {
+    let schemas: Vec<String> = pg
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_owned())
+        .filter(|s| !s.is_empty() && !s.starts_with('$') && s != "pg_catalog")
+        .map(|s| if s == "public" { "main".to_owned() } else { s })
+        .collect();
+    let list = if schemas.is_empty() {
+        "main".to_owned()
+    } else {
+        schemas.join(",")
+    };
+    format!("SET search_path = '{}'", list.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vals(v: &str) -> SetValue {
+        SetValue::Values(vec![v.to_owned()])
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("250"), Some(250));
+        assert_eq!(parse_duration_ms("5s"), Some(5000));
+        assert_eq!(parse_duration_ms("2min"), Some(120_000));
+        assert_eq!(parse_duration_ms("abc"), None);
+    }
+
+    #[test]
+    fn set_and_reset() {
+        let d = SessionSettings::default();
+        let mut s = d.clone();
+        let e = s.set("timezone", &vals("Europe/Berlin"), &d).unwrap();
+        assert_eq!(e.report, Some(("TimeZone", "Europe/Berlin".to_owned())));
+        assert_eq!(s.show("timezone", "u").unwrap(), "Europe/Berlin");
+        s.set("timezone", &SetValue::Default, &d).unwrap();
+        assert_eq!(s.show("timezone", "u").unwrap(), "UTC");
+        s.set("statement_timeout", &vals("1s"), &d).unwrap();
+        assert_eq!(s.statement_timeout_ms, 1000);
+        assert_eq!(s.show("statement_timeout", "u").unwrap(), "1s");
+        assert_eq!(
+            s.set("timezone", &vals("Nowhere/Land"), &d).unwrap_err().sqlstate(),
+            "22023"
+        );
+        assert_eq!(
+            s.set("server_version", &vals("1"), &d).unwrap_err().sqlstate(),
+            "55P02"
+        );
+        assert_eq!(
+            s.set("datestyle", &vals("ISO, DMY"), &d).unwrap().report,
+            Some(("DateStyle", "ISO, DMY".into()))
+        );
+        assert!(s.set("datestyle", &vals("SQL"), &d).is_err());
+        assert!(s.set("client_encoding", &vals("LATIN1"), &d).is_err());
+        assert!(s.set("client_encoding", &vals("utf-8"), &d).is_ok());
+    }
+
+    #[test]
+    fn search_path_translation() {
+        assert_eq!(duckdb_search_path("\"$user\", public"), "SET search_path = 'main'");
+        assert_eq!(duckdb_search_path("analytics, public"), "SET search_path = 'analytics,main'");
+    }
+
+    #[test]
+    fn startup_report_has_what_jdbc_needs() {
+        let r = SessionSettings::default().reported("alice");
+        let get = |n: &str| r.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
+        assert_eq!(get("client_encoding").as_deref(), Some("UTF8"));
+        assert!(get("DateStyle").unwrap().starts_with("ISO"));
+        assert_eq!(get("standard_conforming_strings").as_deref(), Some("on"));
+        assert_eq!(get("integer_datetimes").as_deref(), Some("on"));
+        assert_eq!(get("server_version").as_deref(), Some(SERVER_VERSION));
+        assert_eq!(get("session_authorization").as_deref(), Some("alice"));
+    }
+}

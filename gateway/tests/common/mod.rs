@@ -1,0 +1,167 @@
+//! Test harness: a real gateway on a loopback port, and real clients.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use duckgate_gateway::{GatewayConfig, Server};
+use tokio_postgres::{Client, NoTls};
+
+pub mod raw;
+
+pub struct TestGateway {
+    pub port: u16,
+    pub data_dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An in-process gateway on 127.0.0.1:<random>, with its own data directory.
+pub async fn start() -> TestGateway {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(f: impl FnOnce(&mut GatewayConfig)) -> TestGateway {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = GatewayConfig::default();
+    config.listen = "127.0.0.1:0".into();
+    config.data_dir = data_dir.path().to_owned();
+    config.limits.threads = Some(2);
+    f(&mut config);
+    let server = Server::bind(config).await.unwrap();
+    let port = server.local_addr().port();
+    let task = tokio::spawn(async move {
+        let _ = server.run().await;
+    });
+    TestGateway {
+        port,
+        data_dir,
+        task,
+    }
+}
+
+impl TestGateway {
+    pub fn conn_str(&self, db: &str) -> String {
+        format!("host=127.0.0.1 port={} user=tester dbname={db}", self.port)
+    }
+
+    pub async fn connect(&self) -> Client {
+        self.connect_db("md:").await
+    }
+
+    pub async fn connect_db(&self, db: &str) -> Client {
+        connect(&self.conn_str(db)).await
+    }
+}
+
+pub async fn connect(conn_str: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(conn_str, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect {conn_str}: {e}"));
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// SQLSTATE of a failed call.
+pub fn sqlstate(e: &tokio_postgres::Error) -> String {
+    e.code()
+        .map(|c| c.code().to_owned())
+        .unwrap_or_else(|| format!("no sqlstate: {e}"))
+}
+
+/// The gateway binary built by cargo for integration tests.
+pub fn gateway_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_duckgate-gateway"))
+}
+
+/// A gateway as a separate process (to observe its memory), killed on drop.
+pub struct GatewayProcess {
+    pub child: Child,
+    pub port: u16,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn spawn_process(extra: &[&str]) -> GatewayProcess {
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(gateway_binary())
+        .arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start gateway binary");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return GatewayProcess {
+                child,
+                port,
+                data_dir,
+            };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("gateway process did not start listening on {port}");
+}
+
+/// Resident set size of a process in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// Run psql with a connection string and extra args; returns (stdout, stderr, success).
+pub fn psql(conn: &str, args: &[&str], stdin: Option<&str>) -> (String, String, bool) {
+    use std::io::Write;
+    let mut cmd = Command::new("psql");
+    cmd.arg(conn)
+        .args(["-X", "-v", "ON_ERROR_STOP=0"])
+        .args(args)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("psql is installed");
+    if let Some(input) = stdin {
+        child.stdin.as_mut().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}

@@ -1,0 +1,74 @@
+//! The real psql binary against the gateway.
+
+mod common;
+
+use common::{psql, start};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_connects_runs_statements_and_reports_errors() {
+    let gw = start().await;
+    let conn = gw.conn_str("md:");
+    let (out, err, ok) = psql(
+        &conn,
+        &["-c", "CREATE TABLE items(id INTEGER, name VARCHAR)", "-c", "INSERT INTO items VALUES (1, 'one'), (2, NULL)"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "CREATE TABLE\nINSERT 0 2\n");
+
+    // aligned output, NULL display, multi-statement input, an error in the middle
+    let script = "\\pset null '(null)'\n\
+                  SELECT id, name FROM items ORDER BY id;\n\
+                  SELECT * FROM missing;\n\
+                  SELECT 'still alive' AS status;\n\
+                  \\x\n\
+                  SELECT 1 AS a, 'b' AS b;\n";
+    let (out, err, _) = psql(&conn, &[], Some(script));
+    assert!(
+        out.contains(" id | name  \n----+--------\n  1 | one\n  2 | (null)\n(2 rows)"),
+        "{out}"
+    );
+    assert!(err.contains("ERROR:") && err.contains("missing"), "{err}");
+    assert!(out.contains("still alive"), "{out}");
+    assert!(out.contains("-[ RECORD 1 ]\na | 1\nb | b"), "{out}");
+
+    // -A -t output of types
+    let (out, err, ok) = psql(
+        &conn,
+        &["-A", "-t", "-c", "SELECT 1.5::DOUBLE, DATE '2024-01-01', [1,2]::INTEGER[], true"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "1.5|2024-01-01|{1,2}|t\n");
+
+    // errors set a failing exit status with ON_ERROR_STOP
+    let (_, err, ok) = psql(&conn, &["-v", "ON_ERROR_STOP=1", "-c", "SELEC 1"], None);
+    assert!(!ok);
+    assert!(err.contains("syntax error"), "{err}");
+
+    // an unknown database is refused at connect time
+    let (_, err, ok) = psql(&gw.conn_str("nope"), &["-c", "SELECT 1"], None);
+    assert!(!ok);
+    assert!(err.contains("database \"nope\" does not exist"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_transactions_and_settings() {
+    let gw = start().await;
+    let conn = gw.conn_str("md:");
+    let script = "CREATE TABLE t(a INTEGER);\n\
+                  BEGIN;\n\
+                  INSERT INTO t VALUES (1);\n\
+                  SELECT 1/0::INTEGER AS x, nope;\n\
+                  SELECT 1;\n\
+                  ROLLBACK;\n\
+                  SELECT count(*) AS n FROM t;\n\
+                  SET TimeZone = 'America/New_York';\n\
+                  SELECT TIMESTAMPTZ '2024-01-01 12:00:00+00' AS ts;\n\
+                  SHOW TimeZone;\n";
+    let (out, err, _) = psql(&conn, &["-A", "-t"], Some(script));
+    assert!(err.contains("current transaction is aborted"), "{err}");
+    assert!(out.contains("ROLLBACK\n0\n"), "{out}");
+    assert!(out.contains("2024-01-01 07:00:00-05"), "{out}");
+    assert!(out.contains("America/New_York"), "{out}");
+}
