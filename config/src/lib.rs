@@ -163,7 +163,10 @@ mod tests {
 
     #[test]
     fn empty_document_is_default() {
-        assert_eq!(GatewayConfig::from_yaml("").unwrap(), GatewayConfig::default());
+        assert_eq!(
+            GatewayConfig::from_yaml("").unwrap(),
+            GatewayConfig::default()
+        );
     }
 
     #[test]

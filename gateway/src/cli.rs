@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 use duckgate_config::{GatewayConfig, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(name = "duckgate-gateway", version, about = "PostgreSQL wire-protocol endpoint for DuckDB")]
+#[command(
+    name = "duckgate-gateway",
+    version,
+    about = "PostgreSQL wire-protocol endpoint for DuckDB"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -105,7 +109,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dg-cli-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.yaml");
-        std::fs::write(&file, "listen: 127.0.0.1:7000\nlimits:\n  maxConnections: 5\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen: 127.0.0.1:7000\nlimits:\n  maxConnections: 5\n",
+        )
+        .unwrap();
         let args = ServeArgs {
             config: Some(file),
             listen: Some("127.0.0.1:7001".into()),
@@ -123,7 +131,8 @@ mod tests {
         let cli = Cli::try_parse_from(["duckgate-gateway", "serve"]).unwrap();
         let Command::Serve(a) = cli.command;
         assert_eq!(a.resolve().unwrap().limits.max_connections, 9);
-        let cli = Cli::try_parse_from(["duckgate-gateway", "serve", "--max-connections", "3"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["duckgate-gateway", "serve", "--max-connections", "3"]).unwrap();
         let Command::Serve(a) = cli.command;
         assert_eq!(a.resolve().unwrap().limits.max_connections, 3);
         std::env::remove_var("DUCKGATE_MAX_CONNECTIONS");

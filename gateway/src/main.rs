@@ -12,7 +12,10 @@ async fn main() -> anyhow::Result<()> {
             let config = args.resolve()?;
             let filter = EnvFilter::try_new(&config.log.level)?;
             match config.log.format {
-                LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
+                LogFormat::Json => tracing_subscriber::fmt()
+                    .json()
+                    .with_env_filter(filter)
+                    .init(),
                 LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
             }
             let server = Server::bind(config.clone()).await?;

@@ -10,10 +10,16 @@ async fn startup_reports_parameters_and_negotiation_answers_n() {
     let gw = start().await;
     // SSLRequest then GSSENCRequest, as pgJDBC may send: both answered 'N'
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", gw.port)).await.unwrap();
-    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
+        .await
+        .unwrap();
+    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+        .await
+        .unwrap();
     assert_eq!(s.read_u8().await.unwrap(), b'N');
-    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30]).await.unwrap();
+    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30])
+        .await
+        .unwrap();
     assert_eq!(s.read_u8().await.unwrap(), b'N');
     drop(s);
 
@@ -74,10 +80,15 @@ async fn error_in_pipeline_skips_to_sync() {
 async fn describe_does_not_run_and_named_statements_survive_sync() {
     let gw = start().await;
     let (mut raw, _) = Raw::connect(gw.port, &[("user", "u"), ("database", "md:")]).await;
-    raw.send(&Raw::query("CREATE TABLE side_effects(x INTEGER)")).await;
+    raw.send(&Raw::query("CREATE TABLE side_effects(x INTEGER)"))
+        .await;
     raw.until_ready().await;
     let mut m = Vec::new();
-    m.extend(Raw::parse("ins", "INSERT INTO side_effects VALUES ($1) RETURNING x", &[0]));
+    m.extend(Raw::parse(
+        "ins",
+        "INSERT INTO side_effects VALUES ($1) RETURNING x",
+        &[0],
+    ));
     m.extend(Raw::describe(b'S', "ins"));
     m.extend(Raw::sync());
     raw.send(&m).await;
@@ -85,7 +96,8 @@ async fn describe_does_not_run_and_named_statements_survive_sync() {
     // ParseComplete, ParameterDescription(int4), RowDescription, ReadyForQuery
     assert_eq!(tags(&msgs), "1tTZ");
     assert_eq!(&msgs[1].body, &[0, 1, 0, 0, 0, 23]);
-    raw.send(&Raw::query("SELECT count(*) FROM side_effects")).await;
+    raw.send(&Raw::query("SELECT count(*) FROM side_effects"))
+        .await;
     let msgs = raw.until_ready().await;
     let row = msgs.iter().find(|m| m.tag == b'D').unwrap();
     assert_eq!(&row.body[6..], b"0", "Describe must not execute the INSERT");
@@ -147,7 +159,9 @@ async fn empty_query_and_command_tags() {
         ]
     );
     // SET of a reported parameter sends ParameterStatus
-    assert!(msgs.iter().any(|m| m.tag == b'S' && m.body.starts_with(b"application_name\0x\0")));
+    assert!(msgs
+        .iter()
+        .any(|m| m.tag == b'S' && m.body.starts_with(b"application_name\0x\0")));
     // ReadyForQuery inside a block is 'T', after an error in it 'E'
     raw.send(&Raw::query("BEGIN")).await;
     assert_eq!(raw.until_ready().await.last().unwrap().body, vec![b'T']);

@@ -10,7 +10,12 @@ async fn psql_connects_runs_statements_and_reports_errors() {
     let conn = gw.conn_str("md:");
     let (out, err, ok) = psql(
         &conn,
-        &["-c", "CREATE TABLE items(id INTEGER, name VARCHAR)", "-c", "INSERT INTO items VALUES (1, 'one'), (2, NULL)"],
+        &[
+            "-c",
+            "CREATE TABLE items(id INTEGER, name VARCHAR)",
+            "-c",
+            "INSERT INTO items VALUES (1, 'one'), (2, NULL)",
+        ],
         None,
     );
     assert!(ok, "{err}");
@@ -25,7 +30,7 @@ async fn psql_connects_runs_statements_and_reports_errors() {
                   SELECT 1 AS a, 'b' AS b;\n";
     let (out, err, _) = psql(&conn, &[], Some(script));
     assert!(
-        out.contains(" id | name  \n----+--------\n  1 | one\n  2 | (null)\n(2 rows)"),
+        out.contains(" id |  name  \n----+--------\n  1 | one\n  2 | (null)\n(2 rows)"),
         "{out}"
     );
     assert!(err.contains("ERROR:") && err.contains("missing"), "{err}");
@@ -35,7 +40,12 @@ async fn psql_connects_runs_statements_and_reports_errors() {
     // -A -t output of types
     let (out, err, ok) = psql(
         &conn,
-        &["-A", "-t", "-c", "SELECT 1.5::DOUBLE, DATE '2024-01-01', [1,2]::INTEGER[], true"],
+        &[
+            "-A",
+            "-t",
+            "-c",
+            "SELECT 1.5::DOUBLE, DATE '2024-01-01', [1,2]::INTEGER[], true",
+        ],
         None,
     );
     assert!(ok, "{err}");

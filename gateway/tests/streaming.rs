@@ -53,7 +53,10 @@ async fn ten_million_rows_stream_with_bounded_memory() {
         baseline / 1024,
         peak / 1024
     );
-    assert!(growth_mib < 100, "gateway RSS grew by {growth_mib} MiB while streaming");
+    assert!(
+        growth_mib < 100,
+        "gateway RSS grew by {growth_mib} MiB while streaming"
+    );
 
     // text, through the simple protocol, counted without keeping rows
     let (mut raw, _) = Raw::connect(gw.port, &[("user", "t"), ("database", "md:")]).await;
@@ -93,7 +96,11 @@ async fn a_client_that_stops_reading_is_not_buffered_and_one_that_vanishes_is_cl
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let stalled = rss_kib(pid);
-    eprintln!("stalled client: RSS {} -> {} MiB", baseline / 1024, stalled / 1024);
+    eprintln!(
+        "stalled client: RSS {} -> {} MiB",
+        baseline / 1024,
+        stalled / 1024
+    );
     assert!((stalled.saturating_sub(baseline)) / 1024 < 64);
     // vanish mid-result
     drop(raw);

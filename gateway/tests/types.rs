@@ -35,8 +35,14 @@ async fn text_format_matches_postgres() {
         ("65535::USMALLINT", "65535"),
         ("4294967295::UINTEGER", "4294967295"),
         ("18446744073709551615::UBIGINT", "18446744073709551615"),
-        ("(-170141183460469231731687303715884105728)::HUGEINT", "-170141183460469231731687303715884105728"),
-        ("340282366920938463463374607431768211455::UHUGEINT", "340282366920938463463374607431768211455"),
+        (
+            "(-170141183460469231731687303715884105728)::HUGEINT",
+            "-170141183460469231731687303715884105728",
+        ),
+        (
+            "340282366920938463463374607431768211455::UHUGEINT",
+            "340282366920938463463374607431768211455",
+        ),
         ("1.5::FLOAT", "1.5"),
         ("0.1::DOUBLE", "0.1"),
         ("1e100::DOUBLE", "1e+100"),
@@ -45,39 +51,74 @@ async fn text_format_matches_postgres() {
         ("'nan'::DOUBLE", "NaN"),
         ("123.45::DECIMAL(10,2)", "123.45"),
         ("(-0.5)::DECIMAL(4,3)", "-0.500"),
-        ("12345678901234567890.123456789::DECIMAL(38,9)", "12345678901234567890.123456789"),
+        (
+            "12345678901234567890.123456789::DECIMAL(38,9)",
+            "12345678901234567890.123456789",
+        ),
         ("'hé \"x\"'::VARCHAR", "hé \"x\""),
         ("'\\xDE\\xAD'::BLOB", "\\xdead"),
-        ("'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::UUID", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
-        ("'00000000-0000-0000-0000-000000000000'::UUID", "00000000-0000-0000-0000-000000000000"),
-        ("'ffffffff-ffff-ffff-ffff-ffffffffffff'::UUID", "ffffffff-ffff-ffff-ffff-ffffffffffff"),
+        (
+            "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::UUID",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        ),
+        (
+            "'00000000-0000-0000-0000-000000000000'::UUID",
+            "00000000-0000-0000-0000-000000000000",
+        ),
+        (
+            "'ffffffff-ffff-ffff-ffff-ffffffffffff'::UUID",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ),
         ("DATE '2024-02-29'", "2024-02-29"),
         ("DATE '0044-03-15 (BC)'", "0044-03-15 BC"),
         ("'infinity'::DATE", "infinity"),
         ("TIME '12:34:56.789'", "12:34:56.789"),
         ("TIMETZ '12:00:00+05:30'", "12:00:00+05:30"),
-        ("TIMESTAMP '2024-01-02 03:04:05.123456'", "2024-01-02 03:04:05.123456"),
+        (
+            "TIMESTAMP '2024-01-02 03:04:05.123456'",
+            "2024-01-02 03:04:05.123456",
+        ),
         ("TIMESTAMP_S '2024-01-02 03:04:05'", "2024-01-02 03:04:05"),
-        ("TIMESTAMP_MS '2024-01-02 03:04:05.120'", "2024-01-02 03:04:05.12"),
-        ("TIMESTAMP_NS '2024-01-02 03:04:05.123456789'", "2024-01-02 03:04:05.123456"),
+        (
+            "TIMESTAMP_MS '2024-01-02 03:04:05.120'",
+            "2024-01-02 03:04:05.12",
+        ),
+        (
+            "TIMESTAMP_NS '2024-01-02 03:04:05.123456789'",
+            "2024-01-02 03:04:05.123456",
+        ),
         ("'-infinity'::TIMESTAMP", "-infinity"),
-        ("TIMESTAMPTZ '2024-06-01 12:00:00+02'", "2024-06-01 10:00:00+00"),
-        ("INTERVAL '1 year 2 months 3 days 04:05:06.5'", "1 year 2 mons 3 days 04:05:06.5"),
+        (
+            "TIMESTAMPTZ '2024-06-01 12:00:00+02'",
+            "2024-06-01 10:00:00+00",
+        ),
+        (
+            "INTERVAL '1 year 2 months 3 days 04:05:06.5'",
+            "1 year 2 mons 3 days 04:05:06.5",
+        ),
         ("INTERVAL '-1 day'", "-1 days"),
         ("'{\"a\": [1, 2]}'::JSON", "{\"a\": [1, 2]}"),
         ("'101'::BIT", "101"),
         ("[1, 2, NULL]::INTEGER[]", "{1,2,NULL}"),
-        ("['a b', '', 'NULL', 'q\"']", "{\"a b\",\"\",\"NULL\",\"q\\\"\"}"),
-        ("[1.5, 2]::DOUBLE[3]", "{1.5,2,NULL}"),
+        (
+            "['a b', '', 'NULL', 'q\"']",
+            "{\"a b\",\"\",\"NULL\",\"q\\\"\"}",
+        ),
+        ("[1.5, 2, NULL]::DOUBLE[3]", "{1.5,2,NULL}"),
         ("[]::INTEGER[]", "{}"),
         ("{'x': 1, 'y': 'two'}", "{\"x\":1,\"y\":\"two\"}"),
         ("MAP {'k': 1}", "{\"k\":1}"),
         ("[{'a': 1}, NULL]", "{\"{\\\"a\\\":1}\",NULL}"),
         ("[[1, 2], [3]]", "[[1,2],[3]]"),
-        ("union_value(num := 2)::UNION(num INTEGER, str VARCHAR)", "2"),
+        (
+            "union_value(num := 2)::UNION(num INTEGER, str VARCHAR)",
+            "2",
+        ),
         ("NULL", ""),
     ];
-    let mut enums = c.simple_query("CREATE TYPE mood AS ENUM ('sad', 'happy')").await;
+    let mut enums = c
+        .simple_query("CREATE TYPE mood AS ENUM ('sad', 'happy')")
+        .await;
     assert!(enums.as_mut().is_ok(), "{enums:?}");
     assert_eq!(text_of(&c, "'happy'::mood").await.as_deref(), Some("happy"));
     for (expr, want) in cases {
@@ -97,7 +138,7 @@ async fn binary_results_decode_in_a_real_driver() {
     let row = c
         .query_one(
             "SELECT true, (-5)::TINYINT, 300::SMALLINT, 70000::INTEGER, 5000000000::BIGINT,
-                    1.25::FLOAT, 2.5::DOUBLE, 'txt', '\\x0102'::BLOB,
+                    1.25::FLOAT, 2.5::DOUBLE, 'txt', '\\x01\\x02'::BLOB,
                     'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::UUID, DATE '2024-02-29',
                     TIME '01:02:03.5', TIMESTAMP '2024-01-02 03:04:05.25',
                     TIMESTAMPTZ '2024-06-01 12:00:00+02', '{\"a\":1}'::JSON,
@@ -111,10 +152,27 @@ async fn binary_results_decode_in_a_real_driver() {
     assert_eq!(
         types,
         vec![
-            Type::BOOL, Type::INT2, Type::INT2, Type::INT4, Type::INT8, Type::FLOAT4, Type::FLOAT8,
-            Type::TEXT, Type::BYTEA, Type::UUID, Type::DATE, Type::TIME, Type::TIMESTAMP,
-            Type::TIMESTAMPTZ, Type::JSON, Type::NUMERIC, Type::NUMERIC, Type::INT4_ARRAY,
-            Type::TEXT_ARRAY, Type::INT2, Type::INT8
+            Type::BOOL,
+            Type::INT2,
+            Type::INT2,
+            Type::INT4,
+            Type::INT8,
+            Type::FLOAT4,
+            Type::FLOAT8,
+            Type::TEXT,
+            Type::BYTEA,
+            Type::UUID,
+            Type::DATE,
+            Type::TIME,
+            Type::TIMESTAMP,
+            Type::TIMESTAMPTZ,
+            Type::JSON,
+            Type::NUMERIC,
+            Type::NUMERIC,
+            Type::INT4_ARRAY,
+            Type::TEXT_ARRAY,
+            Type::INT2,
+            Type::INT8
         ]
     );
     assert!(row.get::<_, bool>(0));
@@ -130,26 +188,41 @@ async fn binary_results_decode_in_a_real_driver() {
         row.get::<_, uuid::Uuid>(9).to_string(),
         "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
     );
-    assert_eq!(row.get::<_, NaiveDate>(10), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+    assert_eq!(
+        row.get::<_, NaiveDate>(10),
+        NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+    );
     assert_eq!(
         row.get::<_, NaiveTime>(11),
         NaiveTime::from_hms_milli_opt(1, 2, 3, 500).unwrap()
     );
     assert_eq!(
         row.get::<_, NaiveDateTime>(12),
-        NaiveDate::from_ymd_opt(2024, 1, 2).unwrap().and_hms_milli_opt(3, 4, 5, 250).unwrap()
+        NaiveDate::from_ymd_opt(2024, 1, 2)
+            .unwrap()
+            .and_hms_milli_opt(3, 4, 5, 250)
+            .unwrap()
     );
     assert_eq!(
         row.get::<_, DateTime<Utc>>(13).to_rfc3339(),
         "2024-06-01T10:00:00+00:00"
     );
-    assert_eq!(row.get::<_, serde_json::Value>(14), serde_json::json!({"a": 1}));
-    assert_eq!(row.get::<_, Decimal>(15), Decimal::from_str("123.45").unwrap());
+    assert_eq!(
+        row.get::<_, serde_json::Value>(14),
+        serde_json::json!({"a": 1})
+    );
+    assert_eq!(
+        row.get::<_, Decimal>(15),
+        Decimal::from_str("123.45").unwrap()
+    );
     assert_eq!(
         row.get::<_, Decimal>(16),
         Decimal::from_str("18446744073709551615").unwrap()
     );
-    assert_eq!(row.get::<_, Vec<Option<i32>>>(17), vec![Some(1), Some(2), None]);
+    assert_eq!(
+        row.get::<_, Vec<Option<i32>>>(17),
+        vec![Some(1), Some(2), None]
+    );
     assert_eq!(row.get::<_, Vec<String>>(18), vec!["x", "y"]);
     assert_eq!(row.get::<_, i16>(19), 255);
     assert_eq!(row.get::<_, i64>(20), 4_000_000_000);
@@ -167,7 +240,10 @@ async fn binary_results_decode_in_a_real_driver() {
     assert!(row.get::<_, f64>(1).is_nan());
     assert_eq!(row.get::<_, i64>(2), i64::MIN);
     assert_eq!(row.get::<_, Option<i32>>(4), None);
-    assert_eq!(row.get::<_, Decimal>(5), Decimal::from_str("-0.001").unwrap());
+    assert_eq!(
+        row.get::<_, Decimal>(5),
+        Decimal::from_str("-0.001").unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,7 +297,10 @@ async fn parameters_round_trip_in_binary() {
     assert_eq!(row.get::<_, DateTime<Utc>>(11), tstz);
     assert_eq!(row.get::<_, serde_json::Value>(12), j);
     assert_eq!(row.get::<_, Decimal>(13), dec);
-    assert_eq!(row.get::<_, Vec<Option<i32>>>(14), vec![Some(1), None, Some(3)]);
+    assert_eq!(
+        row.get::<_, Vec<Option<i32>>>(14),
+        vec![Some(1), None, Some(3)]
+    );
     assert_eq!(row.get::<_, Vec<String>>(15), vec!["a", "b c"]);
     assert_eq!(
         row.get::<_, NaiveTime>(16),
@@ -249,7 +328,7 @@ async fn table_columns_round_trip() {
     .await
     .unwrap();
     let ins = c
-        .prepare("INSERT INTO all_types VALUES ($1, $2, $3::HUGEINT, $4, $5, $6, $7, $8::INTERVAL, $9, $10::JSON::STRUCT(a INTEGER, b VARCHAR))")
+        .prepare("INSERT INTO all_types VALUES ($1, $2, $3::VARCHAR::HUGEINT, $4, $5, $6, $7, $8::VARCHAR::INTERVAL, $9, $10::VARCHAR::JSON::STRUCT(a INTEGER, b VARCHAR))")
         .await
         .unwrap();
     c.execute(
@@ -257,10 +336,13 @@ async fn table_columns_round_trip() {
         &[
             &false,
             &7i32,
-            &"-123456789012345678901234567890",
+            &"-12345678901234567890123456",
             &Decimal::from_str("1.500").unwrap(),
             &"x",
-            &NaiveDate::from_ymd_opt(2020, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap(),
+            &NaiveDate::from_ymd_opt(2020, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
             &DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap(),
             &"1 day 02:00:00",
             &vec![1i64, 2, 3],
@@ -269,9 +351,23 @@ async fn table_columns_round_trip() {
     )
     .await
     .unwrap();
-    c.execute(&ins, &[&None::<bool>, &None::<i32>, &None::<String>, &None::<Decimal>, &None::<String>, &None::<NaiveDateTime>, &None::<DateTime<Utc>>, &None::<String>, &None::<Vec<i64>>, &None::<String>])
-        .await
-        .unwrap();
+    c.execute(
+        &ins,
+        &[
+            &None::<bool>,
+            &None::<i32>,
+            &None::<String>,
+            &None::<Decimal>,
+            &None::<String>,
+            &None::<NaiveDateTime>,
+            &None::<DateTime<Utc>>,
+            &None::<String>,
+            &None::<Vec<i64>>,
+            &None::<String>,
+        ],
+    )
+    .await
+    .unwrap();
     let msgs = c
         .simple_query("SELECT * FROM all_types ORDER BY i NULLS LAST")
         .await
@@ -279,7 +375,9 @@ async fn table_columns_round_trip() {
     let rows: Vec<Vec<Option<String>>> = msgs
         .iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect()),
+            SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
             _ => None,
         })
         .collect();
@@ -288,7 +386,7 @@ async fn table_columns_round_trip() {
         vec![
             Some("f".into()),
             Some("7".into()),
-            Some("-123456789012345678901234567890".into()),
+            Some("-12345678901234567890123456".into()),
             Some("1.500".into()),
             Some("x".into()),
             Some("2020-01-01 00:00:00".into()),
@@ -300,9 +398,18 @@ async fn table_columns_round_trip() {
     );
     assert!(rows[1].iter().all(Option::is_none));
     // the binary path for the same rows, including the NULL row
-    let rows = c.query("SELECT h, l, st FROM all_types ORDER BY i NULLS LAST", &[]).await.unwrap();
-    assert_eq!(rows[0].get::<_, Decimal>(0), Decimal::from_str("-123456789012345678901234567890").unwrap());
+    let rows = c
+        .query("SELECT h, l, st FROM all_types ORDER BY i NULLS LAST", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        rows[0].get::<_, Decimal>(0),
+        Decimal::from_str("-12345678901234567890123456").unwrap()
+    );
     assert_eq!(rows[0].get::<_, Vec<i64>>(1), vec![1, 2, 3]);
-    assert_eq!(rows[0].get::<_, serde_json::Value>(2), serde_json::json!({"a": 1, "b": "z"}));
+    assert_eq!(
+        rows[0].get::<_, serde_json::Value>(2),
+        serde_json::json!({"a": 1, "b": "z"})
+    );
     assert_eq!(rows[1].get::<_, Option<Decimal>>(0), None);
 }

@@ -61,11 +61,16 @@ impl<'t> View<'t> {
             DuckType::Struct(members) => members
                 .iter()
                 .enumerate()
-                .map(|(i, (_, t))| View::new(ffi::duckdb_struct_vector_get_child(vector, i as u64), t))
+                .map(|(i, (_, t))| {
+                    View::new(ffi::duckdb_struct_vector_get_child(vector, i as u64), t)
+                })
                 .collect(),
             DuckType::Union(members) => {
                 // child 0 is the tag, members follow
-                let mut v = vec![View::new(ffi::duckdb_struct_vector_get_child(vector, 0), &DuckType::UTinyInt)];
+                let mut v = vec![View::new(
+                    ffi::duckdb_struct_vector_get_child(vector, 0),
+                    &DuckType::UTinyInt,
+                )];
                 v.extend(members.iter().enumerate().map(|(i, (_, t))| {
                     View::new(ffi::duckdb_struct_vector_get_child(vector, i as u64 + 1), t)
                 }));
@@ -385,8 +390,18 @@ impl RowEncoder {
             } else {
                 b"false"
             }),
-            TinyInt | SmallInt | Integer | BigInt | UTinyInt | USmallInt | UInteger | UBigInt
-            | HugeInt | UHugeInt | BigNum | Decimal { .. } => self.write_text(v, row, out),
+            TinyInt
+            | SmallInt
+            | Integer
+            | BigInt
+            | UTinyInt
+            | USmallInt
+            | UInteger
+            | UBigInt
+            | HugeInt
+            | UHugeInt
+            | BigNum
+            | Decimal { .. } => self.write_text(v, row, out),
             Float | Double => {
                 let f = if matches!(v.ty, Float) {
                     f64::from(v.read::<f32>(row))

@@ -117,9 +117,8 @@ fn class_from_type(t: ffi::duckdb_error_type) -> ErrorClass {
         ffi::duckdb_error_type_DUCKDB_ERROR_PARAMETER_NOT_RESOLVED => ParameterNotResolved,
         ffi::duckdb_error_type_DUCKDB_ERROR_SETTINGS => Settings,
         ffi::duckdb_error_type_DUCKDB_ERROR_OBJECT_SIZE => ObjectSize,
-        ffi::duckdb_error_type_DUCKDB_ERROR_INTERNAL | ffi::duckdb_error_type_DUCKDB_ERROR_FATAL => {
-            Internal
-        }
+        ffi::duckdb_error_type_DUCKDB_ERROR_INTERNAL
+        | ffi::duckdb_error_type_DUCKDB_ERROR_FATAL => Internal,
         _ => Other,
     }
 }
@@ -241,7 +240,9 @@ pub fn sqlstate_for(class: ErrorClass, msg: &str) -> &'static str {
                 "23503"
             } else if m.contains("check constraint") {
                 "23514"
-            } else if m.contains("duplicate key") || m.contains("unique") || m.contains("primary key")
+            } else if m.contains("duplicate key")
+                || m.contains("unique")
+                || m.contains("primary key")
             {
                 "23505"
             } else {
@@ -293,7 +294,10 @@ mod tests {
 
     #[test]
     fn maps_common_duckdb_errors() {
-        assert_eq!(state("Parser Error: syntax error at or near \"SELEC\""), "42601");
+        assert_eq!(
+            state("Parser Error: syntax error at or near \"SELEC\""),
+            "42601"
+        );
         assert_eq!(
             state("Catalog Error: Table with name nope does not exist!\nDid you mean \"x\"?"),
             "42P01"
@@ -307,7 +311,9 @@ mod tests {
             "42883"
         );
         assert_eq!(
-            state("Binder Error: No function matches the given name and argument types 'f(INTEGER)'"),
+            state(
+                "Binder Error: No function matches the given name and argument types 'f(INTEGER)'"
+            ),
             "42883"
         );
         assert_eq!(
@@ -328,8 +334,14 @@ mod tests {
         );
         assert_eq!(state("Not implemented Error: nope"), "0A000");
         assert_eq!(state("INTERRUPT Error: Interrupted!"), "57014");
-        assert_eq!(state("Out of Range Error: Overflow in multiplication"), "22003");
-        assert_eq!(state("Catalog Error: Table with name t already exists!"), "42P07");
+        assert_eq!(
+            state("Out of Range Error: Overflow in multiplication"),
+            "22003"
+        );
+        assert_eq!(
+            state("Catalog Error: Table with name t already exists!"),
+            "42P07"
+        );
         assert_eq!(state("something odd"), "XX000");
     }
 }

@@ -42,7 +42,9 @@ pub struct RowBatch {
 pub enum StreamItem {
     Rows(RowBatch),
     /// `changed_rows` is set for statements that report a row count instead of rows.
-    Done { changed_rows: Option<u64> },
+    Done {
+        changed_rows: Option<u64>,
+    },
     Error(DbError),
 }
 
@@ -128,12 +130,17 @@ impl Engine {
             .statements
             .get(&id)
             .ok_or_else(|| DbError::internal("prepared statement vanished"))?;
+        // DDL such as CREATE TABLE AS reports its row count as a one-row "Count" result
+        let count_column = matches!(
+            stmt.columns().as_slice(),
+            [Column { name, ty: DuckType::BigInt }] if name == "Count"
+        );
         stmt.bind(params)?;
         let mut result = stmt.execute(encoder.is_some())?;
         let Some(mut encoder) = encoder else {
             // Row count (or nothing): read it from the first chunk.
             let mut changed = None;
-            if result.is_changed_rows() {
+            if result.is_changed_rows() || count_column {
                 if let Some(chunk) = result.next_chunk()? {
                     if chunk.len() > 0 {
                         changed = Some(read_count(&chunk));

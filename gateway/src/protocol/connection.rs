@@ -21,31 +21,36 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
         Instant::now() + Duration::from_millis(shared.config.limits.startup_timeout_ms);
     // SSLRequest and GSSENCRequest are answered 'N' (TLS comes with the security layer);
     // a direct TLS ClientHello cannot be served and closes the connection.
-    let socket = match tokio::time::timeout_at(startup_deadline, negotiate_tls::<String>(tcp, None)).await {
-        Ok(Ok(Some(s))) => s,
-        Ok(Ok(None)) => return,
-        Ok(Err(e)) => {
-            tracing::debug!(?peer, error = %e, "negotiation failed");
-            return;
-        }
-        Err(_) => {
-            tracing::info!(?peer, "startup timeout");
-            return;
-        }
-    };
+    let socket =
+        match tokio::time::timeout_at(startup_deadline, negotiate_tls::<String>(tcp, None)).await {
+            Ok(Ok(Some(s))) => s,
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => {
+                tracing::debug!(?peer, error = %e, "negotiation failed");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(?peer, "startup timeout");
+                return;
+            }
+        };
     let mut socket = socket;
     let handler = Arc::new(ConnectionHandler::new(shared.clone()));
     let noop = Arc::new(NoopHandler);
     loop {
         let starting = matches!(
             socket.state(),
-            PgWireConnectionState::AwaitingStartup | PgWireConnectionState::AuthenticationInProgress
+            PgWireConnectionState::AwaitingStartup
+                | PgWireConnectionState::AuthenticationInProgress
         );
         let msg = if starting {
             match tokio::time::timeout_at(startup_deadline, socket.next()).await {
                 Ok(m) => m,
                 Err(_) => {
-                    let e = PgError::fatal("08006", "timeout expired while waiting for the startup packet");
+                    let e = PgError::fatal(
+                        "08006",
+                        "timeout expired while waiting for the startup packet",
+                    );
                     let _ = process_error(&mut socket, e.into_pgwire(), false).await;
                     break;
                 }

@@ -23,7 +23,6 @@ use pgwire::messages::extendedquery::{
     TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::simplequery::Query;
-use pgwire::messages::startup::SecretKey;
 use pgwire::messages::PgWireBackendMessage;
 use tokio::sync::Mutex;
 
@@ -125,7 +124,12 @@ impl ExtendedQueryHandler for ConnectionHandler {
         let mut guard = self.session.lock().await;
         let s = guard.as_mut().ok_or_else(no_session)?;
         let r = s
-            .parse(client, name_of(&message.name), &message.query, &message.type_oids)
+            .parse(
+                client,
+                name_of(&message.name),
+                &message.query,
+                &message.type_oids,
+            )
             .await?;
         extended_result(s, r)
     }
@@ -179,7 +183,9 @@ impl ExtendedQueryHandler for ConnectionHandler {
         let r = match message.target_type {
             TARGET_TYPE_BYTE_STATEMENT => s.describe_statement(client, name).await?,
             TARGET_TYPE_BYTE_PORTAL => s.describe_portal(client, name).await?,
-            other => Err(PgError::protocol(format!("invalid DESCRIBE message subtype {other}"))),
+            other => Err(PgError::protocol(format!(
+                "invalid DESCRIBE message subtype {other}"
+            ))),
         };
         extended_result(s, r)
     }
@@ -198,7 +204,9 @@ impl ExtendedQueryHandler for ConnectionHandler {
             TARGET_TYPE_BYTE_STATEMENT => s.close_statement(client, name).await,
             TARGET_TYPE_BYTE_PORTAL => s.close_portal(client, name).await,
             other => {
-                let r = Err(PgError::protocol(format!("invalid CLOSE message subtype {other}")));
+                let r = Err(PgError::protocol(format!(
+                    "invalid CLOSE message subtype {other}"
+                )));
                 extended_result(s, r)
             }
         }
@@ -235,9 +243,9 @@ impl ExtendedQueryHandler for ConnectionHandler {
 #[async_trait]
 impl CancelHandler for ConnectionHandler {
     async fn on_cancel_request(&self, request: CancelRequest) {
-        let secret = match request.secret_key {
-            SecretKey::I32(s) => s,
-            SecretKey::Bytes(_) => return,
+        // a 4-byte key may arrive decoded as bytes, depending on the protocol version
+        let Some(secret) = request.secret_key.as_i32() else {
+            return;
         };
         if let Some(target) = self.shared.cancel_target(request.pid, secret) {
             tracing::info!(pid = request.pid, "cancel request");

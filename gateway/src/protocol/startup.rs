@@ -6,7 +6,9 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
-use pgwire::api::auth::{protocol_negotiation, save_startup_parameters_to_metadata, StartupHandler};
+use pgwire::api::auth::{
+    protocol_negotiation, save_startup_parameters_to_metadata, StartupHandler,
+};
 use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::response::{ReadyForQuery, TransactionStatus};
@@ -97,13 +99,13 @@ pub fn settings_from_startup(
 }
 
 impl ConnectionHandler {
-    async fn start_session(
-        &self,
-        params: &BTreeMap<String, String>,
-    ) -> Result<Session, PgError> {
+    async fn start_session(&self, params: &BTreeMap<String, String>) -> Result<Session, PgError> {
         let user = params.get("user").cloned().unwrap_or_default();
         if user.is_empty() {
-            return Err(PgError::fatal("28000", "no PostgreSQL user name specified in startup packet"));
+            return Err(PgError::fatal(
+                "28000",
+                "no PostgreSQL user name specified in startup packet",
+            ));
         }
         let dbname = params.get("database").cloned().unwrap_or_default();
         let mut base = SessionSettings::default();
@@ -114,11 +116,7 @@ impl ConnectionHandler {
             .await
             .expect("connect task panicked")
             .map_err(PgError::from)?;
-        let mut session = Session::new(
-            SessionInfo { user, database },
-            Engine::new(conn),
-            settings,
-        );
+        let mut session = Session::new(SessionInfo { user, database }, Engine::new(conn), settings);
         session.init().await?;
         Ok(session)
     }
@@ -126,7 +124,11 @@ impl ConnectionHandler {
 
 #[async_trait]
 impl StartupHandler for ConnectionHandler {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -215,7 +217,9 @@ mod tests {
         assert_eq!(s.statement_timeout_ms, 250);
         p.insert("DateStyle".into(), "Postgres".into());
         assert_eq!(
-            settings_from_startup(&p, SessionSettings::default()).unwrap_err().code,
+            settings_from_startup(&p, SessionSettings::default())
+                .unwrap_err()
+                .code,
             "22023"
         );
     }

@@ -11,22 +11,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use pgwire::error::{ErrorInfo, PgWireResult};
 use pgwire::messages::data::{
     DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
 };
-use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
+use pgwire::messages::extendedquery::{
+    BindComplete, CloseComplete, ParseComplete, PortalSuspended,
+};
 use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, NoticeResponse, ReadyForQuery, TransactionStatus,
 };
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::error::{ErrorInfo, PgWireResult};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::engine::{
-    Column, ColumnFormat, DbError, Engine, EncodeSettings, RowEncoder, SharedEngine,
-    StatementInfo, StatementKind, STREAM_QUEUE_BATCHES,
+    Column, ColumnFormat, DbError, EncodeSettings, Engine, RowEncoder, SharedEngine, StatementInfo,
+    STREAM_QUEUE_BATCHES,
 };
 use crate::error::PgError;
 use crate::sql::{self, Intercept, TxControl};
@@ -264,8 +266,10 @@ impl Session {
     async fn send_ready<W: Wire>(&mut self, w: &mut W) -> PgWireResult<()> {
         let status = self.tx.status();
         w.set_tx_status(status);
-        w.feed_msg(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
-            .await?;
+        w.feed_msg(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+            status,
+        )))
+        .await?;
         w.flush_msgs().await
     }
 
@@ -317,7 +321,9 @@ impl Session {
         let (id, info, sql_used) = self.prepare_duck(text, client_oids).await?;
         let param_oids = (0..info.params.len())
             .map(|i| match client_oids.get(i).copied().unwrap_or(0) {
-                0 => info.params[i].as_ref().map_or(oid::TEXT, |t| pg_type_of(t).oid),
+                0 => info.params[i]
+                    .as_ref()
+                    .map_or(oid::TEXT, |t| pg_type_of(t).oid),
                 o => o,
             })
             .collect();
@@ -383,8 +389,10 @@ impl Session {
             .map(str::to_owned)
             .collect();
         if statements.is_empty() {
-            w.feed_msg(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse))
-                .await?;
+            w.feed_msg(PgWireBackendMessage::EmptyQueryResponse(
+                EmptyQueryResponse::new(),
+            ))
+            .await?;
             return self.send_ready(w).await;
         }
         let multi = statements.len() > 1;
@@ -504,14 +512,19 @@ impl Session {
             }
         };
         if param_formats.len() > 1 && param_formats.len() != values.len() {
-            return Ok(Err(PgError::protocol("bind message has a wrong number of parameter formats")));
+            return Ok(Err(PgError::protocol(
+                "bind message has a wrong number of parameter formats",
+            )));
         }
         let mut decoded = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
             let mut type_oid = stmt.param_oids[i];
             // An untyped parameter DuckDB could not infer binds like an untyped literal.
             if let Body::Duck { info, .. } = &stmt.body {
-                if info.params.get(i).is_some_and(Option::is_none) && type_oid == oid::TEXT && !format_of(param_formats, i) {
+                if info.params.get(i).is_some_and(Option::is_none)
+                    && type_oid == oid::TEXT
+                    && !format_of(param_formats, i)
+                {
                     type_oid = oid::UNKNOWN;
                 }
             }
@@ -589,7 +602,9 @@ impl Session {
         formats: Option<&[bool]>,
     ) -> PgWireResult<()> {
         if stmt.columns.is_empty() {
-            return w.feed_msg(PgWireBackendMessage::NoData(NoData)).await;
+            return w
+                .feed_msg(PgWireBackendMessage::NoData(NoData::new()))
+                .await;
         }
         let fields = stmt
             .columns
@@ -624,12 +639,14 @@ impl Session {
         if self.statements.remove(name).is_some() {
             self.quiesce().await;
         }
-        w.feed_msg(PgWireBackendMessage::CloseComplete(CloseComplete)).await
+        w.feed_msg(PgWireBackendMessage::CloseComplete(CloseComplete::new()))
+            .await
     }
 
     pub async fn close_portal<W: Wire>(&mut self, w: &mut W, name: &str) -> PgWireResult<()> {
         self.portals.remove(name);
-        w.feed_msg(PgWireBackendMessage::CloseComplete(CloseComplete)).await
+        w.feed_msg(PgWireBackendMessage::CloseComplete(CloseComplete::new()))
+            .await
     }
 
     pub async fn sync<W: Wire>(&mut self, w: &mut W) -> PgWireResult<()> {
@@ -673,8 +690,10 @@ impl Session {
                 match &stmt.body {
                     Body::Empty => {
                         portal.state = PortalState::Done;
-                        w.feed_msg(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse))
-                            .await?;
+                        w.feed_msg(PgWireBackendMessage::EmptyQueryResponse(
+                            EmptyQueryResponse::new(),
+                        ))
+                        .await?;
                         return Ok(Ok(()));
                     }
                     Body::Intercepted(i) => {
@@ -744,14 +763,17 @@ impl Session {
         let mut sent: u64 = 0;
         loop {
             if max_rows > 0 && sent as usize >= max_rows {
-                w.feed_msg(PgWireBackendMessage::PortalSuspended(PortalSuspended))
+                w.feed_msg(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
                     .await?;
                 return Ok(Ok(()));
             }
             match stream.next().await {
                 Next::Row(data) => {
-                    w.feed_msg(PgWireBackendMessage::DataRow(DataRow::new(data, field_count)))
-                        .await?;
+                    w.feed_msg(PgWireBackendMessage::DataRow(DataRow::new(
+                        data,
+                        field_count,
+                    )))
+                    .await?;
                     sent += 1;
                 }
                 Next::End(result) => {
@@ -833,10 +855,7 @@ impl Session {
                     return Ok(Ok(()));
                 }
                 let defaults = self.defaults.clone();
-                match self
-                    .settings
-                    .set(name, &sql::SetValue::Default, &defaults)
-                {
+                match self.settings.set(name, &sql::SetValue::Default, &defaults) {
                     Ok(effect) => {
                         if let Some(sql) = effect.duckdb {
                             self.quiesce().await;
@@ -919,8 +938,11 @@ impl Session {
                         if self.tx == TxState::Failed {
                             return Ok(Err(PgError::aborted_transaction()));
                         }
-                        w.feed_msg(notice("25001", "there is already a transaction in progress"))
-                            .await?;
+                        w.feed_msg(notice(
+                            "25001",
+                            "there is already a transaction in progress",
+                        ))
+                        .await?;
                     }
                     TxState::Idle { implicit: true, .. } => {
                         // BEGIN inside an implicit transaction makes it explicit
@@ -944,7 +966,9 @@ impl Session {
             TxControl::Commit | TxControl::Rollback => {
                 let commit = matches!(t, TxControl::Commit);
                 match self.tx {
-                    TxState::Idle { implicit: false, .. } => {
+                    TxState::Idle {
+                        implicit: false, ..
+                    } => {
                         w.feed_msg(notice("25P01", "there is no transaction in progress"))
                             .await?;
                         w.feed_msg(complete(if commit { "COMMIT" } else { "ROLLBACK" }.into()))
@@ -952,10 +976,8 @@ impl Session {
                         Ok(Ok(()))
                     }
                     state => {
-                        let failed = matches!(
-                            state,
-                            TxState::Failed | TxState::Idle { failed: true, .. }
-                        );
+                        let failed =
+                            matches!(state, TxState::Failed | TxState::Idle { failed: true, .. });
                         self.tx = TxState::Idle {
                             implicit: false,
                             failed: false,
@@ -964,7 +986,8 @@ impl Session {
                         let result = self
                             .engine_batch(if do_commit { "COMMIT" } else { "ROLLBACK" })
                             .await;
-                        self.portals.retain(|_, p| matches!(p.state, PortalState::NotStarted));
+                        self.portals
+                            .retain(|_, p| matches!(p.state, PortalState::NotStarted));
                         match result {
                             Ok(()) => {
                                 w.feed_msg(complete(

@@ -212,7 +212,9 @@ impl SessionSettings {
                         .ok_or_else(|| invalid(one()))?,
                 };
             }
-            "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout"
+            "statement_timeout"
+            | "lock_timeout"
+            | "idle_in_transaction_session_timeout"
             | "idle_session_timeout" => {
                 let ms = match values {
                     None => match name {
@@ -273,15 +275,26 @@ impl SessionSettings {
             "default_transaction_read_only" => {
                 self.default_transaction_read_only = match values {
                     None => defaults.default_transaction_read_only,
-                    Some(_) => crate::types::params::parse_bool(&one())
-                        .ok_or_else(|| invalid(one()))?,
+                    Some(_) => {
+                        crate::types::params::parse_bool(&one()).ok_or_else(|| invalid(one()))?
+                    }
                 };
             }
             // accepted for compatibility; DuckDB has a single isolation level and no equivalents
-            "transaction_isolation" | "default_transaction_isolation" | "client_min_messages"
-            | "row_security" | "synchronous_commit" | "jit" | "transaction_read_only" => {}
-            "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes"
-            | "is_superuser" | "session_authorization" | "max_identifier_length"
+            "transaction_isolation"
+            | "default_transaction_isolation"
+            | "client_min_messages"
+            | "row_security"
+            | "synchronous_commit"
+            | "jit"
+            | "transaction_read_only" => {}
+            "server_version"
+            | "server_version_num"
+            | "server_encoding"
+            | "integer_datetimes"
+            | "is_superuser"
+            | "session_authorization"
+            | "max_identifier_length"
             | "in_hot_standby" => return Err(SettingError::ReadOnly(name.to_owned())),
             _ => return Err(SettingError::Unknown(name.to_owned())),
         }
@@ -340,7 +353,9 @@ impl SessionSettings {
                     "IntervalStyle" => self.interval_style.clone(),
                     "client_encoding" | "server_encoding" => "UTF8".into(),
                     "application_name" => self.application_name.clone(),
-                    other => self.show(&other.to_ascii_lowercase(), user).unwrap_or_default(),
+                    other => self
+                        .show(&other.to_ascii_lowercase(), user)
+                        .unwrap_or_default(),
                 };
                 (name, v)
             })
@@ -364,7 +379,10 @@ fn format_ms(ms: u64) -> String {
 
 fn is_utf8_name(v: &str) -> bool {
     matches!(
-        v.trim().to_ascii_lowercase().replace(['-', '_'], "").as_str(),
+        v.trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "")
+            .as_str(),
         "utf8" | "unicode"
     )
 }
@@ -380,7 +398,15 @@ fn normalize_datestyle(v: &str) -> Option<String> {
     for p in &parts {
         match p.as_str() {
             "ISO" => {}
-            "MDY" | "DMY" | "YMD" => order = if p == "MDY" { "MDY" } else if p == "DMY" { "DMY" } else { "YMD" },
+            "MDY" | "DMY" | "YMD" => {
+                order = if p == "MDY" {
+                    "MDY"
+                } else if p == "DMY" {
+                    "DMY"
+                } else {
+                    "YMD"
+                }
+            }
             "US" | "NONEURO" | "NONEUROPEAN" => order = "MDY",
             "EURO" | "EUROPEAN" => order = "DMY",
             _ => return None,
@@ -434,11 +460,15 @@ mod tests {
         assert_eq!(s.statement_timeout_ms, 1000);
         assert_eq!(s.show("statement_timeout", "u").unwrap(), "1s");
         assert_eq!(
-            s.set("timezone", &vals("Nowhere/Land"), &d).unwrap_err().sqlstate(),
+            s.set("timezone", &vals("Nowhere/Land"), &d)
+                .unwrap_err()
+                .sqlstate(),
             "22023"
         );
         assert_eq!(
-            s.set("server_version", &vals("1"), &d).unwrap_err().sqlstate(),
+            s.set("server_version", &vals("1"), &d)
+                .unwrap_err()
+                .sqlstate(),
             "55P02"
         );
         assert_eq!(
@@ -452,8 +482,14 @@ mod tests {
 
     #[test]
     fn search_path_translation() {
-        assert_eq!(duckdb_search_path("\"$user\", public"), "SET search_path = 'main'");
-        assert_eq!(duckdb_search_path("analytics, public"), "SET search_path = 'analytics,main'");
+        assert_eq!(
+            duckdb_search_path("\"$user\", public"),
+            "SET search_path = 'main'"
+        );
+        assert_eq!(
+            duckdb_search_path("analytics, public"),
+            "SET search_path = 'analytics,main'"
+        );
     }
 
     #[test]

@@ -34,7 +34,11 @@ where
     }
 
     fn flush_msgs(&mut self) -> impl Future<Output = PgWireResult<()>> + Send {
-        async move { SinkExt::<PgWireBackendMessage>::flush(self).await.map_err(PgWireError::from) }
+        async move {
+            SinkExt::<PgWireBackendMessage>::flush(self)
+                .await
+                .map_err(PgWireError::from)
+        }
     }
 
     fn set_tx_status(&mut self, s: TransactionStatus) {

@@ -64,15 +64,27 @@ pub fn tokens(sql: &str) -> Vec<Token> {
             }
             b'\'' => {
                 i = skip_quoted(b, i + 1, b'\'', false);
-                out.push(Token { tok: Tok::Literal, start, end: i });
+                out.push(Token {
+                    tok: Tok::Literal,
+                    start,
+                    end: i,
+                });
             }
             b'E' | b'e' if b.get(i + 1) == Some(&b'\'') => {
                 i = skip_quoted(b, i + 2, b'\'', true);
-                out.push(Token { tok: Tok::Literal, start, end: i });
+                out.push(Token {
+                    tok: Tok::Literal,
+                    start,
+                    end: i,
+                });
             }
             b'"' => {
                 i = skip_quoted(b, i + 1, b'"', false);
-                out.push(Token { tok: Tok::Word, start, end: i });
+                out.push(Token {
+                    tok: Tok::Word,
+                    start,
+                    end: i,
+                });
             }
             b'$' => {
                 let mut j = i + 1;
@@ -81,43 +93,85 @@ pub fn tokens(sql: &str) -> Vec<Token> {
                 }
                 if j > i + 1 {
                     let n = sql[i + 1..j].parse().unwrap_or(0);
-                    out.push(Token { tok: Tok::Param(n), start, end: j });
+                    out.push(Token {
+                        tok: Tok::Param(n),
+                        start,
+                        end: j,
+                    });
                     i = j;
                 } else if let Some(end) = dollar_quote_end(b, i) {
-                    out.push(Token { tok: Tok::Literal, start, end });
+                    out.push(Token {
+                        tok: Tok::Literal,
+                        start,
+                        end,
+                    });
                     i = end;
                 } else {
                     i += 1;
-                    out.push(Token { tok: Tok::Other, start, end: i });
+                    out.push(Token {
+                        tok: Tok::Other,
+                        start,
+                        end: i,
+                    });
                 }
             }
             b';' => {
                 i += 1;
-                out.push(Token { tok: Tok::Semicolon, start, end: i });
+                out.push(Token {
+                    tok: Tok::Semicolon,
+                    start,
+                    end: i,
+                });
             }
             b'(' => {
                 i += 1;
-                out.push(Token { tok: Tok::OpenParen, start, end: i });
+                out.push(Token {
+                    tok: Tok::OpenParen,
+                    start,
+                    end: i,
+                });
             }
             b')' => {
                 i += 1;
-                out.push(Token { tok: Tok::CloseParen, start, end: i });
+                out.push(Token {
+                    tok: Tok::CloseParen,
+                    start,
+                    end: i,
+                });
             }
             _ if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b[i] == b'_'
+                        || b[i] == b'$'
+                        || b[i] >= 0x80)
+                {
                     i += 1;
                 }
-                out.push(Token { tok: Tok::Word, start, end: i });
+                out.push(Token {
+                    tok: Tok::Word,
+                    start,
+                    end: i,
+                });
             }
             _ if c.is_ascii_digit() => {
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_')
+                {
                     i += 1;
                 }
-                out.push(Token { tok: Tok::Literal, start, end: i });
+                out.push(Token {
+                    tok: Tok::Literal,
+                    start,
+                    end: i,
+                });
             }
             _ => {
                 i += 1;
-                out.push(Token { tok: Tok::Other, start, end: i });
+                out.push(Token {
+                    tok: Tok::Other,
+                    start,
+                    end: i,
+                });
             }
         }
     }
@@ -257,17 +311,35 @@ mod tests {
         );
         assert!(split_statements(" ;; -- only a comment\n").is_empty());
         assert_eq!(split_statements("select 1"), vec!["select 1"]);
-        assert_eq!(split_statements("select E'\\';'; x"), vec!["select E'\\';'", "x"]);
-        assert_eq!(split_statements("select $tag$ a;$ $tag$; y"), vec!["select $tag$ a;$ $tag$", "y"]);
+        assert_eq!(
+            split_statements("select E'\\';'; x"),
+            vec!["select E'\\';'", "x"]
+        );
+        assert_eq!(
+            split_statements("select $tag$ a;$ $tag$; y"),
+            vec!["select $tag$ a;$ $tag$", "y"]
+        );
     }
 
     #[test]
     fn keywords_and_params() {
-        assert_eq!(leading_words("  /* hi */ create OR replace TABLE t", 4), vec!["CREATE", "OR", "REPLACE", "TABLE"]);
+        assert_eq!(
+            leading_words("  /* hi */ create OR replace TABLE t", 4),
+            vec!["CREATE", "OR", "REPLACE", "TABLE"]
+        );
         assert_eq!(leading_words("((select 1))", 1), vec!["SELECT"]);
-        assert!(has_top_level_word("insert into t values (1) returning id", "RETURNING"));
-        assert!(!has_top_level_word("insert into t select 'returning'", "returning"));
-        assert!(!has_top_level_word("select (select 1 returning)", "returning"));
+        assert!(has_top_level_word(
+            "insert into t values (1) returning id",
+            "RETURNING"
+        ));
+        assert!(!has_top_level_word(
+            "insert into t select 'returning'",
+            "returning"
+        ));
+        assert!(!has_top_level_word(
+            "select (select 1 returning)",
+            "returning"
+        ));
         assert_eq!(max_param("select $1, '$5', $3"), 3);
         assert_eq!(
             cast_params("select $1 + $2, '$1'", &[(1, "VARCHAR".into())]),

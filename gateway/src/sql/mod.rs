@@ -10,7 +10,9 @@ use lexer::{leading_words, tokens, Tok};
 /// Transaction control, handled by the session so the protocol's I/T/E state stays exact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxControl {
-    Begin { read_only: bool },
+    Begin {
+        read_only: bool,
+    },
     Commit,
     Rollback,
     /// SAVEPOINT / RELEASE / ROLLBACK TO: DuckDB has no savepoints.
@@ -29,11 +31,18 @@ pub enum SetValue {
 pub enum Intercept {
     Tx(TxControl),
     /// `SET [SESSION|LOCAL] name {TO|=} value` / `SET TIME ZONE value`.
-    Set { name: String, value: SetValue },
+    Set {
+        name: String,
+        value: SetValue,
+    },
     /// `RESET name` / `RESET ALL` (name `all`).
-    Reset { name: String },
+    Reset {
+        name: String,
+    },
     /// `SHOW name` / `SHOW ALL` / `SHOW TRANSACTION ISOLATION LEVEL`.
-    Show { name: String },
+    Show {
+        name: String,
+    },
     /// `SET [SESSION CHARACTERISTICS AS] TRANSACTION ...`: accepted, DuckDB has one isolation level.
     SetTransaction,
 }
@@ -196,7 +205,16 @@ pub fn is_write(kind: StatementKind) -> bool {
 }
 
 const CREATE_MODIFIERS: &[&str] = &[
-    "OR", "REPLACE", "TEMP", "TEMPORARY", "UNIQUE", "PERSISTENT", "IF", "NOT", "EXISTS", "UNLOGGED",
+    "OR",
+    "REPLACE",
+    "TEMP",
+    "TEMPORARY",
+    "UNIQUE",
+    "PERSISTENT",
+    "IF",
+    "NOT",
+    "EXISTS",
+    "UNLOGGED",
 ];
 
 /// The object word after CREATE/DROP/ALTER: `TABLE`, `VIEW`, ...
@@ -232,9 +250,9 @@ pub fn command_tag(kind: StatementKind, sql: &str, rows: u64) -> String {
                 format!("CREATE {obj}").trim_end().to_owned()
             }
         }
-        StatementKind::Drop | StatementKind::Alter => {
-            format!("{first} {}", object_word(sql)).trim_end().to_owned()
-        }
+        StatementKind::Drop | StatementKind::Alter => format!("{first} {}", object_word(sql))
+            .trim_end()
+            .to_owned(),
         StatementKind::Select | StatementKind::Call | StatementKind::Pragma => match first.as_str()
         {
             "SHOW" if rows <= 1 && kind == StatementKind::Select => "SHOW".into(),
@@ -264,20 +282,33 @@ mod tests {
     use super::*;
 
     fn session(n: &str) -> bool {
-        matches!(n, "timezone" | "application_name" | "search_path" | "statement_timeout" | "transaction_isolation")
+        matches!(
+            n,
+            "timezone"
+                | "application_name"
+                | "search_path"
+                | "statement_timeout"
+                | "transaction_isolation"
+        )
     }
 
     #[test]
     fn recognises_transaction_control() {
         let i = |s| intercept(s, session);
-        assert_eq!(i("begin"), Some(Intercept::Tx(TxControl::Begin { read_only: false })));
+        assert_eq!(
+            i("begin"),
+            Some(Intercept::Tx(TxControl::Begin { read_only: false }))
+        );
         assert_eq!(
             i("START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY"),
             Some(Intercept::Tx(TxControl::Begin { read_only: true }))
         );
         assert_eq!(i("end"), Some(Intercept::Tx(TxControl::Commit)));
         assert_eq!(i("ROLLBACK"), Some(Intercept::Tx(TxControl::Rollback)));
-        assert_eq!(i("rollback to savepoint a"), Some(Intercept::Tx(TxControl::Savepoint)));
+        assert_eq!(
+            i("rollback to savepoint a"),
+            Some(Intercept::Tx(TxControl::Savepoint))
+        );
         assert_eq!(i("select 1"), None);
     }
 
@@ -286,36 +317,74 @@ mod tests {
         let i = |s| intercept(s, session);
         assert_eq!(
             i("SET TIME ZONE 'Europe/Berlin'"),
-            Some(Intercept::Set { name: "timezone".into(), value: SetValue::Values(vec!["Europe/Berlin".into()]) })
+            Some(Intercept::Set {
+                name: "timezone".into(),
+                value: SetValue::Values(vec!["Europe/Berlin".into()])
+            })
         );
         assert_eq!(
             i("set session statement_timeout = 100"),
-            Some(Intercept::Set { name: "statement_timeout".into(), value: SetValue::Values(vec!["100".into()]) })
+            Some(Intercept::Set {
+                name: "statement_timeout".into(),
+                value: SetValue::Values(vec!["100".into()])
+            })
         );
         assert_eq!(
             i("SET search_path TO \"$user\", public"),
-            Some(Intercept::Set { name: "search_path".into(), value: SetValue::Values(vec!["$user".into(), "public".into()]) })
+            Some(Intercept::Set {
+                name: "search_path".into(),
+                value: SetValue::Values(vec!["$user".into(), "public".into()])
+            })
         );
         assert_eq!(
             i("set application_name to default"),
-            Some(Intercept::Set { name: "application_name".into(), value: SetValue::Default })
+            Some(Intercept::Set {
+                name: "application_name".into(),
+                value: SetValue::Default
+            })
         );
         assert_eq!(i("SET threads = 4"), None);
         assert_eq!(i("SHOW TABLES"), None);
-        assert_eq!(i("show transaction isolation level"), Some(Intercept::Show { name: "transaction_isolation".into() }));
-        assert_eq!(i("RESET ALL"), Some(Intercept::Reset { name: "all".into() }));
-        assert_eq!(i("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED"), Some(Intercept::SetTransaction));
+        assert_eq!(
+            i("show transaction isolation level"),
+            Some(Intercept::Show {
+                name: "transaction_isolation".into()
+            })
+        );
+        assert_eq!(
+            i("RESET ALL"),
+            Some(Intercept::Reset { name: "all".into() })
+        );
+        assert_eq!(
+            i("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            Some(Intercept::SetTransaction)
+        );
     }
 
     #[test]
     fn command_tags() {
         use StatementKind::*;
-        assert_eq!(command_tag(Insert, "insert into t values (1)", 3), "INSERT 0 3");
-        assert_eq!(command_tag(Create, "CREATE OR REPLACE TEMP TABLE t(a int)", 0), "CREATE TABLE");
-        assert_eq!(command_tag(Create, "create table t as select 1", 1), "SELECT 1");
-        assert_eq!(command_tag(Create, "create view v as select 1", 0), "CREATE VIEW");
+        assert_eq!(
+            command_tag(Insert, "insert into t values (1)", 3),
+            "INSERT 0 3"
+        );
+        assert_eq!(
+            command_tag(Create, "CREATE OR REPLACE TEMP TABLE t(a int)", 0),
+            "CREATE TABLE"
+        );
+        assert_eq!(
+            command_tag(Create, "create table t as select 1", 1),
+            "SELECT 1"
+        );
+        assert_eq!(
+            command_tag(Create, "create view v as select 1", 0),
+            "CREATE VIEW"
+        );
         assert_eq!(command_tag(Drop, "drop table if exists t", 0), "DROP TABLE");
-        assert_eq!(command_tag(Alter, "alter table t add column b int", 0), "ALTER TABLE");
+        assert_eq!(
+            command_tag(Alter, "alter table t add column b int", 0),
+            "ALTER TABLE"
+        );
         assert_eq!(command_tag(Select, "select * from t", 7), "SELECT 7");
         assert_eq!(command_tag(Other, "checkpoint", 0), "CHECKPOINT");
     }
@@ -325,7 +394,11 @@ mod tests {
         use StatementKind::*;
         assert!(returns_rows(Select, "select 1", 1));
         assert!(!returns_rows(Insert, "insert into t values (1)", 1));
-        assert!(returns_rows(Insert, "insert into t values (1) returning *", 1));
+        assert!(returns_rows(
+            Insert,
+            "insert into t values (1) returning *",
+            1
+        ));
         assert!(!returns_rows(Create, "create table t (a int)", 1));
     }
 }

@@ -48,7 +48,10 @@ pub fn write_numeric_digits(out: &mut BytesMut, negative: bool, text: &str, scal
     // Split into integer and fraction parts in decimal, then regroup in base 10000
     // aligned on the decimal point.
     let (int_part, frac_part) = if text.len() > scale {
-        (&text[..text.len() - scale], text[text.len() - scale..].to_owned())
+        (
+            &text[..text.len() - scale],
+            text[text.len() - scale..].to_owned(),
+        )
     } else {
         ("0", format!("{}{}", "0".repeat(scale - text.len()), text))
     };
@@ -142,11 +145,14 @@ mod tests {
     #[test]
     fn numeric_binary_layout() {
         // 12345.678 -> groups 1 2345 . 6780, weight 1, dscale 3
-        assert_eq!(numeric(false, 12_345_678, 3), (3, 1, 0, 3, vec![1, 2345, 6780]));
+        assert_eq!(
+            numeric(false, 12_345_678, 3),
+            (3, 1, 0, 3, vec![1, 2345, 6780])
+        );
         assert_eq!(numeric(true, 5, 2), (1, -1, 0x4000, 2, vec![500]));
         assert_eq!(numeric(false, 0, 2), (0, 0, 0, 2, vec![]));
         assert_eq!(numeric(false, 100_000_000, 0), (1, 2, 0, 0, vec![1]));
-        assert_eq!(numeric(false, 1, 8), (1, -2, 0, 8, vec![100]));
+        assert_eq!(numeric(false, 1, 8), (1, -2, 0, 8, vec![1]));
     }
 
     #[test]
@@ -155,13 +161,19 @@ mod tests {
         write_date(&mut b, PG_EPOCH_DAYS);
         write_timestamp(&mut b, PG_EPOCH_MICROS);
         write_date(&mut b, DATE_INFINITY);
-        assert_eq!(&b[..], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            &b[..],
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff]
+        );
     }
 
     #[test]
     fn varbit_packs_msb_first() {
         let mut b = BytesMut::new();
-        write_varbit(&mut b, &[true, false, true, true, false, false, false, false, true]);
+        write_varbit(
+            &mut b,
+            &[true, false, true, true, false, false, false, false, true],
+        );
         assert_eq!(&b[..], &[0, 0, 0, 9, 0b1011_0000, 0b1000_0000]);
     }
 }

@@ -48,7 +48,10 @@ pub enum DuckType {
     BigNum,
     Float,
     Double,
-    Decimal { width: u8, scale: u8 },
+    Decimal {
+        width: u8,
+        scale: u8,
+    },
     Varchar,
     Json,
     Blob,

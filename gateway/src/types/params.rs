@@ -41,11 +41,17 @@ pub enum ParamValue {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParamError {
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
-    InvalidText { type_name: &'static str, value: String },
+    InvalidText {
+        type_name: &'static str,
+        value: String,
+    },
     #[error("incorrect binary data format in bind parameter {0}")]
     InvalidBinary(usize),
     #[error("value \"{value}\" is out of range for type {type_name}")]
-    OutOfRange { type_name: &'static str, value: String },
+    OutOfRange {
+        type_name: &'static str,
+        value: String,
+    },
     #[error("invalid byte sequence for encoding \"UTF8\" in bind parameter {0}")]
     InvalidUtf8(usize),
 }
@@ -174,7 +180,10 @@ fn parse_float(t: &str) -> Option<f64> {
 
 /// bytea input: `\x` hex format or the traditional escape format.
 pub fn parse_bytea(text: &str) -> Option<Vec<u8>> {
-    if let Some(hex) = text.strip_prefix("\\x").or_else(|| text.strip_prefix("\\X")) {
+    if let Some(hex) = text
+        .strip_prefix("\\x")
+        .or_else(|| text.strip_prefix("\\X"))
+    {
         let digits: Vec<u8> = hex.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
         if digits.len() % 2 != 0 {
             return None;
@@ -195,7 +204,9 @@ pub fn parse_bytea(text: &str) -> Option<Vec<u8>> {
             out.push(b'\\');
             i += 2;
         } else if i + 4 <= b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
             out.push(u8::try_from(v).ok()?);
             i += 4;
         } else {
@@ -350,7 +361,9 @@ pub fn decode_binary(type_oid: u32, b: &[u8], index: usize) -> Result<ParamValue
         other => match oid::element_of(other) {
             Some(_) => decode_binary_array(b, index)?,
             // text-like types (text, varchar, name, json, unknown, ...) are their UTF-8 bytes
-            None => ParamValue::Text(String::from_utf8(b.to_vec()).map_err(|_| ParamError::InvalidUtf8(index))?),
+            None => ParamValue::Text(
+                String::from_utf8(b.to_vec()).map_err(|_| ParamError::InvalidUtf8(index))?,
+            ),
         },
     })
 }
@@ -358,7 +371,9 @@ pub fn decode_binary(type_oid: u32, b: &[u8], index: usize) -> Result<ParamValue
 fn decode_binary_array(b: &[u8], index: usize) -> Result<ParamValue, ParamError> {
     let bad = || ParamError::InvalidBinary(index);
     let rd_i32 = |at: usize| -> Result<i32, ParamError> {
-        Ok(i32::from_be_bytes(b.get(at..at + 4).ok_or_else(bad)?.try_into().unwrap()))
+        Ok(i32::from_be_bytes(
+            b.get(at..at + 4).ok_or_else(bad)?.try_into().unwrap(),
+        ))
     };
     let ndim = rd_i32(0)?;
     let elem = rd_i32(8)? as u32;
@@ -390,7 +405,8 @@ fn decode_binary_array(b: &[u8], index: usize) -> Result<ParamValue, ParamError>
 
 /// PostgreSQL binary numeric to its decimal text.
 pub fn numeric_binary_to_text(b: &[u8]) -> Option<String> {
-    let rd = |i: usize| -> Option<i16> { Some(i16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?)) };
+    let rd =
+        |i: usize| -> Option<i16> { Some(i16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?)) };
     let ndigits = rd(0)? as usize;
     let weight = rd(2)? as i32;
     let sign = rd(4)? as u16;
@@ -544,7 +560,12 @@ mod tests {
             (false, 0, 0, "0"),
             (false, 100_000_000, 0, "100000000"),
             (false, 1, 8, "0.00000001"),
-            (false, 1_000_000_000_000_000_000_000_000_000_000u128, 2, "10000000000000000000000000000.00"),
+            (
+                false,
+                1_000_000_000_000_000_000_000_000_000_000u128,
+                2,
+                "10000000000000000000000000000.00",
+            ),
         ] {
             let mut b = BytesMut::new();
             write_numeric(&mut b, neg, m, s);

@@ -155,7 +155,12 @@ pub fn psql(conn: &str, args: &[&str], stdin: Option<&str>) -> (String, String, 
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("psql is installed");
     if let Some(input) = stdin {
-        child.stdin.as_mut().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .as_mut()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();

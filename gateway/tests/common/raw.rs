@@ -154,7 +154,8 @@ impl Raw {
         let mut out = Vec::new();
         loop {
             let m = self.read().await;
-            let done = m.tag == b'Z' || (m.tag == b'E' && m.field(b'S').as_deref() == Some("FATAL"));
+            let done =
+                m.tag == b'Z' || (m.tag == b'E' && m.field(b'S').as_deref() == Some("FATAL"));
             out.push(m);
             if done {
                 return out;
