@@ -171,8 +171,10 @@ mod tests {
 
     #[test]
     fn yaml_round_trips() {
-        let mut c = GatewayConfig::default();
-        c.listen = "0.0.0.0:6543".into();
+        let mut c = GatewayConfig {
+            listen: "0.0.0.0:6543".into(),
+            ..Default::default()
+        };
         c.limits.statement_timeout_ms = 1500;
         c.limits.memory_limit = Some("2GB".into());
         c.log.format = LogFormat::Json;
@@ -196,8 +198,10 @@ mod tests {
 
     #[test]
     fn validation_catches_bad_listen_and_zero_limits() {
-        let mut c = GatewayConfig::default();
-        c.listen = "localhost".into();
+        let mut c = GatewayConfig {
+            listen: "localhost".into(),
+            ..Default::default()
+        };
         assert!(c.validate().is_err());
         c.listen = "127.0.0.1:1".into();
         c.limits.max_connections = 0;

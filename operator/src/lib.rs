@@ -7,10 +7,12 @@ use duckgate_config::GatewayConfig;
 
 /// The gateway configuration the operator writes into an endpoint's ConfigMap.
 pub fn render_gateway_config(listen_port: u16) -> String {
-    let mut c = GatewayConfig::default();
-    c.listen = format!("0.0.0.0:{listen_port}");
-    c.data_dir = "/var/lib/duckgate".into();
-    c.to_yaml()
+    GatewayConfig {
+        listen: format!("0.0.0.0:{listen_port}"),
+        data_dir: "/var/lib/duckgate".into(),
+        ..Default::default()
+    }
+    .to_yaml()
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ impl Engine {
             let mut changed = None;
             if result.is_changed_rows() || count_column {
                 if let Some(chunk) = result.next_chunk()? {
-                    if chunk.len() > 0 {
+                    if !chunk.is_empty() {
                         changed = Some(read_count(&chunk));
                     }
                 }

@@ -108,8 +108,10 @@ impl ConnectionHandler {
             ));
         }
         let dbname = params.get("database").cloned().unwrap_or_default();
-        let mut base = SessionSettings::default();
-        base.statement_timeout_ms = self.shared.config.limits.statement_timeout_ms;
+        let base = SessionSettings {
+            statement_timeout_ms: self.shared.config.limits.statement_timeout_ms,
+            ..Default::default()
+        };
         let settings = settings_from_startup(params, base.clone())?;
         let (database, db) = self.shared.registry.route(&dbname).await?;
         let conn = tokio::task::spawn_blocking(move || db.connect())

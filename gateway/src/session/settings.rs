@@ -370,7 +370,7 @@ fn on_off(b: bool) -> String {
 fn format_ms(ms: u64) -> String {
     if ms == 0 {
         "0".into()
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

@@ -26,19 +26,14 @@ where
     C::Error: Debug,
     PgWireError: From<C::Error>,
 {
-    fn feed_msg(
-        &mut self,
-        m: PgWireBackendMessage,
-    ) -> impl Future<Output = PgWireResult<()>> + Send {
-        async move { self.feed(m).await.map_err(PgWireError::from) }
+    async fn feed_msg(&mut self, m: PgWireBackendMessage) -> PgWireResult<()> {
+        self.feed(m).await.map_err(PgWireError::from)
     }
 
-    fn flush_msgs(&mut self) -> impl Future<Output = PgWireResult<()>> + Send {
-        async move {
-            SinkExt::<PgWireBackendMessage>::flush(self)
-                .await
-                .map_err(PgWireError::from)
-        }
+    async fn flush_msgs(&mut self) -> PgWireResult<()> {
+        SinkExt::<PgWireBackendMessage>::flush(self)
+            .await
+            .map_err(PgWireError::from)
     }
 
     fn set_tx_status(&mut self, s: TransactionStatus) {

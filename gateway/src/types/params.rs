@@ -149,7 +149,7 @@ pub fn parse_bool(t: &str) -> Option<bool> {
     let is_prefix = |w: &str| w.starts_with(l.as_str());
     if is_prefix("true") || is_prefix("yes") || l == "on" || l == "1" {
         Some(true)
-    } else if is_prefix("false") || (l.len() >= 1 && is_prefix("no")) || l == "off" || l == "0" {
+    } else if is_prefix("false") || is_prefix("no") || l == "off" || l == "0" {
         Some(false)
     } else {
         None
@@ -185,7 +185,7 @@ pub fn parse_bytea(text: &str) -> Option<Vec<u8>> {
         .or_else(|| text.strip_prefix("\\X"))
     {
         let digits: Vec<u8> = hex.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return None;
         }
         return digits

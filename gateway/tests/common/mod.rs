@@ -29,9 +29,11 @@ pub async fn start() -> TestGateway {
 
 pub async fn start_with(f: impl FnOnce(&mut GatewayConfig)) -> TestGateway {
     let data_dir = tempfile::tempdir().unwrap();
-    let mut config = GatewayConfig::default();
-    config.listen = "127.0.0.1:0".into();
-    config.data_dir = data_dir.path().to_owned();
+    let mut config = GatewayConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data_dir.path().to_owned(),
+        ..Default::default()
+    };
     config.limits.threads = Some(2);
     f(&mut config);
     let server = Server::bind(config).await.unwrap();
@@ -107,7 +109,7 @@ pub fn free_port() -> u16 {
 pub fn spawn_process(extra: &[&str]) -> GatewayProcess {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = Command::new(gateway_binary())
+    let mut child = Command::new(gateway_binary())
         .arg("serve")
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
@@ -128,6 +130,8 @@ pub fn spawn_process(extra: &[&str]) -> GatewayProcess {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("gateway process did not start listening on {port}");
 }
 
