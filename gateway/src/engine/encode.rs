@@ -250,6 +250,18 @@ impl RowEncoder {
         self.columns.len()
     }
 
+    /// Columns whose type was unknown when the statement was described were announced as text;
+    /// encode them from the type DuckDB really produced, in text form (which is also the binary
+    /// form of `text`), so the rows always agree with the RowDescription.
+    pub fn resolve_unknown(&mut self, mut actual: impl FnMut(usize) -> DuckType) {
+        for (i, c) in self.columns.iter_mut().enumerate() {
+            if matches!(c.ty, DuckType::Unsupported(_)) {
+                c.ty = actual(i);
+                c.binary = false;
+            }
+        }
+    }
+
     /// Append every row of `chunk` to `out`; push each row's end offset to `row_ends`.
     pub fn encode_chunk(&mut self, chunk: &Chunk, out: &mut BytesMut, row_ends: &mut Vec<usize>) {
         let rows = chunk.len();

@@ -559,6 +559,19 @@ impl QueryResult {
         }
     }
 
+    /// The type DuckDB actually produced for a result column.
+    pub fn column_type(&mut self, col: usize) -> DuckType {
+        unsafe {
+            let mut lt = ffi::duckdb_column_logical_type(&mut self.raw, col as u64);
+            if lt.is_null() {
+                return DuckType::Unsupported("INVALID".into());
+            }
+            let t = logical_to_duck(lt);
+            ffi::duckdb_destroy_logical_type(&mut lt);
+            t
+        }
+    }
+
     /// The next chunk, `Ok(None)` at the end.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, DbError> {
         unsafe {

@@ -153,6 +153,7 @@ impl Engine {
                 changed_rows: changed,
             }));
         };
+        encoder.resolve_unknown(|i| result.column_type(i));
         let mut batch = RowBatch::default();
         let mut first = true;
         while let Some(chunk) = result.next_chunk()? {

@@ -350,6 +350,7 @@ impl Session {
         client_oids: &[u32],
     ) -> Result<(u64, StatementInfo, String), PgError> {
         let oids = client_oids.to_vec();
+        let text = sql::compat::rewrite(&text).into_owned();
         let (id, info, sql) = blocking(&self.engine, move |e| {
             let (id, info) = e.prepare(&text)?;
             let casts: Vec<(usize, String)> = info
@@ -518,17 +519,22 @@ impl Session {
         }
         let mut decoded = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
-            let mut type_oid = stmt.param_oids[i];
-            // An untyped parameter DuckDB could not infer binds like an untyped literal.
-            if let Body::Duck { info, .. } = &stmt.body {
-                if info.params.get(i).is_some_and(Option::is_none)
-                    && type_oid == oid::TEXT
-                    && !format_of(param_formats, i)
-                {
-                    type_oid = oid::UNKNOWN;
+            let type_oid = stmt.param_oids[i];
+            // A parameter neither DuckDB nor the client could type was described as text; its
+            // value binds like an untyped PostgreSQL literal (a number stays a number).
+            let untyped = matches!(&stmt.body, Body::Duck { info, .. }
+                if info.params.get(i).is_some_and(Option::is_none))
+                && type_oid == oid::TEXT;
+            let value = if untyped {
+                match v.as_deref().map(std::str::from_utf8) {
+                    None => Ok(params::ParamValue::Null),
+                    Some(Ok(text)) => params::decode_text(oid::UNKNOWN, text),
+                    Some(Err(_)) => Err(params::ParamError::InvalidUtf8(i + 1)),
                 }
-            }
-            match params::decode(type_oid, v.as_deref(), format_of(param_formats, i), i + 1) {
+            } else {
+                params::decode(type_oid, v.as_deref(), format_of(param_formats, i), i + 1)
+            };
+            match value {
                 Ok(p) => decoded.push(p),
                 Err(e) => return Ok(Err(e.into())),
             }

@@ -2,6 +2,7 @@
 //! statements the gateway answers itself (transaction control, session settings), and
 //! PostgreSQL command tags.
 
+pub mod compat;
 pub mod lexer;
 
 use crate::engine::StatementKind;
