@@ -4,6 +4,8 @@
 //! into a ConfigMap. This crate has no DuckDB dependency on purpose: the operator links it.
 //! Every key is documented in `docs/configuration.md`.
 
+pub mod tokens;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,10 @@ pub struct GatewayConfig {
     pub limits: Limits,
     /// Logging.
     pub log: LogConfig,
+    /// TLS for client connections.
+    pub tls: TlsConfig,
+    /// Client authentication.
+    pub auth: AuthConfig,
 }
 
 impl Default for GatewayConfig {
@@ -32,6 +38,8 @@ impl Default for GatewayConfig {
             allow_create_databases: false,
             limits: Limits::default(),
             log: LogConfig::default(),
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -93,6 +101,53 @@ pub enum LogFormat {
     Json,
 }
 
+/// TLS settings. With no certificate configured, the gateway generates its own CA and server
+/// certificate under `<dataDir>/tls` (the embedded default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct TlsConfig {
+    /// PEM certificate chain (`tls.crt` of a Kubernetes TLS Secret).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (`tls.key`).
+    pub key_file: Option<PathBuf>,
+    /// Optional CA bundle (`ca.crt`), published for clients' `sslrootcert`.
+    pub ca_file: Option<PathBuf>,
+    /// Accept connections without TLS. Only allowed when `listen` is a loopback address.
+    pub allow_plaintext: bool,
+}
+
+/// How clients authenticate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthConfig {
+    /// Token file (YAML, see `duckgate-gateway token create`); default `<dataDir>/tokens.yaml`.
+    pub token_file: Option<PathBuf>,
+    /// `scram` (SCRAM-SHA-256) or `password` (cleartext password over TLS).
+    pub method: AuthMethod,
+    /// Accept every client without a token. Only allowed when `listen` is a loopback address.
+    pub trust: bool,
+    /// Failed logins allowed per client address per minute before further attempts are refused.
+    pub max_failures_per_minute: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            token_file: None,
+            method: AuthMethod::Scram,
+            trust: false,
+            max_failures_per_minute: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    Scram,
+    Password,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -146,6 +201,26 @@ impl GatewayConfig {
         if self.limits.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "limits.maxConnections must be at least 1".into(),
+            ));
+        }
+        let loopback = self
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().is_loopback())
+            .unwrap_or(false);
+        if self.tls.allow_plaintext && !loopback {
+            return Err(ConfigError::Invalid(
+                "tls.allowPlaintext is only allowed when listen is a loopback address".into(),
+            ));
+        }
+        if self.auth.trust && !loopback {
+            return Err(ConfigError::Invalid(
+                "auth.trust is only allowed when listen is a loopback address".into(),
+            ));
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls.certFile and tls.keyFile must be given together".into(),
             ));
         }
         if self.limits.max_message_bytes < 1024 {
@@ -208,5 +283,24 @@ mod tests {
         assert!(c.validate().is_err());
         c.limits.max_connections = 1;
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn insecure_modes_are_loopback_only() {
+        let mut c = GatewayConfig {
+            listen: "0.0.0.0:5432".into(),
+            ..Default::default()
+        };
+        c.validate().unwrap();
+        c.tls.allow_plaintext = true;
+        assert!(c.validate().is_err());
+        c.tls.allow_plaintext = false;
+        c.auth.trust = true;
+        assert!(c.validate().is_err());
+        c.listen = "127.0.0.1:5432".into();
+        c.tls.allow_plaintext = true;
+        c.validate().unwrap();
+        c.tls.cert_file = Some("/x".into());
+        assert!(c.validate().is_err());
     }
 }

@@ -20,6 +20,44 @@ pub struct Cli {
 pub enum Command {
     /// Serve the PostgreSQL protocol (the embedded default: ./duckgate-data on 127.0.0.1:5432).
     Serve(ServeArgs),
+    /// Manage access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token: prints it once, on the last line of stdout; only its verifier is stored.
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Identity of the token (reported in logs and metrics).
+    #[arg(long)]
+    pub name: String,
+    /// Databases the token may open (comma-separated); all when omitted.
+    #[arg(long, value_delimiter = ',')]
+    pub databases: Vec<String>,
+    /// The token cannot write.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Data directory whose tokens.yaml receives the token.
+    #[arg(long, conflicts_with = "token_file")]
+    pub data_dir: Option<PathBuf>,
+    /// Token file to write (created if missing).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+}
+
+impl TokenCreateArgs {
+    pub fn token_file(&self) -> PathBuf {
+        match (&self.token_file, &self.data_dir) {
+            (Some(f), _) => f.clone(),
+            (None, Some(d)) => d.join("tokens.yaml"),
+            (None, None) => PathBuf::from("./duckgate-data/tokens.yaml"),
+        }
+    }
 }
 
 #[derive(Debug, Args, Default)]
@@ -54,6 +92,24 @@ pub struct ServeArgs {
     /// Log filter, e.g. info or duckgate_gateway=debug.
     #[arg(long, env = "DUCKGATE_LOG_LEVEL")]
     pub log_level: Option<String>,
+    /// Token file (default <data-dir>/tokens.yaml).
+    #[arg(long, env = "DUCKGATE_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Authentication method: scram or password (cleartext over TLS).
+    #[arg(long, env = "DUCKGATE_AUTH_METHOD", value_parser = ["scram", "password"])]
+    pub auth_method: Option<String>,
+    /// Accept clients without a token (loopback listen addresses only).
+    #[arg(long, env = "DUCKGATE_AUTH_TRUST")]
+    pub auth_trust: Option<bool>,
+    /// Accept connections without TLS (loopback listen addresses only).
+    #[arg(long, env = "DUCKGATE_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: Option<bool>,
+    /// PEM certificate chain; without one the gateway makes its own CA under <data-dir>/tls.
+    #[arg(long, env = "DUCKGATE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "DUCKGATE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -95,6 +151,28 @@ impl ServeArgs {
         if let Some(v) = &self.log_level {
             c.log.level = v.clone();
         }
+        if let Some(v) = &self.token_file {
+            c.auth.token_file = Some(v.clone());
+        }
+        if let Some(v) = &self.auth_method {
+            c.auth.method = if v == "password" {
+                duckgate_config::AuthMethod::Password
+            } else {
+                duckgate_config::AuthMethod::Scram
+            };
+        }
+        if let Some(v) = self.auth_trust {
+            c.auth.trust = v;
+        }
+        if let Some(v) = self.allow_plaintext {
+            c.tls.allow_plaintext = v;
+        }
+        if let Some(v) = &self.tls_cert {
+            c.tls.cert_file = Some(v.clone());
+        }
+        if let Some(v) = &self.tls_key {
+            c.tls.key_file = Some(v.clone());
+        }
         c.validate()?;
         Ok(c)
     }
@@ -129,11 +207,15 @@ mod tests {
         // clap resolves flag > env per key; check both paths through the real parser
         std::env::set_var("DUCKGATE_MAX_CONNECTIONS", "9");
         let cli = Cli::try_parse_from(["duckgate-gateway", "serve"]).unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            panic!()
+        };
         assert_eq!(a.resolve().unwrap().limits.max_connections, 9);
         let cli =
             Cli::try_parse_from(["duckgate-gateway", "serve", "--max-connections", "3"]).unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            panic!()
+        };
         assert_eq!(a.resolve().unwrap().limits.max_connections, 3);
         std::env::remove_var("DUCKGATE_MAX_CONNECTIONS");
     }

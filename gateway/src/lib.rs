@@ -6,6 +6,7 @@
 //! → `types` (DuckDB values → PostgreSQL text/binary wire format). `storage` owns the database
 //! instances; `server` the listener and process-wide state.
 
+pub mod auth;
 pub mod cli;
 pub mod engine;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod server;
 pub mod session;
 pub mod sql;
 pub mod storage;
+pub mod tls;
 pub mod types;
 
 pub use duckgate_config::GatewayConfig;

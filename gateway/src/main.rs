@@ -1,38 +1,72 @@
 use clap::Parser;
 use duckgate_config::LogFormat;
-use duckgate_gateway::cli::{Cli, Command};
-use duckgate_gateway::Server;
+use duckgate_gateway::cli::{Cli, Command, ServeArgs, TokenCommand};
+use duckgate_gateway::server::token_file_path;
+use duckgate_gateway::{auth, Server};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => {
-            let config = args.resolve()?;
-            let filter = EnvFilter::try_new(&config.log.level)?;
-            match config.log.format {
-                LogFormat::Json => tracing_subscriber::fmt()
-                    .json()
-                    .with_env_filter(filter)
-                    .init(),
-                LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
-            }
-            let server = Server::bind(config.clone()).await?;
-            let addr = server.local_addr();
-            tracing::info!(data_dir = %config.data_dir.display(), "embedded default database in the data directory");
+        Command::Serve(args) => serve(args).await,
+        Command::Token(TokenCommand::Create(args)) => {
+            let path = args.token_file();
+            let token =
+                auth::create_token(&path, &args.name, args.databases.clone(), args.read_only)?;
             println!(
-                "duckgate listening on {addr}; connect with: psql \"host={} port={} dbname=md: user=duckgate\"",
-                addr.ip(),
-                addr.port()
+                "token {:?} added to {}; it is shown only now:",
+                args.name,
+                path.display()
             );
-            tokio::select! {
-                r = server.run() => r,
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::info!("shutting down");
-                    Ok(())
-                }
-            }
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.resolve()?;
+    let filter = EnvFilter::try_new(&config.log.level)?;
+    match config.log.format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init(),
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    // The embedded default starts usable: a first token when there is no token file yet.
+    let mut first_token = None;
+    let tokens = token_file_path(&config);
+    if !config.auth.trust && config.auth.token_file.is_none() && !tokens.exists() {
+        first_token = Some(auth::create_token(&tokens, "admin", vec![], false)?);
+    }
+    let server = Server::bind(config.clone()).await?;
+    let addr = server.local_addr();
+    println!(
+        "duckgate listening on {addr} (data directory {})",
+        config.data_dir.display()
+    );
+    let mut conn = format!("host={} port={} dbname=md: user=me", addr.ip(), addr.port());
+    if let Some(ca) = server.client_ca_path() {
+        conn.push_str(&format!(
+            " sslmode=verify-full sslrootcert={}",
+            ca.display()
+        ));
+    }
+    println!("connect with: psql \"{conn}\"");
+    if let Some(t) = first_token {
+        println!(
+            "a first token was created in {} (shown only now; use it as the password):\n{t}",
+            tokens.display()
+        );
+    }
+    tokio::select! {
+        r = server.run() => r,
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("shutting down");
+            Ok(())
         }
     }
 }

@@ -8,13 +8,22 @@ use std::sync::{Arc, Mutex};
 use duckgate_config::GatewayConfig;
 use tokio::net::TcpListener;
 
+use crate::auth::{FailureLimiter, TokenStore};
 use crate::session::stream::CancelState;
 use crate::storage::{DatabaseRegistry, InstanceOptions};
+use crate::tls::{self, ReloadingAcceptor, TlsPaths};
 
 /// State shared by all connections of one gateway process.
 pub struct Shared {
     pub config: GatewayConfig,
     pub registry: DatabaseRegistry,
+    /// TLS material, reloaded when the files change.
+    pub tls: Arc<ReloadingAcceptor>,
+    /// The CA clients should trust (`sslrootcert`), when known.
+    pub client_ca: Option<std::path::PathBuf>,
+    /// Token store; `None` under `auth.trust`.
+    pub tokens: Option<Arc<TokenStore>>,
+    pub limiter: FailureLimiter,
     cancel_keys: Mutex<HashMap<i32, (i32, Arc<CancelState>)>>,
     connections: Arc<AtomicUsize>,
 }
@@ -29,7 +38,12 @@ impl Drop for ConnectionSlot {
 }
 
 impl Shared {
-    pub fn new(config: GatewayConfig) -> Self {
+    pub fn new(
+        config: GatewayConfig,
+        tokens: Option<Arc<TokenStore>>,
+        tls: Arc<ReloadingAcceptor>,
+        client_ca: Option<std::path::PathBuf>,
+    ) -> Self {
         let registry = DatabaseRegistry::new(
             &config.data_dir,
             config.allow_create_databases,
@@ -39,6 +53,10 @@ impl Shared {
             },
         );
         Shared {
+            tls,
+            client_ca,
+            limiter: FailureLimiter::new(config.auth.max_failures_per_minute),
+            tokens,
             config,
             registry,
             cancel_keys: Mutex::new(HashMap::new()),
@@ -83,6 +101,15 @@ impl Shared {
     }
 }
 
+/// The token file in use: `auth.tokenFile`, or `<dataDir>/tokens.yaml`.
+pub fn token_file_path(config: &GatewayConfig) -> std::path::PathBuf {
+    config
+        .auth
+        .token_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("tokens.yaml"))
+}
+
 /// A bound gateway, ready to serve.
 pub struct Server {
     listener: TcpListener,
@@ -93,10 +120,40 @@ impl Server {
     pub async fn bind(config: GatewayConfig) -> anyhow::Result<Self> {
         config.validate()?;
         std::fs::create_dir_all(&config.data_dir)?;
+        let tokens = if config.auth.trust {
+            None
+        } else {
+            let path = token_file_path(&config);
+            let store = Arc::new(TokenStore::load(&path).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}; create a token with `duckgate-gateway token create --token-file {}`",
+                    path.display()
+                )
+            })?);
+            store.spawn_watcher(std::time::Duration::from_secs(2));
+            Some(store)
+        };
+        let (paths, client_ca) = match (&config.tls.cert_file, &config.tls.key_file) {
+            (Some(cert), Some(key)) => (
+                TlsPaths {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: config.tls.ca_file.clone(),
+                },
+                config.tls.ca_file.clone(),
+            ),
+            _ => {
+                // the embedded default makes its own CA and server certificate
+                let dir = config.data_dir.join("tls");
+                (tls::ensure_embedded_certs(&dir)?, Some(tls::ca_path(&dir)))
+            }
+        };
+        let acceptor = Arc::new(ReloadingAcceptor::new(paths)?);
+        acceptor.spawn_watcher(std::time::Duration::from_secs(2));
         let listener = TcpListener::bind(&config.listen).await?;
         Ok(Server {
             listener,
-            shared: Arc::new(Shared::new(config)),
+            shared: Arc::new(Shared::new(config, tokens, acceptor, client_ca)),
         })
     }
 
@@ -104,6 +161,11 @@ impl Server {
         self.listener
             .local_addr()
             .expect("bound listener has an address")
+    }
+
+    /// The CA certificate clients should use as `sslrootcert`.
+    pub fn client_ca_path(&self) -> Option<std::path::PathBuf> {
+        self.shared.client_ca.clone()
     }
 
     pub fn shared(&self) -> Arc<Shared> {

@@ -8,19 +8,20 @@ use common::start;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn startup_reports_parameters_and_negotiation_answers_n() {
     let gw = start().await;
-    // SSLRequest then GSSENCRequest, as pgJDBC may send: both answered 'N'
+    // GSSENCRequest then SSLRequest, as pgJDBC with gssEncMode=prefer sends them:
+    // GSS encryption is refused with 'N', TLS accepted with 'S'
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
         .await
         .unwrap();
-    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
-        .await
-        .unwrap();
-    assert_eq!(s.read_u8().await.unwrap(), b'N');
     s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30])
         .await
         .unwrap();
     assert_eq!(s.read_u8().await.unwrap(), b'N');
+    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+        .await
+        .unwrap();
+    assert_eq!(s.read_u8().await.unwrap(), b'S');
     drop(s);
 
     let (_raw, msgs) = Raw::connect(gw.port, &[("user", "u"), ("database", "md:")]).await;

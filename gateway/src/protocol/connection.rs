@@ -19,21 +19,22 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
     let peer = tcp.peer_addr().ok();
     let startup_deadline =
         Instant::now() + Duration::from_millis(shared.config.limits.startup_timeout_ms);
-    // SSLRequest and GSSENCRequest are answered 'N' (TLS comes with the security layer);
-    // a direct TLS ClientHello cannot be served and closes the connection.
-    let socket =
-        match tokio::time::timeout_at(startup_deadline, negotiate_tls::<String>(tcp, None)).await {
-            Ok(Ok(Some(s))) => s,
-            Ok(Ok(None)) => return,
-            Ok(Err(e)) => {
-                tracing::debug!(?peer, error = %e, "negotiation failed");
-                return;
-            }
-            Err(_) => {
-                tracing::info!(?peer, "startup timeout");
-                return;
-            }
-        };
+    // SSLRequest is answered 'S' and PostgreSQL 17 direct TLS (ALPN "postgresql") accepted;
+    // GSSENCRequest is answered 'N'. Each connection keeps the certificate it started with,
+    // so a reload never disturbs open sessions.
+    let negotiation = negotiate_tls::<String>(tcp, Some(shared.tls.acceptor()));
+    let socket = match tokio::time::timeout_at(startup_deadline, negotiation).await {
+        Ok(Ok(Some(s))) => s,
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            tracing::debug!(?peer, error = %e, "negotiation failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(?peer, "startup timeout");
+            return;
+        }
+    };
     let mut socket = socket;
     let handler = Arc::new(ConnectionHandler::new(shared.clone()));
     let noop = Arc::new(NoopHandler);

@@ -40,6 +40,8 @@ pub struct ConnectionHandler {
     pub backend_pid: std::sync::Mutex<Option<i32>>,
     /// Counts against `limits.maxConnections` while the session lives.
     pub slot: std::sync::Mutex<Option<crate::server::ConnectionSlot>>,
+    /// Authentication exchange state before the session exists.
+    pub auth_phase: Mutex<startup::AuthPhase>,
 }
 
 impl ConnectionHandler {
@@ -49,6 +51,7 @@ impl ConnectionHandler {
             session: Mutex::new(None),
             backend_pid: std::sync::Mutex::new(None),
             slot: std::sync::Mutex::new(None),
+            auth_phase: Mutex::new(startup::AuthPhase::Start),
         }
     }
 

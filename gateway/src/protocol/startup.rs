@@ -16,11 +16,14 @@ use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus,
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use super::ConnectionHandler;
+use crate::auth::{scram, Identity, ScramSession};
 use crate::engine::Engine;
 use crate::error::PgError;
 use crate::session::settings::{is_session_setting, SessionSettings};
 use crate::session::{Session, SessionInfo};
 use crate::sql::SetValue;
+use crate::storage;
+use duckgate_config::AuthMethod;
 
 /// Startup packet keys that are connection metadata, not settings.
 const NOT_SETTINGS: &[&str] = &["user", "database", "options", "replication"];
@@ -98,9 +101,38 @@ pub fn settings_from_startup(
     Ok(s)
 }
 
+/// Where a connection is in the authentication exchange.
+pub enum AuthPhase {
+    /// Startup not yet received.
+    Start,
+    /// AuthenticationCleartextPassword sent.
+    Password(BTreeMap<String, String>),
+    /// AuthenticationSASL sent, waiting for SASLInitialResponse.
+    ScramInitial(BTreeMap<String, String>),
+    /// SASLContinue sent, waiting for SASLResponse.
+    ScramFinal(BTreeMap<String, String>, Box<ScramSession>),
+}
+
+fn auth_failed(user: &str) -> PgWireError {
+    // the same answer whatever was wrong (unknown token, bad proof, malformed exchange)
+    PgError::fatal(
+        "28P01",
+        format!("password authentication failed for user \"{user}\""),
+    )
+    .into_pgwire()
+}
+
+fn user_of(params: &BTreeMap<String, String>) -> String {
+    params.get("user").cloned().unwrap_or_default()
+}
+
 impl ConnectionHandler {
-    async fn start_session(&self, params: &BTreeMap<String, String>) -> Result<Session, PgError> {
-        let user = params.get("user").cloned().unwrap_or_default();
+    async fn start_session(
+        &self,
+        params: &BTreeMap<String, String>,
+        identity: Identity,
+    ) -> Result<Session, PgError> {
+        let user = user_of(params);
         if user.is_empty() {
             return Err(PgError::fatal(
                 "28000",
@@ -108,6 +140,14 @@ impl ConnectionHandler {
             ));
         }
         let dbname = params.get("database").cloned().unwrap_or_default();
+        let database = storage::database_name(&dbname).map_err(PgError::from)?;
+        if !identity.allows_database(&database) {
+            return Err(PgError::fatal(
+                "42501",
+                format!("permission denied for database \"{database}\""),
+            )
+            .with_hint("the token does not list this database"));
+        }
         let base = SessionSettings {
             statement_timeout_ms: self.shared.config.limits.statement_timeout_ms,
             ..Default::default()
@@ -118,33 +158,36 @@ impl ConnectionHandler {
             .await
             .expect("connect task panicked")
             .map_err(PgError::from)?;
-        let mut session = Session::new(SessionInfo { user, database }, Engine::new(conn), settings);
+        let mut session = Session::new(
+            SessionInfo {
+                user,
+                database,
+                identity: identity.name,
+                read_only: identity.read_only,
+            },
+            Engine::new(conn),
+            settings,
+        );
         session.init().await?;
         Ok(session)
     }
-}
 
-#[async_trait]
-impl StartupHandler for ConnectionHandler {
-    async fn on_startup<C>(
+    /// Authentication succeeded: open the session and send the startup reply.
+    async fn complete<C>(
         &self,
         client: &mut C,
-        message: PgWireFrontendMessage,
+        params: &BTreeMap<String, String>,
+        identity: Identity,
     ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(startup) = message else {
-            return Err(PgError::protocol("unexpected message during startup").into_pgwire());
-        };
-        protocol_negotiation(client, &startup).await?;
-        save_startup_parameters_to_metadata(client, &startup);
         let Some(slot) = self.shared.try_acquire_connection() else {
             return Err(PgError::fatal("53300", "sorry, too many clients already").into_pgwire());
         };
-        let session = match self.start_session(&startup.parameters).await {
+        let session = match self.start_session(params, identity).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::info!(code = e.code, error = %e.message, "connection refused");
@@ -153,8 +196,10 @@ impl StartupHandler for ConnectionHandler {
         };
         tracing::info!(
             user = %session.info.user,
+            identity = %session.info.identity,
             database = %session.info.database,
             peer = %client.socket_addr(),
+            tls = client.is_secure(),
             "session started"
         );
         let (pid, secret) = self.shared.register_cancel(session.cancel_state());
@@ -186,6 +231,137 @@ impl StartupHandler for ConnectionHandler {
         *self.session.lock().await = Some(session);
         *self.slot.lock().unwrap() = Some(slot);
         Ok(())
+    }
+
+    fn fail<C: ClientInfo>(&self, client: &C, params: &BTreeMap<String, String>) -> PgWireError {
+        self.shared
+            .limiter
+            .record_failure(client.socket_addr().ip());
+        tracing::info!(peer = %client.socket_addr(), "authentication failed");
+        auth_failed(&user_of(params))
+    }
+}
+
+#[async_trait]
+impl StartupHandler for ConnectionHandler {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let phase = std::mem::replace(&mut *self.auth_phase.lock().await, AuthPhase::Start);
+        match (phase, message) {
+            (AuthPhase::Start, PgWireFrontendMessage::Startup(startup)) => {
+                protocol_negotiation(client, &startup).await?;
+                save_startup_parameters_to_metadata(client, &startup);
+                let params = startup.parameters;
+                if !client.is_secure() && !self.shared.config.tls.allow_plaintext {
+                    return Err(PgError::fatal(
+                        "28000",
+                        "this server requires TLS: connect with sslmode=require or stronger",
+                    )
+                    .into_pgwire());
+                }
+                let Some(store) = &self.shared.tokens else {
+                    // auth.trust (loopback development only): the user name is the identity
+                    let identity = Identity {
+                        name: user_of(&params),
+                        databases: vec!["*".into()],
+                        read_only: false,
+                    };
+                    return self.complete(client, &params, identity).await;
+                };
+                let _ = store;
+                if self.shared.limiter.is_blocked(client.socket_addr().ip()) {
+                    return Err(auth_failed(&user_of(&params)));
+                }
+                let (request, next) = match self.shared.config.auth.method {
+                    AuthMethod::Password => (
+                        Authentication::CleartextPassword,
+                        AuthPhase::Password(params),
+                    ),
+                    AuthMethod::Scram => (
+                        Authentication::SASL(vec![scram::MECHANISM.to_owned()]),
+                        AuthPhase::ScramInitial(params),
+                    ),
+                };
+                client
+                    .send(PgWireBackendMessage::Authentication(request))
+                    .await?;
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                *self.auth_phase.lock().await = next;
+                Ok(())
+            }
+            (AuthPhase::Password(params), PgWireFrontendMessage::PasswordMessageFamily(m)) => {
+                let store = self
+                    .shared
+                    .tokens
+                    .clone()
+                    .expect("password phase needs tokens");
+                let Ok(password) = m.into_password() else {
+                    return Err(self.fail(client, &params));
+                };
+                // PBKDF2 is deliberately slow: keep it off the async threads
+                let token = password.password;
+                let identity = tokio::task::spawn_blocking(move || store.verify_password(&token))
+                    .await
+                    .expect("verify task panicked");
+                match identity {
+                    Some(id) => self.complete(client, &params, id).await,
+                    None => Err(self.fail(client, &params)),
+                }
+            }
+            (AuthPhase::ScramInitial(params), PgWireFrontendMessage::PasswordMessageFamily(m)) => {
+                let store = self
+                    .shared
+                    .tokens
+                    .clone()
+                    .expect("SCRAM phase needs tokens");
+                let initial = match m.into_sasl_initial_response() {
+                    Ok(i) if i.auth_method == scram::MECHANISM => i,
+                    _ => return Err(self.fail(client, &params)),
+                };
+                let data = initial.data.unwrap_or_default();
+                let Ok((session, server_first)) = store.scram_start(&data) else {
+                    return Err(self.fail(client, &params));
+                };
+                client
+                    .send(PgWireBackendMessage::Authentication(
+                        Authentication::SASLContinue(server_first.into_bytes().into()),
+                    ))
+                    .await?;
+                *self.auth_phase.lock().await = AuthPhase::ScramFinal(params, Box::new(session));
+                Ok(())
+            }
+            (
+                AuthPhase::ScramFinal(params, session),
+                PgWireFrontendMessage::PasswordMessageFamily(m),
+            ) => {
+                let Ok(response) = m.into_sasl_response() else {
+                    return Err(self.fail(client, &params));
+                };
+                let outcome = tokio::task::spawn_blocking(move || session.finish(&response.data))
+                    .await
+                    .expect("SCRAM task panicked");
+                match outcome {
+                    Ok(Some((identity, server_final))) => {
+                        client
+                            .feed(PgWireBackendMessage::Authentication(
+                                Authentication::SASLFinal(server_final.into_bytes().into()),
+                            ))
+                            .await?;
+                        self.complete(client, &params, identity).await
+                    }
+                    _ => Err(self.fail(client, &params)),
+                }
+            }
+            _ => Err(PgError::protocol("unexpected message during authentication").into_pgwire()),
+        }
     }
 }
 

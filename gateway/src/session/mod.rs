@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 use crate::engine::{
     Column, ColumnFormat, DbError, EncodeSettings, Engine, RowEncoder, SharedEngine, StatementInfo,
-    STREAM_QUEUE_BATCHES,
+    StatementKind, STREAM_QUEUE_BATCHES,
 };
 use crate::error::PgError;
 use crate::sql::{self, Intercept, TxControl};
@@ -108,6 +108,10 @@ struct Portal {
 pub struct SessionInfo {
     pub user: String,
     pub database: String,
+    /// The token identity (or the user name under `auth.trust`).
+    pub identity: String,
+    /// Read-only tokens: only queries, inside read-only DuckDB transactions.
+    pub read_only: bool,
 }
 
 pub struct Session {
@@ -371,8 +375,19 @@ impl Session {
             }
             let rewritten = sql::lexer::cast_params(&text, &casts);
             match e.prepare(&rewritten) {
-                Ok((id2, info2)) => {
+                Ok((id2, mut info2)) => {
                     e.close(id);
+                    // the casts we added type those parameters
+                    for (n, _) in &casts {
+                        if let (Some(slot), Some(ty)) = (
+                            info2.params.get_mut(n - 1),
+                            oids.get(n - 1).and_then(|&o| types::duck_type_for_oid(o)),
+                        ) {
+                            *slot = Some(ty);
+                        } else if let Some(slot) = info2.params.get_mut(n - 1) {
+                            slot.get_or_insert(DuckType::Varchar);
+                        }
+                    }
                     Ok((id2, info2, rewritten))
                 }
                 Err(_) => Ok((id, info, text)),
@@ -448,7 +463,8 @@ impl Session {
             params: Vec::new(),
             state: PortalState::NotStarted,
         };
-        self.run_portal(w, &mut portal, 0, multi).await
+        let implicit = multi || self.info.read_only;
+        self.run_portal(w, &mut portal, 0, implicit).await
     }
 
     // ------------------------------------------------------------------ extended protocol
@@ -710,15 +726,34 @@ impl Session {
                         if self.tx == TxState::Failed {
                             return Ok(Err(PgError::aborted_transaction()));
                         }
+                        let read_only = self.info.read_only;
+                        if read_only
+                            && !matches!(info.kind, StatementKind::Select | StatementKind::Explain)
+                        {
+                            let tag = sql::command_tag(info.kind, &stmt.sql, 0);
+                            let cmd =
+                                tag.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ');
+                            return Ok(Err(PgError::new(
+                                "25006",
+                                format!("cannot execute {cmd} in a read-only transaction (the token is read-only)"),
+                            )));
+                        }
                         if implicit_tx
-                            && sql::is_write(info.kind)
+                            && (sql::is_write(info.kind) || read_only)
                             && self.tx
                                 == (TxState::Idle {
                                     implicit: false,
                                     failed: false,
                                 })
                         {
-                            if let Err(e) = self.engine_batch("BEGIN TRANSACTION").await {
+                            // Read-only sessions run every statement in a read-only DuckDB
+                            // transaction, so DuckDB itself refuses writes a statement hides.
+                            let begin = if read_only {
+                                "BEGIN TRANSACTION READ ONLY"
+                            } else {
+                                "BEGIN TRANSACTION"
+                            };
+                            if let Err(e) = self.engine_batch(begin).await {
                                 return Ok(Err(e));
                             }
                             self.tx = TxState::Idle {
@@ -955,7 +990,10 @@ impl Session {
                         self.tx = TxState::Block;
                     }
                     TxState::Idle { .. } => {
-                        let sql = if *read_only || self.settings.default_transaction_read_only {
+                        let sql = if *read_only
+                            || self.info.read_only
+                            || self.settings.default_transaction_read_only
+                        {
                             "BEGIN TRANSACTION READ ONLY"
                         } else {
                             "BEGIN TRANSACTION"

@@ -9,6 +9,7 @@ use duckgate_gateway::{GatewayConfig, Server};
 use tokio_postgres::{Client, NoTls};
 
 pub mod raw;
+pub mod tls;
 
 pub struct TestGateway {
     pub port: u16,
@@ -35,6 +36,9 @@ pub async fn start_with(f: impl FnOnce(&mut GatewayConfig)) -> TestGateway {
         ..Default::default()
     };
     config.limits.threads = Some(2);
+    // core protocol tests run on loopback without TLS or tokens; auth tests turn them on
+    config.auth.trust = true;
+    config.tls.allow_plaintext = true;
     f(&mut config);
     let server = Server::bind(config).await.unwrap();
     let port = server.local_addr().port();
@@ -115,6 +119,7 @@ pub fn spawn_process(extra: &[&str]) -> GatewayProcess {
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
         .arg(data_dir.path())
+        .args(["--auth-trust", "true", "--allow-plaintext", "true"])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -1,0 +1,296 @@
+//! TLS (verify-full, plaintext refusal, rotation), token authentication (SCRAM and cleartext),
+//! database-scoped and read-only tokens, with real clients.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::tls::{peer_certificate, RustlsConnect};
+use common::{psql, sqlstate, start_with, TestGateway};
+use duckgate_config::AuthMethod;
+use duckgate_gateway::auth::create_token;
+
+/// A gateway with TLS required and tokens; returns it with its CA path.
+async fn secure_gateway(
+    method: AuthMethod,
+    tokens: &[(&str, &[&str], bool)],
+) -> (TestGateway, PathBuf, Vec<String>) {
+    let token_dir = tempfile::tempdir().unwrap().keep();
+    let token_file = token_dir.join("tokens.yaml");
+    let secrets: Vec<String> = tokens
+        .iter()
+        .map(|(name, dbs, ro)| {
+            create_token(
+                &token_file,
+                name,
+                dbs.iter().map(|s| s.to_string()).collect(),
+                *ro,
+            )
+            .unwrap()
+        })
+        .collect();
+    let gw = start_with(|c| {
+        c.auth.trust = false;
+        c.tls.allow_plaintext = false;
+        c.auth.method = method;
+        c.auth.token_file = Some(token_file.clone());
+        c.auth.max_failures_per_minute = 5;
+        c.allow_create_databases = true;
+    })
+    .await;
+    let ca = gw.data_dir.path().join("tls").join("ca.crt");
+    assert!(ca.exists(), "the embedded default generates its CA");
+    (gw, ca, secrets)
+}
+
+fn conn(gw: &TestGateway, db: &str, password: &str) -> String {
+    format!(
+        "host=localhost port={} user=anyone dbname={db} password={password}",
+        gw.port
+    )
+}
+
+async fn connect_tls(
+    gw: &TestGateway,
+    ca: &Path,
+    db: &str,
+    password: &str,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let cs = format!("{} sslmode=require", conn(gw, db, password));
+    let (client, connection) = tokio_postgres::connect(&cs, RustlsConnect::trusting(ca)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_verify_full_with_the_generated_ca() {
+    let (gw, ca, tokens) = secure_gateway(AuthMethod::Scram, &[("admin", &["*"], false)]).await;
+    let ca = ca.display().to_string();
+    for host in ["localhost", "127.0.0.1"] {
+        let cs = format!(
+            "host={host} port={} user=me dbname=md: password={} sslmode=verify-full sslrootcert={ca}",
+            gw.port, tokens[0]
+        );
+        let (out, err, ok) = psql(
+            &cs,
+            &["-A", "-t", "-c", "SELECT 40 + 2", "-c", "\\conninfo"],
+            None,
+        );
+        assert!(ok, "{host}: {err}");
+        assert!(out.starts_with("42\n"), "{out}");
+        assert!(out.contains("SSL connection (protocol: TLSv1.3"), "{out}");
+    }
+    // wrong host name: the certificate does not name it
+    let cs = format!(
+        "host=wrong.example hostaddr=127.0.0.1 port={} user=me dbname=md: password={} sslmode=verify-full sslrootcert={ca}",
+        gw.port, tokens[0]
+    );
+    let (_, err, ok) = psql(&cs, &["-c", "SELECT 1"], None);
+    assert!(!ok);
+    assert!(err.contains("does not match host name"), "{err}");
+    // wrong CA
+    let other = tempfile::tempdir().unwrap();
+    duckgate_gateway::tls::ensure_embedded_certs(other.path()).unwrap();
+    let cs = format!(
+        "host=localhost port={} user=me dbname=md: password={} sslmode=verify-full sslrootcert={}",
+        gw.port,
+        tokens[0],
+        other.path().join("ca.crt").display()
+    );
+    let (_, err, ok) = psql(&cs, &["-c", "SELECT 1"], None);
+    assert!(!ok);
+    assert!(err.contains("certificate verify failed"), "{err}");
+    // plaintext is refused with a clear FATAL
+    let cs = format!(
+        "host=localhost port={} user=me dbname=md: password={} sslmode=disable",
+        gw.port, tokens[0]
+    );
+    let (_, err, ok) = psql(&cs, &["-c", "SELECT 1"], None);
+    assert!(!ok);
+    assert!(err.contains("requires TLS"), "{err}");
+    let e = tokio_postgres::connect(&conn(&gw, "md:", &tokens[0]), tokio_postgres::NoTls)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(sqlstate(&e), "28000");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scram_and_cleartext_accept_tokens_and_fail_identically() {
+    for method in [AuthMethod::Scram, AuthMethod::Password] {
+        let (gw, ca, tokens) =
+            secure_gateway(method, &[("alice", &["*"], false), ("bob", &["*"], false)]).await;
+        for t in &tokens {
+            let c = connect_tls(&gw, &ca, "md:", t).await.unwrap();
+            let v: i32 = c.query_one("SELECT 7::INTEGER", &[]).await.unwrap().get(0);
+            assert_eq!(v, 7);
+        }
+        let mut messages = Vec::new();
+        for bad in ["dg_not-a-token", "", &tokens[0][..tokens[0].len() - 1]] {
+            let e = connect_tls(&gw, &ca, "md:", bad).await.err().unwrap();
+            assert_eq!(sqlstate(&e), "28P01", "{method:?} {e:?}");
+            messages.push(e.as_db_error().unwrap().message().to_owned());
+        }
+        assert!(messages.iter().all(|m| m == &messages[0]), "{messages:?}");
+        assert!(!messages[0].contains("dg_"), "the token must not be echoed");
+        // psql speaks the same exchange
+        let cs = format!(
+            "{} sslmode=verify-full sslrootcert={}",
+            conn(&gw, "md:", &tokens[1]),
+            ca.display()
+        );
+        let (out, err, ok) = psql(&cs, &["-A", "-t", "-c", "SELECT 1 + 1 = 2"], None);
+        assert!(ok && out.trim() == "t", "{method:?}: {out} {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_rate_limited_per_address() {
+    let (gw, ca, tokens) = secure_gateway(AuthMethod::Scram, &[("alice", &["*"], false)]).await;
+    for _ in 0..5 {
+        let e = connect_tls(&gw, &ca, "md:", "wrong").await.err().unwrap();
+        assert_eq!(sqlstate(&e), "28P01");
+    }
+    // the limit is reached: even the right token is refused, with the same answer
+    let e = connect_tls(&gw, &ca, "md:", &tokens[0])
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(sqlstate(&e), "28P01");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_scoped_and_read_only_tokens() {
+    let (gw, ca, tokens) = secure_gateway(
+        AuthMethod::Scram,
+        &[
+            ("writer", &["*"], false),
+            ("sales-only", &["sales"], false),
+            ("reader", &["*"], true),
+        ],
+    )
+    .await;
+    let (writer, scoped, reader) = (&tokens[0], &tokens[1], &tokens[2]);
+    let w = connect_tls(&gw, &ca, "md:", writer).await.unwrap();
+    w.batch_execute("CREATE TABLE facts(x INTEGER); INSERT INTO facts VALUES (1), (2)")
+        .await
+        .unwrap();
+
+    let e = connect_tls(&gw, &ca, "md:", scoped).await.err().unwrap();
+    assert_eq!(sqlstate(&e), "42501");
+    let s = connect_tls(&gw, &ca, "sales", scoped).await.unwrap();
+    s.batch_execute("CREATE TABLE orders(id INTEGER)")
+        .await
+        .unwrap();
+
+    let r = connect_tls(&gw, &ca, "md:", reader).await.unwrap();
+    let n: i64 = r
+        .query_one("SELECT count(*) FROM facts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+    for sql in [
+        "INSERT INTO facts VALUES (3)",
+        "UPDATE facts SET x = 0",
+        "DELETE FROM facts",
+        "CREATE TABLE nope(a INTEGER)",
+        "DROP TABLE facts",
+        "ALTER TABLE facts ADD COLUMN y INTEGER",
+        "CREATE TABLE t2 AS SELECT * FROM facts",
+        "CHECKPOINT",
+    ] {
+        let e = r.batch_execute(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&e), "25006", "{sql}: {e:?}");
+        let e = r.query(sql, &[]).await.unwrap_err();
+        assert_eq!(sqlstate(&e), "25006", "extended {sql}: {e:?}");
+    }
+    // an explicit transaction of a read-only token is read-only too
+    r.batch_execute("BEGIN").await.unwrap();
+    let n: i64 = r
+        .query_one("SELECT count(*) FROM facts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+    r.batch_execute("COMMIT").await.unwrap();
+    let n: i64 = w
+        .query_one("SELECT count(*) FROM facts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2, "nothing the read-only token tried was written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_rotation_serves_new_connections_and_keeps_old_sessions() {
+    // two certificate sets from two different CAs
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    duckgate_gateway::tls::ensure_embedded_certs(a.path()).unwrap();
+    duckgate_gateway::tls::ensure_embedded_certs(b.path()).unwrap();
+    let mounted = tempfile::tempdir().unwrap();
+    let install = |from: &Path| {
+        for (src, dst) in [
+            ("server.crt", "tls.crt"),
+            ("server.key", "tls.key"),
+            ("ca.crt", "ca.crt"),
+        ] {
+            let tmp = mounted.path().join(format!(".{dst}.tmp"));
+            std::fs::copy(from.join(src), &tmp).unwrap();
+            std::fs::rename(&tmp, mounted.path().join(dst)).unwrap();
+        }
+    };
+    install(a.path());
+    let (cert, key) = (
+        mounted.path().join("tls.crt"),
+        mounted.path().join("tls.key"),
+    );
+    let token_file = mounted.path().join("tokens.yaml");
+    let token = create_token(&token_file, "t", vec![], false).unwrap();
+    let gw = start_with(|c| {
+        c.auth.trust = false;
+        c.tls.allow_plaintext = false;
+        c.tls.cert_file = Some(cert.clone());
+        c.tls.key_file = Some(key.clone());
+        c.auth.token_file = Some(token_file.clone());
+    })
+    .await;
+    let old = connect_tls(&gw, &a.path().join("ca.crt"), "md:", &token)
+        .await
+        .unwrap();
+    old.batch_execute("CREATE TABLE r(x INTEGER)")
+        .await
+        .unwrap();
+    let cert_a = peer_certificate(gw.port, &a.path().join("ca.crt")).await;
+
+    install(b.path());
+    // the watcher polls every 2 seconds
+    let mut rotated = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if connect_tls(&gw, &b.path().join("ca.crt"), "md:", &token)
+            .await
+            .is_ok()
+        {
+            rotated = true;
+            break;
+        }
+    }
+    assert!(rotated, "new connections never got the new certificate");
+    let cert_b = peer_certificate(gw.port, &b.path().join("ca.crt")).await;
+    assert_ne!(cert_a, cert_b);
+    assert!(connect_tls(&gw, &a.path().join("ca.crt"), "md:", &token)
+        .await
+        .is_err());
+    // the session opened before the rotation still works
+    old.batch_execute("INSERT INTO r VALUES (1)").await.unwrap();
+    let n: i64 = old
+        .query_one("SELECT count(*) FROM r", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
