@@ -112,6 +112,10 @@ pub fn open_instance(path: &str, options: &InstanceOptions) -> Result<Arc<Databa
         // extensions are never fetched or loaded implicitly at run time
         ("autoinstall_known_extensions", "false"),
         ("autoload_known_extensions", "false"),
+        ("allow_community_extensions", "false"),
+        ("allow_unsigned_extensions", "false"),
+        // server credentials live in memory only, never in ~/.duckdb
+        ("allow_persistent_secrets", "false"),
     ];
     if let Some(t) = &threads {
         opts.push(("threads", t));
@@ -119,7 +123,22 @@ pub fn open_instance(path: &str, options: &InstanceOptions) -> Result<Arc<Databa
     if let Some(m) = &options.memory_limit {
         opts.push(("memory_limit", m));
     }
-    Database::open(path, &opts)
+    let db = Database::open(path, &opts)?;
+    lock_down(&db)?;
+    Ok(db)
+}
+
+/// The sandbox's first layer, applied once per database instance before any client SQL runs
+/// (and after whatever the server itself needs to load or attach): no file system or network
+/// access for client SQL, and a locked configuration so no SET/RESET/PRAGMA can undo it.
+/// `enable_external_access` must be set at run time, after extensions are loaded: given at
+/// open it would also block the server's own LOAD.
+pub fn lock_down(db: &Arc<Database>) -> Result<(), DbError> {
+    let conn = db.connect()?;
+    conn.execute_batch(
+        "SET GLOBAL enable_external_access = false; \
+         SET GLOBAL lock_configuration = true;",
+    )
 }
 
 #[cfg(test)]

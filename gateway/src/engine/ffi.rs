@@ -148,6 +148,12 @@ pub enum StatementKind {
     Set,
     Pragma,
     Call,
+    Attach,
+    Detach,
+    Load,
+    Export,
+    CopyDatabase,
+    UpdateExtensions,
     Other,
 }
 
@@ -173,6 +179,16 @@ impl StatementKind {
             | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_VARIABLE_SET => StatementKind::Set,
             ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_PRAGMA => StatementKind::Pragma,
             ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CALL => StatementKind::Call,
+            ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ATTACH => StatementKind::Attach,
+            ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DETACH => StatementKind::Detach,
+            ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_LOAD => StatementKind::Load,
+            ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPORT => StatementKind::Export,
+            ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_COPY_DATABASE => {
+                StatementKind::CopyDatabase
+            }
+            ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_UPDATE_EXTENSIONS => {
+                StatementKind::UpdateExtensions
+            }
             _ => StatementKind::Other,
         }
     }

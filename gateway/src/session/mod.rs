@@ -321,8 +321,24 @@ impl Session {
                 engine: self.engine.clone(),
             });
         }
+        if let Err(r) = sql::guard::check_text(&text) {
+            return Err(PgError::new(
+                "0A000",
+                format!("not supported by this endpoint: {}", r.0),
+            ));
+        }
         self.quiesce().await;
         let (id, info, sql_used) = self.prepare_duck(text, client_oids).await?;
+        if let Err(r) = sql::guard::check_kind(info.kind) {
+            self.engine
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .close(id);
+            return Err(PgError::new(
+                "0A000",
+                format!("not supported by this endpoint: {}", r.0),
+            ));
+        }
         let param_oids = (0..info.params.len())
             .map(|i| match client_oids.get(i).copied().unwrap_or(0) {
                 0 => info.params[i]

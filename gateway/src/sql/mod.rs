@@ -3,6 +3,7 @@
 //! PostgreSQL command tags.
 
 pub mod compat;
+pub mod guard;
 pub mod lexer;
 
 use crate::engine::StatementKind;
@@ -268,7 +269,13 @@ pub fn command_tag(kind: StatementKind, sql: &str, rows: u64) -> String {
             }
         }
         StatementKind::Transaction => first,
-        StatementKind::Other => {
+        StatementKind::Attach
+        | StatementKind::Detach
+        | StatementKind::Load
+        | StatementKind::Export
+        | StatementKind::CopyDatabase
+        | StatementKind::UpdateExtensions
+        | StatementKind::Other => {
             if first.is_empty() {
                 "OK".into()
             } else {

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use duckgate_gateway::{GatewayConfig, Server};
 use tokio_postgres::{Client, NoTls};
@@ -102,42 +101,47 @@ impl Drop for GatewayProcess {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// Start the gateway binary on a port it picks itself (no race with other tests for a free
+/// port): the port is read from the line it prints when listening.
 pub fn spawn_process(extra: &[&str]) -> GatewayProcess {
+    use std::io::BufRead;
     let data_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let mut child = Command::new(gateway_binary())
         .arg("serve")
         .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
+        .arg("127.0.0.1:0")
         .arg("--data-dir")
         .arg(data_dir.path())
         .args(["--auth-trust", "true", "--allow-plaintext", "true"])
         .args(extra)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start gateway binary");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return GatewayProcess {
-                child,
-                port,
-                data_dir,
-            };
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let port = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap();
+                    break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("gateway process exited before listening");
+            }
         }
-        std::thread::sleep(Duration::from_millis(50));
+    };
+    // keep draining stdout so the process never blocks on a full pipe
+    std::thread::spawn(move || for _ in lines {});
+    GatewayProcess {
+        child,
+        port,
+        data_dir,
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("gateway process did not start listening on {port}");
 }
 
 /// Resident set size of a process in KiB.
