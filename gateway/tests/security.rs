@@ -294,3 +294,86 @@ async fn certificate_rotation_serves_new_connections_and_keeps_old_sessions() {
         .get(0);
     assert_eq!(n, 1);
 }
+
+#[test]
+fn token_create_prints_the_token_once_and_stores_only_its_verifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.yaml");
+    let out = std::process::Command::new(common::gateway_binary())
+        .args([
+            "token",
+            "create",
+            "--name",
+            "cli",
+            "--databases",
+            "a,b",
+            "--read-only",
+            "--token-file",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.lines().last().unwrap();
+    assert!(token.starts_with("dg_") && !token.contains(' '), "{stdout}");
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(!stored.contains(token));
+    let store = duckgate_gateway::auth::TokenStore::load(&file).unwrap();
+    let id = store.verify_password(token).unwrap();
+    assert_eq!(id.name, "cli");
+    assert_eq!(id.databases, vec!["a", "b"]);
+    assert!(id.read_only);
+}
+
+/// The README's promise: the embedded default starts with TLS and a first token, and psql
+/// connects with verify-full straight away.
+#[test]
+fn embedded_default_first_start_is_usable_with_psql_verify_full() {
+    use std::io::BufRead;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(common::gateway_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        let done = line.starts_with("dg_");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let conn_line = printed
+        .iter()
+        .find(|l| l.starts_with("connect with:"))
+        .expect("connection line")
+        .clone();
+    let token = printed.last().unwrap().clone();
+    let conn = conn_line
+        .split('"')
+        .nth(1)
+        .unwrap()
+        .replace("host=127.0.0.1", "host=localhost");
+    assert!(
+        conn.contains("sslmode=verify-full") && conn.contains("sslrootcert="),
+        "{conn}"
+    );
+    let (out, err, ok) = psql(
+        &format!("{conn} password={token}"),
+        &["-A", "-t", "-c", "SELECT 'hello'"],
+        None,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "{err}");
+    assert_eq!(out, "hello\n");
+}
