@@ -50,6 +50,8 @@ impl Default for GatewayConfig {
 pub struct Limits {
     /// Maximum concurrent client connections; more are refused with SQLSTATE 53300.
     pub max_connections: u32,
+    /// Maximum concurrent connections of one token identity (0 = no per-token limit).
+    pub max_connections_per_token: u32,
     /// Default `statement_timeout` in milliseconds for every session (0 = none).
     pub statement_timeout_ms: u64,
     /// Time a client has to finish the startup handshake, in milliseconds.
@@ -66,6 +68,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: 1000,
+            max_connections_per_token: 0,
             statement_timeout_ms: 0,
             startup_timeout_ms: 10_000,
             max_message_bytes: 64 * 1024 * 1024,

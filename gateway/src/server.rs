@@ -26,6 +26,7 @@ pub struct Shared {
     pub limiter: FailureLimiter,
     cancel_keys: Mutex<HashMap<i32, (i32, Arc<CancelState>)>>,
     connections: Arc<AtomicUsize>,
+    per_token: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 /// Holds one of `maxConnections` until dropped.
@@ -34,6 +35,24 @@ pub struct ConnectionSlot(Arc<AtomicUsize>);
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Holds one of a token identity's `maxConnectionsPerToken` until dropped.
+pub struct TokenSlot {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    identity: String,
+}
+
+impl Drop for TokenSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap();
+        if let Some(n) = counts.get_mut(&self.identity) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.identity);
+            }
+        }
     }
 }
 
@@ -61,6 +80,7 @@ impl Shared {
             registry,
             cancel_keys: Mutex::new(HashMap::new()),
             connections: Arc::new(AtomicUsize::new(0)),
+            per_token: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -69,6 +89,21 @@ impl Shared {
         let prev = self.connections.fetch_add(1, Ordering::SeqCst);
         let slot = ConnectionSlot(self.connections.clone());
         (prev < max).then_some(slot)
+    }
+
+    /// A connection slot for a token identity, unless it is at `maxConnectionsPerToken`.
+    pub fn try_acquire_token_slot(&self, identity: &str) -> Option<TokenSlot> {
+        let max = self.config.limits.max_connections_per_token as usize;
+        let mut counts = self.per_token.lock().unwrap();
+        let n = counts.entry(identity.to_owned()).or_insert(0);
+        if max > 0 && *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(TokenSlot {
+            counts: self.per_token.clone(),
+            identity: identity.to_owned(),
+        })
     }
 
     pub fn active_connections(&self) -> usize {

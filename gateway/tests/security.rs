@@ -147,6 +147,111 @@ async fn scram_and_cleartext_accept_tokens_and_fail_identically() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limits_global_and_per_token() {
+    let token_file = tempfile::tempdir().unwrap().keep().join("tokens.yaml");
+    let a = create_token(&token_file, "a", vec![], false).unwrap();
+    let b = create_token(&token_file, "b", vec![], false).unwrap();
+    let gw = start_with(|c| {
+        c.auth.trust = false;
+        c.auth.token_file = Some(token_file.clone());
+        c.limits.max_connections = 3;
+        c.limits.max_connections_per_token = 2;
+    })
+    .await;
+    let ca = gw.data_dir.path().join("tls/ca.crt");
+    let a1 = connect_tls(&gw, &ca, "md:", &a).await.unwrap();
+    let _a2 = connect_tls(&gw, &ca, "md:", &a).await.unwrap();
+    let e = connect_tls(&gw, &ca, "md:", &a).await.err().unwrap();
+    assert_eq!(sqlstate(&e), "53300");
+    assert!(
+        format!("{e:?}").contains("too many connections for token"),
+        "{e:?}"
+    );
+    let _b1 = connect_tls(&gw, &ca, "md:", &b).await.unwrap();
+    let e = connect_tls(&gw, &ca, "md:", &b).await.err().unwrap();
+    assert_eq!(sqlstate(&e), "53300");
+    assert!(format!("{e:?}").contains("too many clients"), "{e:?}");
+    // a closed session frees its slots
+    drop(a1);
+    let mut ok = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if connect_tls(&gw, &ca, "md:", &b).await.is_ok() {
+            ok = true;
+            break;
+        }
+    }
+    assert!(ok, "slots were not released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_reaches_only_its_own_database() {
+    let gw = start_with(|c| c.allow_create_databases = true).await;
+    let other = gw.connect_db("other").await;
+    other
+        .batch_execute("CREATE TABLE secret_rows(x INTEGER)")
+        .await
+        .unwrap();
+    let c = gw.connect().await;
+    for sql in [
+        "SELECT * FROM other.main.secret_rows",
+        "SELECT * FROM other.secret_rows",
+    ] {
+        let e = c.query(sql, &[]).await.unwrap_err();
+        assert!(
+            ["42P01", "3D000", "3F000"].contains(&sqlstate(&e).as_str()),
+            "{sql}: {e:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_17_direct_tls_with_alpn() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (gw, ca, tokens) = secure_gateway(AuthMethod::Password, &[("d", &["*"], false)]).await;
+    let RustlsConnect(cfg) = RustlsConnect::trusting(&ca);
+    let mut cfg = (*cfg).clone();
+    cfg.alpn_protocols = vec![b"postgresql".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
+        .await
+        .unwrap();
+    // no SSLRequest: the TLS ClientHello is the first thing on the wire
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"postgresql"[..]));
+    let mut body = 196_608i32.to_be_bytes().to_vec();
+    for kv in ["user", "me", "database", "md:"] {
+        body.extend_from_slice(kv.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut pkt = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    pkt.extend_from_slice(&body);
+    tls.write_all(&pkt).await.unwrap();
+    // AuthenticationCleartextPassword
+    let tag = tls.read_u8().await.unwrap();
+    let len = tls.read_i32().await.unwrap();
+    let mut rest = vec![0; len as usize - 4];
+    tls.read_exact(&mut rest).await.unwrap();
+    assert_eq!((tag, rest.as_slice()), (b'R', &3i32.to_be_bytes()[..]));
+    let mut pw = tokens[0].as_bytes().to_vec();
+    pw.push(0);
+    let mut msg = vec![b'p'];
+    msg.extend_from_slice(&((pw.len() + 4) as i32).to_be_bytes());
+    msg.extend_from_slice(&pw);
+    tls.write_all(&msg).await.unwrap();
+    // AuthenticationOk
+    assert_eq!(tls.read_u8().await.unwrap(), b'R');
+    let _ = tls.read_i32().await.unwrap();
+    assert_eq!(tls.read_i32().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_are_rate_limited_per_address() {
     let (gw, ca, tokens) = secure_gateway(AuthMethod::Scram, &[("alice", &["*"], false)]).await;
     for _ in 0..5 {

@@ -189,7 +189,11 @@ pub fn sqlstate_for(class: ErrorClass, msg: &str) -> &'static str {
             }
         }
         Binder => {
-            if m.contains("column") && (m.contains("not found") || m.contains("does not have")) {
+            if m.contains("catalog \"") && m.contains("does not exist") {
+                "3D000"
+            } else if m.contains("column")
+                && (m.contains("not found") || m.contains("does not have"))
+            {
                 "42703"
             } else if m.contains("no function matches") || m.contains("function with name") {
                 "42883"
@@ -343,5 +347,9 @@ mod tests {
             "42P07"
         );
         assert_eq!(state("something odd"), "XX000");
+        assert_eq!(
+            state("Binder Error: Catalog \"other\" does not exist!"),
+            "3D000"
+        );
     }
 }

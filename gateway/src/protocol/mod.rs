@@ -39,7 +39,7 @@ pub struct ConnectionHandler {
     /// The backend key registered for cancel requests (pid), once started.
     pub backend_pid: std::sync::Mutex<Option<i32>>,
     /// Counts against `limits.maxConnections` while the session lives.
-    pub slot: std::sync::Mutex<Option<crate::server::ConnectionSlot>>,
+    pub slot: std::sync::Mutex<Option<(crate::server::ConnectionSlot, crate::server::TokenSlot)>>,
     /// Authentication exchange state before the session exists.
     pub auth_phase: Mutex<startup::AuthPhase>,
 }

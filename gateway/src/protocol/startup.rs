@@ -187,6 +187,13 @@ impl ConnectionHandler {
         let Some(slot) = self.shared.try_acquire_connection() else {
             return Err(PgError::fatal("53300", "sorry, too many clients already").into_pgwire());
         };
+        let Some(token_slot) = self.shared.try_acquire_token_slot(&identity.name) else {
+            return Err(PgError::fatal(
+                "53300",
+                format!("too many connections for token \"{}\"", identity.name),
+            )
+            .into_pgwire());
+        };
         let session = match self.start_session(params, identity).await {
             Ok(s) => s,
             Err(e) => {
@@ -229,7 +236,7 @@ impl ConnectionHandler {
             .await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
         *self.session.lock().await = Some(session);
-        *self.slot.lock().unwrap() = Some(slot);
+        *self.slot.lock().unwrap() = Some((slot, token_slot));
         Ok(())
     }
 
