@@ -123,3 +123,28 @@ async fn malformed_startup_and_messages_do_not_hurt_the_server() {
 async fn start_with_short_startup() -> common::TestGateway {
     common::start_with(|c| c.limits.startup_timeout_ms = 500).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_messages_are_refused_before_their_body_is_read() {
+    let gw = common::start_with(|c| c.limits.max_message_bytes = 1 << 20).await;
+    let (mut raw, _) =
+        common::raw::Raw::connect(gw.port, &[("user", "u"), ("database", "md:")]).await;
+    // a Query that claims 50 MB; only its first bytes are ever sent
+    let mut msg = vec![b'Q'];
+    msg.extend_from_slice(&(50_000_000i32).to_be_bytes());
+    msg.extend_from_slice(b"SELECT 1");
+    raw.send(&msg).await;
+    let reply = raw.read().await;
+    assert_eq!(reply.tag, b'E');
+    assert_eq!(reply.sqlstate().as_deref(), Some("54000"));
+    assert_eq!(reply.field(b'S').as_deref(), Some("FATAL"));
+    // a message under the limit is fine, on a new connection
+    let c = gw.connect().await;
+    let big = "x".repeat(500_000);
+    let n: i64 = c
+        .query_one(&format!("SELECT length('{big}')::BIGINT"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 500_000);
+}

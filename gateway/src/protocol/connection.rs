@@ -7,13 +7,50 @@ use std::time::Duration;
 use futures::StreamExt;
 use pgwire::api::{ClientInfo, NoopHandler, PgWireConnectionState};
 use pgwire::messages::PgWireFrontendMessage;
+use pgwire::tokio::server::PgWireMessageServerCodec;
 use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_util::codec::Framed;
 
 use super::ConnectionHandler;
 use crate::error::PgError;
 use crate::server::Shared;
+
+enum ReadError {
+    TooLarge(usize),
+    Decode(pgwire::error::PgWireError),
+}
+use ReadError::{Decode, TooLarge};
+
+/// The next frontend message, refusing one whose declared length exceeds `limit` as soon as
+/// its header is buffered (before its body is read into memory).
+async fn next_message<S>(
+    socket: &mut Framed<S, PgWireMessageServerCodec<String>>,
+    limit: usize,
+) -> Option<Result<PgWireFrontendMessage, ReadError>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    fn oversized(buf: &[u8], limit: usize) -> Option<usize> {
+        let len = i32::from_be_bytes(buf.get(1..5)?.try_into().ok()?).max(0) as usize;
+        (len > limit).then_some(len)
+    }
+    std::future::poll_fn(|cx| {
+        if let Some(len) = oversized(socket.read_buffer(), limit) {
+            return std::task::Poll::Ready(Some(Err(TooLarge(len))));
+        }
+        match socket.poll_next_unpin(cx) {
+            // the header may have just arrived with an incomplete body: check it now
+            std::task::Poll::Pending => match oversized(socket.read_buffer(), limit) {
+                Some(len) => std::task::Poll::Ready(Some(Err(TooLarge(len)))),
+                None => std::task::Poll::Pending,
+            },
+            ready => ready.map(|m| m.map(|r| r.map_err(Decode))),
+        }
+    })
+    .await
+}
 
 pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
     let peer = tcp.peer_addr().ok();
@@ -46,7 +83,7 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
         );
         let msg = if starting {
             match tokio::time::timeout_at(startup_deadline, socket.next()).await {
-                Ok(m) => m,
+                Ok(m) => m.map(|r| r.map_err(Decode)),
                 Err(_) => {
                     let e = PgError::fatal(
                         "08006",
@@ -57,11 +94,22 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
                 }
             }
         } else {
-            socket.next().await
+            next_message(&mut socket, shared.config.limits.max_message_bytes).await
         };
         let msg = match msg {
             Some(Ok(m)) => m,
-            Some(Err(e)) => {
+            Some(Err(TooLarge(len))) => {
+                let e = PgError::fatal(
+                    "54000",
+                    format!(
+                        "message of {len} bytes exceeds the limit of {} bytes",
+                        shared.config.limits.max_message_bytes
+                    ),
+                );
+                let _ = process_error(&mut socket, e.into_pgwire(), false).await;
+                break;
+            }
+            Some(Err(Decode(e))) => {
                 // undecodable input: report and drop the connection
                 let e = PgError::fatal("08P01", format!("invalid frontend message: {e}"));
                 let _ = process_error(&mut socket, e.into_pgwire(), false).await;
