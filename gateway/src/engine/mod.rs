@@ -58,6 +58,8 @@ pub struct Engine {
     conn: Connection,
     statements: HashMap<u64, ffi::Prepared>,
     next_id: u64,
+    /// Statements closed while the engine was busy; closed at its next use.
+    deferred_close: Arc<Mutex<Vec<u64>>>,
 }
 
 // The engine moves between blocking-pool threads but is used by one at a time (mutex).
@@ -69,6 +71,19 @@ impl Engine {
             conn,
             statements: HashMap::new(),
             next_id: 1,
+            deferred_close: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Where to leave statement ids to close when the engine cannot be locked right away.
+    pub fn deferred_close(&self) -> Arc<Mutex<Vec<u64>>> {
+        self.deferred_close.clone()
+    }
+
+    fn close_deferred(&mut self) {
+        let ids = std::mem::take(&mut *self.deferred_close.lock().unwrap());
+        for id in ids {
+            self.statements.remove(&id);
         }
     }
 
@@ -86,6 +101,7 @@ impl Engine {
 
     /// Prepare and keep a statement; returns its id and description.
     pub fn prepare(&mut self, sql: &str) -> Result<(u64, StatementInfo), DbError> {
+        self.close_deferred();
         let stmt = self.conn.prepare(sql)?;
         let info = StatementInfo {
             kind: stmt.kind(),

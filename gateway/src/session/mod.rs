@@ -76,15 +76,17 @@ struct Prepared {
     /// Result columns (empty when the statement returns no rows).
     columns: Vec<Column>,
     engine: SharedEngine,
+    deferred_close: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Drop for Prepared {
     fn drop(&mut self) {
         if let Body::Duck { id, .. } = self.body {
-            // Closing only needs the engine when it is free; if a query holds it, the
-            // statement is closed with the session.
-            if let Ok(mut e) = self.engine.try_lock() {
-                e.close(id);
+            // never block an async thread on the engine: if a query holds it, the engine
+            // closes the statement at its next use
+            match self.engine.try_lock() {
+                Ok(mut e) => e.close(id),
+                Err(_) => self.deferred_close.lock().unwrap().push(id),
             }
         }
     }
@@ -117,6 +119,7 @@ pub struct SessionInfo {
 pub struct Session {
     pub info: SessionInfo,
     engine: SharedEngine,
+    deferred_close: Arc<Mutex<Vec<u64>>>,
     cancel: Arc<CancelState>,
     pub settings: SessionSettings,
     defaults: SessionSettings,
@@ -178,6 +181,7 @@ impl Session {
         });
         Session {
             info,
+            deferred_close: engine.deferred_close(),
             engine: Arc::new(Mutex::new(engine)),
             cancel,
             defaults: settings.clone(),
@@ -228,8 +232,13 @@ impl Session {
     }
 
     async fn engine_batch(&mut self, sql: &'static str) -> Result<(), PgError> {
+        self.engine_sql(sql.to_owned()).await
+    }
+
+    /// Run internal SQL on the session's connection (after freeing it from suspended portals).
+    async fn engine_sql(&mut self, sql: String) -> Result<(), PgError> {
         self.quiesce().await;
-        blocking(&self.engine, move |e| e.execute_batch(sql))
+        blocking(&self.engine, move |e| e.execute_batch(&sql))
             .await
             .map_err(PgError::from)
     }
@@ -301,6 +310,7 @@ impl Session {
                 param_oids: client_oids.to_vec(),
                 columns: Vec::new(),
                 engine: self.engine.clone(),
+                deferred_close: self.deferred_close.clone(),
             });
         };
         if let Some(i) = sql::intercept(&text, settings::is_session_setting) {
@@ -319,6 +329,7 @@ impl Session {
                 param_oids: client_oids.to_vec(),
                 columns,
                 engine: self.engine.clone(),
+                deferred_close: self.deferred_close.clone(),
             });
         }
         if let Err(r) = sql::guard::check_text(&text) {
@@ -358,6 +369,7 @@ impl Session {
             param_oids,
             columns,
             engine: self.engine.clone(),
+            deferred_close: self.deferred_close.clone(),
         })
     }
 
@@ -581,8 +593,11 @@ impl Session {
         let result_binary = (0..stmt.columns.len())
             .map(|i| format_of(result_formats, i))
             .collect();
-        if let Some(old) = self.portals.remove(portal) {
-            drop(old);
+        if !portal.is_empty() && self.portals.contains_key(portal) {
+            return Ok(Err(PgError::new(
+                "42P03",
+                format!("portal \"{portal}\" already exists"),
+            )));
         }
         self.portals.insert(
             portal.to_owned(),
@@ -863,76 +878,29 @@ impl Session {
                 w.feed_msg(complete("SET".into())).await?;
                 Ok(Ok(()))
             }
-            Intercept::Set { name, value } => {
+            Intercept::Set { name, value } => self.apply_setting(w, name, value, "SET").await,
+            Intercept::Reset { name } if name == "all" => {
                 if self.tx == TxState::Failed {
                     return Ok(Err(PgError::aborted_transaction()));
                 }
-                let defaults = self.defaults.clone();
-                match self.settings.set(name, value, &defaults) {
-                    Ok(effect) => {
-                        if let Some(sql) = effect.duckdb {
-                            self.quiesce().await;
-                            if let Err(e) =
-                                blocking(&self.engine, move |e| e.execute_batch(&sql)).await
-                            {
-                                return Ok(Err(e.into()));
-                            }
-                        }
-                        w.feed_msg(complete("SET".into())).await?;
-                        if let Some((k, v)) = effect.report {
-                            w.feed_msg(PgWireBackendMessage::ParameterStatus(
-                                ParameterStatus::new(k.to_owned(), v),
-                            ))
-                            .await?;
-                        }
-                        Ok(Ok(()))
-                    }
-                    Err(e) => Ok(Err(e.into())),
+                self.settings = self.defaults.clone();
+                let sql = settings::duckdb_search_path(&self.settings.search_path);
+                if let Err(e) = self.engine_sql(sql).await {
+                    return Ok(Err(e));
                 }
+                for (k, v) in self.settings.reported(&self.info.user) {
+                    w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                        k.to_owned(),
+                        v,
+                    )))
+                    .await?;
+                }
+                w.feed_msg(complete("RESET".into())).await?;
+                Ok(Ok(()))
             }
             Intercept::Reset { name } => {
-                if self.tx == TxState::Failed {
-                    return Ok(Err(PgError::aborted_transaction()));
-                }
-                if name == "all" {
-                    self.settings = self.defaults.clone();
-                    let sql = settings::duckdb_search_path(&self.settings.search_path);
-                    self.quiesce().await;
-                    if let Err(e) = blocking(&self.engine, move |e| e.execute_batch(&sql)).await {
-                        return Ok(Err(e.into()));
-                    }
-                    for (k, v) in self.settings.reported(&self.info.user) {
-                        w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
-                            k.to_owned(),
-                            v,
-                        )))
-                        .await?;
-                    }
-                    w.feed_msg(complete("RESET".into())).await?;
-                    return Ok(Ok(()));
-                }
-                let defaults = self.defaults.clone();
-                match self.settings.set(name, &sql::SetValue::Default, &defaults) {
-                    Ok(effect) => {
-                        if let Some(sql) = effect.duckdb {
-                            self.quiesce().await;
-                            if let Err(e) =
-                                blocking(&self.engine, move |e| e.execute_batch(&sql)).await
-                            {
-                                return Ok(Err(e.into()));
-                            }
-                        }
-                        w.feed_msg(complete("RESET".into())).await?;
-                        if let Some((k, v)) = effect.report {
-                            w.feed_msg(PgWireBackendMessage::ParameterStatus(
-                                ParameterStatus::new(k.to_owned(), v),
-                            ))
-                            .await?;
-                        }
-                        Ok(Ok(()))
-                    }
-                    Err(e) => Ok(Err(e.into())),
-                }
+                self.apply_setting(w, name, &sql::SetValue::Default, "RESET")
+                    .await
             }
             Intercept::Show { name } => {
                 if self.tx == TxState::Failed {
@@ -977,6 +945,39 @@ impl Session {
                 Ok(Ok(()))
             }
         }
+    }
+
+    /// SET / RESET of a session setting: update it, mirror it into DuckDB where it has a
+    /// counterpart, and report it with ParameterStatus when clients track it.
+    async fn apply_setting<W: Wire>(
+        &mut self,
+        w: &mut W,
+        name: &str,
+        value: &sql::SetValue,
+        tag: &str,
+    ) -> PgWireResult<Result<(), PgError>> {
+        if self.tx == TxState::Failed {
+            return Ok(Err(PgError::aborted_transaction()));
+        }
+        let defaults = self.defaults.clone();
+        let effect = match self.settings.set(name, value, &defaults) {
+            Ok(effect) => effect,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        if let Some(sql) = effect.duckdb {
+            if let Err(e) = self.engine_sql(sql).await {
+                return Ok(Err(e));
+            }
+        }
+        w.feed_msg(complete(tag.into())).await?;
+        if let Some((k, v)) = effect.report {
+            w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                k.to_owned(),
+                v,
+            )))
+            .await?;
+        }
+        Ok(Ok(()))
     }
 
     async fn run_tx<W: Wire>(
