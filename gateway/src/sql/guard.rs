@@ -230,10 +230,14 @@ fn check_copy(sql: &str) -> Result<(), Refusal> {
                     let target = toks.get(i + 1).map(|n| name_of(sql, n)).unwrap_or_default();
                     if target != "stdin" && target != "stdout" {
                         return Err(Refusal::new(
-                            "COPY to or from a server file: use COPY ... FROM STDIN / TO STDOUT (psql \\copy)",
+                            "COPY to or from a server file: copy through the client instead (psql \\copy)",
                         ));
                     }
-                    return Ok(());
+                    // the COPY sub-protocol is not implemented yet; say so instead of letting
+                    // DuckDB report /dev/stdin as a forbidden file
+                    return Err(Refusal::new(
+                        "COPY FROM STDIN / TO STDOUT is not implemented yet",
+                    ));
                 }
             }
             _ => {}
@@ -317,8 +321,6 @@ mod tests {
             "SELECT * FROM t",
             "SELECT 'postgres_scan(' AS not_a_call",
             "SELECT query FROM log",
-            "COPY t FROM STDIN",
-            "COPY (SELECT 1) TO STDOUT (FORMAT csv)",
             "SET search_path = 'main'",
             "SET VARIABLE x = 1",
             "PRAGMA table_info('t')",
