@@ -6,11 +6,12 @@
 # Usage: scripts/install-extensions.sh [DIR]   (default $DUCKGATE_CACHE/extensions)
 # Prints DIR on the last line. Idempotent: present files are not fetched again.
 set -euo pipefail
+arg_dir="${1:+$(realpath -m "$1")}"   # resolved before the cd below
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 DUCKDB_VERSION="${DUCKDB_VERSION:-1.5.5}"
-EXT_DIR="${1:-$DUCKGATE_CACHE/extensions}"
+EXT_DIR="${arg_dir:-$DUCKGATE_CACHE/extensions}"
 EXTENSIONS=(httpfs ducklake postgres icu json tpch)
 
 case "$(uname -m)" in
@@ -21,6 +22,11 @@ esac
 target="$EXT_DIR/v$DUCKDB_VERSION/$platform"
 wheels="$DUCKGATE_CACHE/wheels/duckdb-$DUCKDB_VERSION"
 mkdir -p "$target" "$wheels"
+find_wheel() {
+  local f
+  for f in "$wheels/duckdb_extension_$name-$DUCKDB_VERSION"-*.whl; do [ -e "$f" ] && echo "$f"; done
+  return 0
+}
 
 for name in "${EXTENSIONS[@]}"; do
   # The postgres extension's canonical name is postgres_scanner: DuckDB resolves the alias
@@ -29,29 +35,33 @@ for name in "${EXTENSIONS[@]}"; do
   dest="$target/$file.duckdb_extension"
   [ -s "$dest" ] && continue
 
-  whl=$(ls "$wheels"/duckdb_extension_"$name"-"$DUCKDB_VERSION"-*.whl 2>/dev/null | head -n1 || true)
+  # The wheel cache survives a lost extension directory, so a re-install needs no network.
+  whl=$(find_wheel)
   if [ -z "$whl" ]; then
     python3 -m pip download -q --no-deps --only-binary=:all: --platform "$wheel_platform" \
       -d "$wheels" "duckdb-extension-$name==$DUCKDB_VERSION" >&2
-    whl=$(ls "$wheels"/duckdb_extension_"$name"-"$DUCKDB_VERSION"-*.whl | head -n1)
+    whl=$(find_wheel)
   fi
 
   # Extract the one *.duckdb_extension member (python's zipfile: no unzip dependency), via a
-  # temporary name so an interrupted run never leaves a truncated extension behind.
-  python3 - "$whl" "$dest.tmp" <<'EOF'
-import sys, zipfile, shutil
-whl, out = sys.argv[1], sys.argv[2]
+  # temporary name so an interrupted run never leaves a truncated extension behind. The
+  # signed footer names the DuckDB version and platform the binary was built for: check both.
+  python3 - "$whl" "$dest.tmp" "v$DUCKDB_VERSION" "$platform" <<'EOF'
+import os, sys, zipfile, shutil
+whl, out, version, platform = sys.argv[1:]
 with zipfile.ZipFile(whl) as z:
     members = [m for m in z.namelist() if m.endswith(".duckdb_extension")]
     if len(members) != 1:
         sys.exit(f"{whl}: expected one .duckdb_extension, found {members}")
     with z.open(members[0]) as src, open(out, "wb") as dst:
         shutil.copyfileobj(src, dst)
+with open(out, "rb") as f:
+    f.seek(-1024, os.SEEK_END)
+    footer = f.read()
+if version.encode() not in footer or platform.encode() not in footer:
+    os.remove(out)
+    sys.exit(f"{whl}: extension is not built for {version} {platform}")
 EOF
-  # The signed footer names the DuckDB version and platform the binary was built for.
-  if ! tail -c 1024 "$dest.tmp" | grep -aq "v$DUCKDB_VERSION"; then
-    rm -f "$dest.tmp"; echo "$whl: extension is not built for v$DUCKDB_VERSION" >&2; exit 1
-  fi
   mv "$dest.tmp" "$dest"
 done
 

@@ -204,6 +204,16 @@ pub fn check_text(sql: &str) -> Result<(), Refusal> {
             return Err(Refusal::new(format!("function {f}(): {why}")));
         }
     }
+    // DuckLake keeps its catalog in an attached database named `__ducklake_metadata_<lake>`:
+    // reading or writing it directly would bypass DuckLake (and reach the catalog server)
+    if toks
+        .iter()
+        .any(|t| t.tok == Tok::Word && name_of(sql, t).starts_with("__ducklake_metadata"))
+    {
+        return Err(Refusal::new(
+            "the DuckLake catalog database belongs to the server; query the lake's tables instead",
+        ));
+    }
     // `MD_RUN := ...` / `MD_RUN=...` named parameters
     if toks
         .iter()
@@ -310,6 +320,8 @@ mod tests {
             "USE other",
             "SELECT * FROM read_csv('s3://b/x.csv', MD_RUN=LOCAL)",
             "CREATE DATABASE x",
+            "SELECT * FROM __ducklake_metadata_lake.public.ducklake_snapshot",
+            "select * from \"__DuckLake_Metadata_lake\".ducklake_table",
         ] {
             assert!(refused(sql), "{sql}");
         }
