@@ -426,3 +426,54 @@ async fn startup_parameters_and_routing() {
     assert_eq!(sqlstate(&e), "42P01");
     assert!(gw2.data_dir.path().join("sales.duckdb").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_timeouts_end_sessions_like_postgres() {
+    let gw = start().await;
+    let (mut raw, _) =
+        common::raw::Raw::connect(gw.port, &[("user", "u"), ("database", "md:")]).await;
+    raw.send(&common::raw::Raw::query("CREATE TABLE t(a INTEGER)"))
+        .await;
+    raw.until_ready().await;
+    raw.send(&common::raw::Raw::query(
+        "SET idle_in_transaction_session_timeout = 300; BEGIN; INSERT INTO t VALUES (1)",
+    ))
+    .await;
+    raw.until_ready().await;
+    // idle inside the transaction: the server ends the session with 25P03
+    let m = raw.read().await;
+    assert_eq!(m.tag, b'E');
+    assert_eq!(m.sqlstate().as_deref(), Some("25P03"));
+    // the open transaction was not committed
+    let c = gw.connect().await;
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+
+    let (mut raw, _) = common::raw::Raw::connect(
+        gw.port,
+        &[
+            ("user", "u"),
+            ("database", "md:"),
+            ("options", "-c idle_session_timeout=300"),
+        ],
+    )
+    .await;
+    let started = Instant::now();
+    let m = raw.read().await;
+    assert_eq!(m.sqlstate().as_deref(), Some("57P05"));
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    // a session that keeps working is not cut off
+    let busy = common::connect(&format!(
+        "{} options='-c idle_session_timeout=400'",
+        gw.conn_str("md:")
+    ))
+    .await;
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        busy.simple_query("SELECT 1").await.unwrap();
+    }
+}

@@ -75,6 +75,10 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
     let mut socket = socket;
     let handler = Arc::new(ConnectionHandler::new(shared.clone()));
     let noop = Arc::new(NoopHandler);
+    // after ReadyForQuery (a completed Query or Sync, or startup), the session's
+    // idle_session_timeout / idle_in_transaction_session_timeout apply
+    let mut awaiting_command = true;
+    let mut idle_limit = None;
     loop {
         let starting = matches!(
             socket.state(),
@@ -94,7 +98,20 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
                 }
             }
         } else {
-            next_message(&mut socket, shared.config.limits.max_message_bytes).await
+            let next = next_message(&mut socket, shared.config.limits.max_message_bytes);
+            // idle timeouts count only while the client owes us a new command
+            match idle_limit.filter(|_| awaiting_command) {
+                Some((limit, code, reason)) => match tokio::time::timeout(limit, next).await {
+                    Ok(m) => m,
+                    Err(_) => {
+                        let e =
+                            PgError::fatal(code, format!("terminating connection due to {reason}"));
+                        let _ = process_error(&mut socket, e.into_pgwire(), false).await;
+                        break;
+                    }
+                },
+                None => next.await,
+            }
         };
         let msg = match msg {
             Some(Ok(m)) => m,
@@ -121,6 +138,13 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
             break;
         }
         let is_cancel = matches!(msg, PgWireFrontendMessage::CancelRequest(_));
+        let ends_cycle = matches!(
+            msg,
+            PgWireFrontendMessage::Query(_)
+                | PgWireFrontendMessage::Sync(_)
+                | PgWireFrontendMessage::Startup(_)
+                | PgWireFrontendMessage::PasswordMessageFamily(_)
+        );
         let is_extended = match socket.state() {
             PgWireConnectionState::CopyInProgress(ext) => ext,
             _ => msg.is_extended_query(),
@@ -143,6 +167,10 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
         }
         if is_cancel {
             break;
+        }
+        awaiting_command = ends_cycle;
+        if ends_cycle {
+            idle_limit = handler.idle_limit().await;
         }
     }
     handler.close().await;

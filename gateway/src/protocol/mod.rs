@@ -55,6 +55,26 @@ impl ConnectionHandler {
         }
     }
 
+    /// The idle timeout in force for the session's current state: (limit, SQLSTATE, reason).
+    pub async fn idle_limit(&self) -> Option<(std::time::Duration, &'static str, &'static str)> {
+        let guard = self.session.lock().await;
+        let s = guard.as_ref()?;
+        let (ms, code, reason) = if s.in_transaction() {
+            (
+                s.settings.idle_in_transaction_session_timeout_ms,
+                "25P03",
+                "idle-in-transaction timeout",
+            )
+        } else {
+            (
+                s.settings.idle_session_timeout_ms,
+                "57P05",
+                "idle-session timeout",
+            )
+        };
+        (ms > 0).then(|| (std::time::Duration::from_millis(ms), code, reason))
+    }
+
     /// Called when the connection ends: forget the cancel key, stop any running query.
     pub async fn close(&self) {
         if let Some(pid) = self.backend_pid.lock().unwrap().take() {
