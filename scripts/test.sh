@@ -15,6 +15,15 @@ cargo fmt --all -- --check
 cargo clippy -p duckgate-gateway -p duckgate-config --all-targets -- -D warnings
 cargo clippy -p duckgate-operator --all-targets -- -D warnings
 
+echo "== real components for the storage tests"
+# DuckDB extensions from PyPI, PostgreSQL 15 (DuckLake catalog) and an S3 server, on loopback.
+DUCKGATE_EXTENSION_DIR="$(bash scripts/install-extensions.sh | tail -n 1)"
+bash scripts/start-postgres.sh | tail -n 1
+DUCKGATE_TEST_S3_ENDPOINT="$(bash scripts/start-s3.sh | tail -n 1)"
+export DUCKGATE_EXTENSION_DIR DUCKGATE_TEST_S3_ENDPOINT
+export DUCKGATE_TEST_PG_PORT="${DUCKGATE_PG_PORT:-54329}"
+export DUCKGATE_TEST_PG_PASSWORD_FILE="$DUCKGATE_CACHE/pg/ducklake_rw.password"
+
 echo "== gateway + config"
 cargo test -p duckgate-gateway -p duckgate-config
 echo "== operator"

@@ -4,6 +4,7 @@
 //! into a ConfigMap. This crate has no DuckDB dependency on purpose: the operator links it.
 //! Every key is documented in `docs/configuration.md`.
 
+pub mod storage;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,13 @@ pub struct GatewayConfig {
     pub tls: TlsConfig,
     /// Client authentication.
     pub auth: AuthConfig,
+    /// Directory with the DuckDB extensions the databases need
+    /// (`<dir>/v1.5.5/linux_amd64/<name>.duckdb_extension`); nothing is downloaded at run time.
+    pub extension_directory: Option<PathBuf>,
+    /// Configured databases; without any, the embedded default serves `<dataDir>`.
+    pub databases: Vec<storage::DatabaseConfig>,
+    /// Server-wide object storage readable by clients under allowed prefixes.
+    pub object_store: Option<storage::ObjectStoreConfig>,
 }
 
 impl Default for GatewayConfig {
@@ -40,6 +48,9 @@ impl Default for GatewayConfig {
             log: LogConfig::default(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
+            extension_directory: None,
+            databases: Vec::new(),
+            object_store: None,
         }
     }
 }
@@ -226,6 +237,20 @@ impl GatewayConfig {
                 "tls.certFile and tls.keyFile must be given together".into(),
             ));
         }
+        let mut names = std::collections::HashSet::new();
+        for d in &self.databases {
+            if !names.insert(d.name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "database {:?} is defined twice",
+                    d.name
+                )));
+            }
+        }
+        if self.databases.iter().filter(|d| d.default).count() > 1 {
+            return Err(ConfigError::Invalid(
+                "only one database can be the default".into(),
+            ));
+        }
         if self.limits.max_message_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "limits.maxMessageBytes must be at least 1024".into(),
@@ -286,6 +311,28 @@ mod tests {
         assert!(c.validate().is_err());
         c.limits.max_connections = 1;
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn database_definitions_parse() {
+        let c = GatewayConfig::from_yaml(
+            "databases:\n\
+             - name: lake\n  default: true\n  ducklake:\n    catalog: {host: pg, database: cat, user: rw, password: {file: /s/pw}}\n    dataPath: s3://b/lake/\n    s3: {endpoint: 'minio:9000', urlStyle: path, useSsl: false, keyId: {env: KEY}, secret: {file: /s/secret}}\n\
+             - name: archive\n  duckdb:\n    path: s3://b/a.duckdb\n    s3: {keyId: {env: K}, secret: {env: S}}\n\
+             - name: scratch\n  local: {path: /data/scratch.duckdb}\n",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.databases.len(), 3);
+        assert!(c.databases[0].default);
+        assert!(
+            matches!(&c.databases[0].kind, storage::DatabaseKind::Ducklake { data_path, .. } if data_path == "s3://b/lake/")
+        );
+        let back = GatewayConfig::from_yaml(&c.to_yaml()).unwrap();
+        assert_eq!(back, c);
+        let mut twice = c.clone();
+        twice.databases.push(c.databases[1].clone());
+        assert!(twice.validate().is_err());
     }
 
     #[test]

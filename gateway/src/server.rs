@@ -58,19 +58,12 @@ impl Drop for TokenSlot {
 
 impl Shared {
     pub fn new(
+        registry: DatabaseRegistry,
         config: GatewayConfig,
         tokens: Option<Arc<TokenStore>>,
         tls: Arc<ReloadingAcceptor>,
         client_ca: Option<std::path::PathBuf>,
     ) -> Self {
-        let registry = DatabaseRegistry::new(
-            &config.data_dir,
-            config.allow_create_databases,
-            InstanceOptions {
-                threads: config.limits.threads,
-                memory_limit: config.limits.memory_limit.clone(),
-            },
-        );
         Shared {
             tls,
             client_ca,
@@ -185,10 +178,22 @@ impl Server {
         };
         let acceptor = Arc::new(ReloadingAcceptor::new(paths)?);
         acceptor.spawn_watcher(std::time::Duration::from_secs(2));
+        let mut registry = DatabaseRegistry::new(
+            &config.data_dir,
+            config.allow_create_databases,
+            InstanceOptions {
+                threads: config.limits.threads,
+                memory_limit: config.limits.memory_limit.clone(),
+            },
+        );
+        let cfg = config.clone();
+        registry =
+            tokio::task::spawn_blocking(move || registry.open_configured(&cfg).map(|()| registry))
+                .await??;
         let listener = TcpListener::bind(&config.listen).await?;
         Ok(Server {
             listener,
-            shared: Arc::new(Shared::new(config, tokens, acceptor, client_ca)),
+            shared: Arc::new(Shared::new(registry, config, tokens, acceptor, client_ca)),
         })
     }
 

@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
+use duckgate_config::storage::{DatabaseConfig, DatabaseKind, S3Config};
+use duckgate_config::GatewayConfig;
+
 use crate::engine::{Database, DbError};
 use crate::error::PgError;
 
@@ -57,11 +60,21 @@ pub struct InstanceOptions {
     pub memory_limit: Option<String>,
 }
 
-/// Opens `<data_dir>/<name>.duckdb` on first use and keeps it open.
+/// An open database: its instance and, for attached kinds, the catalog sessions `USE`.
+#[derive(Clone)]
+pub struct OpenDatabase {
+    pub db: Arc<Database>,
+    pub catalog: Option<String>,
+}
+
+/// Configured databases (opened at start-up) and the embedded default's
+/// `<data_dir>/<name>.duckdb` files (opened on first use); both kept open.
 pub struct DatabaseRegistry {
     data_dir: PathBuf,
     allow_create: bool,
     options: InstanceOptions,
+    default_name: String,
+    configured: HashMap<String, OpenDatabase>,
     open: Mutex<HashMap<String, Arc<Database>>>,
 }
 
@@ -71,20 +84,61 @@ impl DatabaseRegistry {
             data_dir: data_dir.to_owned(),
             allow_create,
             options,
+            default_name: DEFAULT_DATABASE.to_owned(),
+            configured: HashMap::new(),
             open: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Open every configured database now (extensions, secrets, ATTACH, then the lock-down).
+    pub fn open_configured(&mut self, config: &GatewayConfig) -> Result<(), RouteError> {
+        for d in &config.databases {
+            let opened =
+                open_configured(d, config, &self.options).map_err(|source| RouteError::Open {
+                    name: d.name.clone(),
+                    source,
+                })?;
+            tracing::info!(database = %d.name, "database attached");
+            if d.default {
+                self.default_name = d.name.clone();
+            }
+            self.configured.insert(d.name.clone(), opened);
+        }
+        Ok(())
     }
 
     pub fn path_of(&self, name: &str) -> PathBuf {
         self.data_dir.join(format!("{name}.duckdb"))
     }
 
-    /// Resolve a client's dbname to an open database (opening it if needed).
-    pub async fn route(&self, dbname: &str) -> Result<(String, Arc<Database>), RouteError> {
+    /// The database name a client's dbname means (`md:` → the default).
+    pub fn resolve(&self, dbname: &str) -> Result<String, RouteError> {
         let name = database_name(dbname)?;
+        Ok(if name == DEFAULT_DATABASE {
+            self.default_name.clone()
+        } else {
+            name
+        })
+    }
+
+    /// Resolve a client's dbname to an open database (opening a local file if needed).
+    pub async fn route(&self, dbname: &str) -> Result<(String, OpenDatabase), RouteError> {
+        let name = self.resolve(dbname)?;
+        if let Some(d) = self.configured.get(&name) {
+            return Ok((name, d.clone()));
+        }
+        if !self.configured.is_empty() && name != DEFAULT_DATABASE {
+            return Err(RouteError::NotFound(name));
+        }
         let mut open = self.open.lock().await;
         if let Some(db) = open.get(&name) {
-            return Ok((name, db.clone()));
+            return Ok((
+                name,
+                OpenDatabase {
+                    db: db.clone(),
+                    catalog: None,
+                },
+            ));
         }
         let path = self.path_of(&name);
         if name != DEFAULT_DATABASE && !self.allow_create && !path.exists() {
@@ -101,7 +155,7 @@ impl DatabaseRegistry {
             })?;
         open.insert(name.clone(), db.clone());
         tracing::info!(database = %name, path = %path.display(), "database opened");
-        Ok((name, db))
+        Ok((name, OpenDatabase { db, catalog: None }))
     }
 }
 
@@ -124,8 +178,157 @@ pub fn open_instance(path: &str, options: &InstanceOptions) -> Result<Arc<Databa
         opts.push(("memory_limit", m));
     }
     let db = Database::open(path, &opts)?;
-    lock_down(&db)?;
+    lock_down(&db, &[])?;
     Ok(db)
+}
+
+/// A SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A SQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn credential(r: &duckgate_config::storage::SecretRef, what: &str) -> Result<String, DbError> {
+    r.read()
+        .map_err(|e| DbError::invalid_input(format!("{what}: {e}")))
+}
+
+/// `CREATE SECRET` for S3 scoped to prefixes (credentials are read now and live only in
+/// DuckDB's in-memory secret store).
+fn s3_secret_sql(name: &str, s3: &S3Config, scopes: &[String]) -> Result<String, DbError> {
+    let mut parts = vec![
+        "TYPE s3".to_owned(),
+        format!("KEY_ID {}", lit(&credential(&s3.key_id, "S3 key id")?)),
+        format!("SECRET {}", lit(&credential(&s3.secret, "S3 secret")?)),
+        format!("REGION {}", lit(&s3.region)),
+        format!("URL_STYLE {}", lit(&s3.url_style)),
+        format!("USE_SSL {}", s3.use_ssl),
+    ];
+    if let Some(e) = &s3.endpoint {
+        parts.push(format!("ENDPOINT {}", lit(e)));
+    }
+    if !scopes.is_empty() {
+        let list: Vec<String> = scopes.iter().map(|s| lit(s)).collect();
+        parts.push(format!("SCOPE [{}]", list.join(", ")));
+    }
+    Ok(format!(
+        "CREATE SECRET {} ({})",
+        ident(name),
+        parts.join(", ")
+    ))
+}
+
+/// Open a configured database: a private in-memory DuckDB instance with the remote database
+/// attached (or the local file), the server-wide object store's secret, and the lock-down.
+fn open_configured(
+    d: &DatabaseConfig,
+    config: &GatewayConfig,
+    options: &InstanceOptions,
+) -> Result<OpenDatabase, DbError> {
+    let ext_dir = config
+        .extension_directory
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let threads = options.threads.map(|t| t.to_string());
+    let mut opts: Vec<(&str, &str)> = vec![
+        ("autoinstall_known_extensions", "false"),
+        ("autoload_known_extensions", "false"),
+        ("allow_community_extensions", "false"),
+        ("allow_unsigned_extensions", "false"),
+        ("allow_persistent_secrets", "false"),
+    ];
+    if let Some(dir) = &ext_dir {
+        opts.push(("extension_directory", dir));
+    }
+    if let Some(t) = &threads {
+        opts.push(("threads", t));
+    }
+    if let Some(m) = &options.memory_limit {
+        opts.push(("memory_limit", m));
+    }
+    let mut allowed: Vec<String> = Vec::new();
+    let mut setup: Vec<String> = Vec::new();
+    let (path, catalog) = match &d.kind {
+        DatabaseKind::Local { path } => (path.to_string_lossy().into_owned(), None),
+        DatabaseKind::Ducklake {
+            catalog,
+            data_path,
+            s3,
+            read_only,
+        } => {
+            setup.push("LOAD httpfs; LOAD postgres; LOAD ducklake".into());
+            setup.push(s3_secret_sql(
+                &format!("duckgate_{}_s3", d.name),
+                s3,
+                std::slice::from_ref(data_path),
+            )?);
+            let pg_secret = format!("duckgate_{}_catalog", d.name);
+            setup.push(format!(
+                "CREATE SECRET {} (TYPE postgres, HOST {}, PORT {}, DATABASE {}, USER {}, PASSWORD {})",
+                ident(&pg_secret),
+                lit(&catalog.host),
+                catalog.port,
+                lit(&catalog.database),
+                lit(&catalog.user),
+                lit(&credential(&catalog.password, "catalog password")?),
+            ));
+            let mut attach_opts = vec![
+                format!("DATA_PATH {}", lit(data_path)),
+                format!("META_SECRET {}", lit(&pg_secret)),
+            ];
+            if let Some(schema) = &catalog.schema {
+                attach_opts.push(format!("METADATA_SCHEMA {}", lit(schema)));
+            }
+            if *read_only {
+                attach_opts.push("READ_ONLY".into());
+            }
+            setup.push(format!(
+                "ATTACH 'ducklake:postgres:' AS {} ({})",
+                ident(&d.name),
+                attach_opts.join(", ")
+            ));
+            allowed.push(data_path.clone());
+            (":memory:".to_owned(), Some(d.name.clone()))
+        }
+        DatabaseKind::Duckdb { path, s3 } => {
+            setup.push("LOAD httpfs".into());
+            setup.push(s3_secret_sql(
+                &format!("duckgate_{}_s3", d.name),
+                s3,
+                std::slice::from_ref(path),
+            )?);
+            setup.push(format!(
+                "ATTACH {} AS {} (READ_ONLY)",
+                lit(path),
+                ident(&d.name)
+            ));
+            (":memory:".to_owned(), Some(d.name.clone()))
+        }
+    };
+    if let Some(store) = &config.object_store {
+        if !setup.iter().any(|s| s.starts_with("LOAD httpfs")) {
+            setup.insert(0, "LOAD httpfs".into());
+        }
+        setup.push(s3_secret_sql(
+            "duckgate_shared_s3",
+            &store.s3,
+            &store.allowed_prefixes,
+        )?);
+        allowed.extend(store.allowed_prefixes.iter().cloned());
+    }
+    let db = Database::open(&path, &opts)?;
+    {
+        let conn = db.connect()?;
+        for sql in &setup {
+            conn.execute_batch(sql)?;
+        }
+    }
+    lock_down(&db, &allowed)?;
+    Ok(OpenDatabase { db, catalog })
 }
 
 /// The sandbox's first layer, applied once per database instance before any client SQL runs
@@ -133,8 +336,17 @@ pub fn open_instance(path: &str, options: &InstanceOptions) -> Result<Arc<Databa
 /// access for client SQL, and a locked configuration so no SET/RESET/PRAGMA can undo it.
 /// `enable_external_access` must be set at run time, after extensions are loaded: given at
 /// open it would also block the server's own LOAD.
-pub fn lock_down(db: &Arc<Database>) -> Result<(), DbError> {
+/// `allowed` lists the object-storage prefixes the server's own databases and the shared
+/// object store live under; nothing else is reachable.
+pub fn lock_down(db: &Arc<Database>, allowed: &[String]) -> Result<(), DbError> {
     let conn = db.connect()?;
+    if !allowed.is_empty() {
+        let list: Vec<String> = allowed.iter().map(|a| lit(a)).collect();
+        conn.execute_batch(&format!(
+            "SET GLOBAL allowed_directories = [{}]",
+            list.join(", ")
+        ))?;
+    }
     conn.execute_batch(
         "SET GLOBAL enable_external_access = false; \
          SET GLOBAL lock_configuration = true;",

@@ -22,7 +22,6 @@ use crate::error::PgError;
 use crate::session::settings::{is_session_setting, SessionSettings};
 use crate::session::{Session, SessionInfo};
 use crate::sql::SetValue;
-use crate::storage;
 use duckgate_config::AuthMethod;
 
 /// Startup packet keys that are connection metadata, not settings.
@@ -140,7 +139,11 @@ impl ConnectionHandler {
             ));
         }
         let dbname = params.get("database").cloned().unwrap_or_default();
-        let database = storage::database_name(&dbname).map_err(PgError::from)?;
+        let database = self
+            .shared
+            .registry
+            .resolve(&dbname)
+            .map_err(PgError::from)?;
         if !identity.allows_database(&database) {
             return Err(PgError::fatal(
                 "42501",
@@ -153,7 +156,9 @@ impl ConnectionHandler {
             ..Default::default()
         };
         let settings = settings_from_startup(params, base.clone())?;
-        let (database, db) = self.shared.registry.route(&dbname).await?;
+        let (database, opened) = self.shared.registry.route(&dbname).await?;
+        let catalog = opened.catalog.clone();
+        let db = opened.db;
         let conn = tokio::task::spawn_blocking(move || db.connect())
             .await
             .expect("connect task panicked")
@@ -168,7 +173,7 @@ impl ConnectionHandler {
             Engine::new(conn),
             settings,
         );
-        session.init().await?;
+        session.init(catalog.as_deref()).await?;
         Ok(session)
     }
 

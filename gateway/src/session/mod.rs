@@ -207,9 +207,13 @@ impl Session {
         !matches!(self.tx, TxState::Idle { .. })
     }
 
-    /// Apply DuckDB-side session state after connecting (search_path etc.).
-    pub async fn init(&mut self) -> Result<(), PgError> {
-        let sql = settings::duckdb_search_path(&self.settings.search_path);
+    /// Apply DuckDB-side session state after connecting: the attached catalog this database is
+    /// (for remote kinds), then search_path.
+    pub async fn init(&mut self, catalog: Option<&str>) -> Result<(), PgError> {
+        let mut sql = settings::duckdb_search_path(&self.settings.search_path);
+        if let Some(c) = catalog {
+            sql = format!("USE \"{}\"; {sql}", c.replace('"', "\"\""));
+        }
         blocking(&self.engine, move |e| e.execute_batch(&sql))
             .await
             .map_err(PgError::from)

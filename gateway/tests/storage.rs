@@ -1,0 +1,248 @@
+//! Shared remote storage against real components: DuckLake with its catalog in PostgreSQL 15
+//! and data in an S3 server (both started by scripts/test.sh on loopback), several gateways on
+//! the same lake, conflicts, prefixes, and credentials that clients never see.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use common::{sqlstate, start_with, TestGateway};
+use duckgate_config::storage::{
+    CatalogConfig, DatabaseConfig, DatabaseKind, ObjectStoreConfig, S3Config, SecretRef,
+};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through scripts/test.sh, which starts PostgreSQL and S3")
+    })
+}
+
+/// A fresh lake per test: its own catalog schema and data prefix.
+fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+const S3_KEY: &str = "duckgate-test-key";
+const S3_SECRET: &str = "duckgate-super-secret-s3-key-xyz";
+
+fn s3(dir: &std::path::Path) -> S3Config {
+    std::fs::write(dir.join("s3-secret"), S3_SECRET).unwrap();
+    S3Config {
+        endpoint: Some(
+            env("DUCKGATE_TEST_S3_ENDPOINT")
+                .trim_start_matches("http://")
+                .to_owned(),
+        ),
+        region: "us-east-1".into(),
+        url_style: "path".into(),
+        use_ssl: false,
+        key_id: SecretRef {
+            file: None,
+            env: Some("DUCKGATE_TEST_S3_KEY".into()),
+        },
+        secret: SecretRef {
+            file: Some(dir.join("s3-secret")),
+            env: None,
+        },
+    }
+}
+
+struct Lake {
+    schema: String,
+    prefix: String,
+    secrets_dir: PathBuf,
+}
+
+fn lake() -> Lake {
+    std::env::set_var("DUCKGATE_TEST_S3_KEY", S3_KEY);
+    let id = unique("lake");
+    Lake {
+        schema: id.clone(),
+        prefix: format!("s3://duckgate-test/{id}/"),
+        secrets_dir: tempfile::tempdir().unwrap().keep(),
+    }
+}
+
+async fn gateway_on(l: &Lake) -> TestGateway {
+    let pg_password = PathBuf::from(env("DUCKGATE_TEST_PG_PASSWORD_FILE"));
+    let ext = PathBuf::from(env("DUCKGATE_EXTENSION_DIR"));
+    let s3 = s3(&l.secrets_dir);
+    let (schema, prefix) = (l.schema.clone(), l.prefix.clone());
+    start_with(move |c| {
+        c.extension_directory = Some(ext);
+        c.databases = vec![DatabaseConfig {
+            name: "lake".into(),
+            default: true,
+            kind: DatabaseKind::Ducklake {
+                catalog: CatalogConfig {
+                    host: "127.0.0.1".into(),
+                    port: env("DUCKGATE_TEST_PG_PORT").parse().unwrap(),
+                    database: "ducklake_catalog".into(),
+                    user: "ducklake_rw".into(),
+                    password: SecretRef {
+                        file: Some(pg_password),
+                        env: None,
+                    },
+                    schema: Some(schema),
+                },
+                data_path: format!("{prefix}lake/"),
+                s3: s3.clone(),
+                read_only: false,
+            },
+        }];
+        c.object_store = Some(ObjectStoreConfig {
+            s3,
+            allowed_prefixes: vec![format!("{prefix}shared/")],
+        });
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_share_one_lake_and_conflicts_are_40001() {
+    let l = lake();
+    let a = gateway_on(&l).await;
+    let b = gateway_on(&l).await;
+    let ca = a.connect().await;
+    let cb = b.connect().await;
+    ca.batch_execute("CREATE TABLE accounts(id INTEGER, balance INTEGER)")
+        .await
+        .unwrap();
+    ca.batch_execute("INSERT INTO accounts SELECT i, 100 FROM range(1000) t(i)")
+        .await
+        .unwrap();
+    // a write through one gateway is read through the other
+    let n: i64 = cb
+        .query_one("SELECT count(*) FROM accounts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1000);
+    // a bulk insert through B is visible through A
+    cb.batch_execute("INSERT INTO accounts SELECT 1000 + i, 1 FROM range(1000000) t(i)")
+        .await
+        .unwrap();
+    let n: i64 = ca
+        .query_one("SELECT count(*) FROM accounts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1_001_000);
+
+    // concurrent updates of the same row: one commits, the other gets 40001
+    ca.batch_execute("BEGIN; UPDATE accounts SET balance = balance - 10 WHERE id = 1")
+        .await
+        .unwrap();
+    cb.batch_execute("BEGIN; UPDATE accounts SET balance = balance + 5 WHERE id = 1")
+        .await
+        .unwrap();
+    let ra = ca.batch_execute("COMMIT").await;
+    let rb = cb.batch_execute("COMMIT").await;
+    let outcomes = [ra.is_ok(), rb.is_ok()];
+    assert_eq!(
+        outcomes.iter().filter(|ok| **ok).count(),
+        1,
+        "{ra:?} {rb:?}"
+    );
+    let err = ra.err().or(rb.err()).unwrap();
+    assert_eq!(sqlstate(&err), "40001", "{err:?}");
+    // no lost update: exactly one of the two changes is there
+    let v: i32 = cb
+        .query_one("SELECT balance FROM accounts WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(v == 90 || v == 105, "balance {v}");
+    // both sessions keep working
+    ca.batch_execute("SELECT 1").await.unwrap();
+    cb.batch_execute("SELECT 1").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_store_prefixes_and_credentials_stay_server_side() {
+    let l = lake();
+    let gw = gateway_on(&l).await;
+    let c = gw.connect().await;
+    c.batch_execute("CREATE TABLE t AS SELECT i FROM range(10) r(i)")
+        .await
+        .unwrap();
+    // only the configured prefixes are reachable for server-side reads
+    let e = c
+        .query(
+            &format!("SELECT * FROM read_parquet('{}other/x.parquet')", l.prefix),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e:?}");
+    let e = c
+        .query(
+            &format!(
+                "SELECT * FROM read_parquet('{}shared/missing.parquet')",
+                l.prefix
+            ),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_ne!(
+        sqlstate(&e),
+        "42501",
+        "an allowed prefix is reachable: {e:?}"
+    );
+    // no client-visible place shows the S3 secret or the catalog password
+    let pg_password = std::fs::read_to_string(env("DUCKGATE_TEST_PG_PASSWORD_FILE")).unwrap();
+    let pg_password = pg_password.trim();
+    let mut seen = String::new();
+    for sql in [
+        "SELECT * FROM duckdb_settings()",
+        "SELECT * FROM duckdb_databases()",
+        "SELECT * FROM duckdb_extensions()",
+        "EXPLAIN SELECT * FROM t",
+        "SELECT current_setting('s3_secret_access_key')",
+        "SELECT current_setting('s3_access_key_id')",
+    ] {
+        match c.simple_query(sql).await {
+            Ok(msgs) => {
+                for m in msgs {
+                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                        for i in 0..r.len() {
+                            seen.push_str(r.get(i).unwrap_or(""));
+                            seen.push('\n');
+                        }
+                    }
+                }
+            }
+            Err(e) => seen.push_str(&format!("{e:?}\n")),
+        }
+    }
+    let e = c
+        .simple_query(&format!("SELECT * FROM '{}lake/nope.parquet'", l.prefix))
+        .await
+        .unwrap_err();
+    seen.push_str(&format!("{e:?}"));
+    assert!(!seen.contains(S3_SECRET), "the S3 secret leaked");
+    assert!(!seen.contains(pg_password), "the catalog password leaked");
+    // and clients cannot replace the server's secrets or reach the catalog directly
+    for sql in [
+        "CREATE SECRET evil (TYPE s3, KEY_ID 'k', SECRET 's', ENDPOINT '127.0.0.1:1', SCOPE 's3://duckgate-test/')",
+        "DROP SECRET duckgate_lake_s3",
+        "SELECT * FROM postgres_query('__ducklake_metadata_lake', 'SELECT 1')",
+        "SELECT * FROM __ducklake_metadata_lake.ducklake_snapshot",
+    ] {
+        let e = c.batch_execute(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&e), "0A000", "{sql}: {e:?}");
+    }
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 10);
+}
