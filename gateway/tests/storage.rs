@@ -246,3 +246,75 @@ async fn object_store_prefixes_and_credentials_stay_server_side() {
         .get(0);
     assert_eq!(n, 10);
 }
+
+/// Put an object into the test S3 server (moto does not check signatures).
+async fn put_object(key: &str, body: &[u8]) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = env("DUCKGATE_TEST_S3_ENDPOINT");
+    let hostport = endpoint.trim_start_matches("http://").to_owned();
+    let mut s = tokio::net::TcpStream::connect(&hostport).await.unwrap();
+    let head = format!(
+        "PUT /duckgate-test/{key} HTTP/1.1\r\nHost: {hostport}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duckdb_file_on_object_storage_is_served_read_only() {
+    std::env::set_var("DUCKGATE_TEST_S3_KEY", S3_KEY);
+    // make a DuckDB file locally (through a local gateway database) and upload it
+    let local = start_with(|c| c.allow_create_databases = true).await;
+    let w = local.connect_db("archive_src").await;
+    w.batch_execute(
+        "CREATE TABLE sales AS SELECT i AS id, i * 1.5 AS amount FROM range(1000) t(i)",
+    )
+    .await
+    .unwrap();
+    // a separate statement: CHECKPOINT cannot run inside the implicit transaction of a
+    // multi-statement query (PostgreSQL refuses VACUUM there too)
+    w.batch_execute("CHECKPOINT").await.unwrap();
+    drop(w);
+    let file = std::fs::read(local.data_dir.path().join("archive_src.duckdb")).unwrap();
+    let key = format!("{}/archive.duckdb", unique("files"));
+    put_object(&key, &file).await;
+
+    let secrets = tempfile::tempdir().unwrap().keep();
+    let s3 = s3(&secrets);
+    let ext = PathBuf::from(env("DUCKGATE_EXTENSION_DIR"));
+    let path = format!("s3://duckgate-test/{key}");
+    let gw = start_with(move |c| {
+        c.extension_directory = Some(ext);
+        c.databases = vec![DatabaseConfig {
+            name: "archive".into(),
+            default: true,
+            kind: DatabaseKind::Duckdb { path, s3 },
+        }];
+    })
+    .await;
+    let c = gw.connect().await;
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM sales", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1000);
+    for sql in [
+        "INSERT INTO sales VALUES (1, 1)",
+        "CREATE TABLE x(a INTEGER)",
+        "DELETE FROM sales",
+    ] {
+        let e = c.batch_execute(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&e), "25006", "{sql}: {e:?}");
+    }
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM sales", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1000);
+}
