@@ -23,6 +23,22 @@ pub enum Command {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// DuckLake maintenance: merge small files, expire old snapshots, delete unreferenced files.
+    /// Safe while gateways serve: only snapshots and files older than --retention go.
+    Maintenance(MaintenanceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MaintenanceArgs {
+    /// The gateway config file with the databases.
+    #[arg(long, env = "DUCKGATE_CONFIG")]
+    pub config: PathBuf,
+    /// Only this database (default: every DuckLake database).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Keep snapshots and files younger than this: 30s, 15min, 6h, 7d.
+    #[arg(long, default_value = "1d")]
+    pub retention: String,
 }
 
 #[derive(Debug, Subcommand)]

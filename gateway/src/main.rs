@@ -2,6 +2,7 @@ use clap::Parser;
 use duckgate_config::LogFormat;
 use duckgate_gateway::cli::{Cli, Command, ServeArgs, TokenCommand};
 use duckgate_gateway::server::token_file_path;
+use duckgate_gateway::storage;
 use duckgate_gateway::{auth, Server};
 use tracing_subscriber::EnvFilter;
 
@@ -10,6 +11,20 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Maintenance(args) => {
+            let config = duckgate_config::GatewayConfig::from_file(&args.config)?;
+            let done = tokio::task::spawn_blocking(move || {
+                storage::run_maintenance(&config, args.database.as_deref(), &args.retention)
+            })
+            .await??;
+            if done.is_empty() {
+                anyhow::bail!("no DuckLake database to maintain in the configuration");
+            }
+            for name in done {
+                println!("maintained {name}");
+            }
+            Ok(())
+        }
         Command::Token(TokenCommand::Create(args)) => {
             let path = args.token_file();
             let token =

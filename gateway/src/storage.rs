@@ -368,3 +368,66 @@ mod tests {
         assert!(database_name("-x").is_err());
     }
 }
+
+/// Maintenance statements for one DuckLake catalog, in order: flush inlined rows to files,
+/// merge adjacent small files, expire snapshots older than the retention, then delete files
+/// no live snapshot references (old enough that no running query can still read them).
+pub const MAINTENANCE_STEPS: usize = 5;
+
+pub fn maintenance_sql(catalog: &str, cutoff_utc: &str) -> Vec<String> {
+    let c = lit(catalog);
+    // a literal instant: TIMESTAMPTZ arithmetic would need the ICU extension
+    let older = format!("TIMESTAMPTZ {}", lit(cutoff_utc));
+    vec![
+        format!("CALL ducklake_flush_inlined_data({c})"),
+        format!("CALL ducklake_merge_adjacent_files({c})"),
+        format!("SELECT count(*) FROM ducklake_expire_snapshots({c}, older_than => {older})"),
+        format!("CALL ducklake_cleanup_old_files({c}, older_than => {older})"),
+        format!("CALL ducklake_delete_orphaned_files({c}, older_than => {older})"),
+    ]
+}
+
+/// Run maintenance on the configured DuckLake databases (all, or `only`).
+/// `retention` keeps snapshots and files younger than it (`30s`, `15min`, `6h`, `7d`).
+pub fn run_maintenance(
+    config: &GatewayConfig,
+    only: Option<&str>,
+    retention: &str,
+) -> Result<Vec<String>, DbError> {
+    let ms = crate::session::settings::parse_duration_ms(retention).ok_or_else(|| {
+        DbError::invalid_input(format!(
+            "invalid retention {retention:?}: use e.g. 30s, 15min, 6h, 7d"
+        ))
+    })?;
+    // the cutoff moves with each step, so files a merge just replaced count as old enough
+    // once the retention has passed (with 0s: at once)
+    let cutoff = || {
+        (chrono::Utc::now() - chrono::Duration::milliseconds(ms as i64))
+            .format("%Y-%m-%d %H:%M:%S%.6f+00")
+            .to_string()
+    };
+    let mut done = Vec::new();
+    for d in &config.databases {
+        if !matches!(d.kind, DatabaseKind::Ducklake { .. }) || only.is_some_and(|o| o != d.name) {
+            continue;
+        }
+        let opened = open_configured(d, config, &InstanceOptions::default())?;
+        let conn = opened.db.connect()?;
+        for step in 0..MAINTENANCE_STEPS {
+            conn.query_strings(&maintenance_sql(&d.name, &cutoff())[step])?;
+        }
+        done.push(d.name.clone());
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod maintenance_tests {
+    #[test]
+    fn maintenance_statements_quote_their_inputs() {
+        let sql = super::maintenance_sql("la'ke", "2026-01-01 00:00:00+00");
+        assert_eq!(sql.len(), super::MAINTENANCE_STEPS);
+        assert!(sql[0].contains("'la''ke'"));
+        assert!(sql[2].contains("older_than => TIMESTAMPTZ '2026-01-01 00:00:00+00'"));
+    }
+}

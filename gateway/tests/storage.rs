@@ -69,12 +69,13 @@ fn lake() -> Lake {
     }
 }
 
-async fn gateway_on(l: &Lake) -> TestGateway {
+/// The lake's databases and object store, as a gateway config carries them.
+fn lake_config(l: &Lake, c: &mut duckgate_config::GatewayConfig) {
     let pg_password = PathBuf::from(env("DUCKGATE_TEST_PG_PASSWORD_FILE"));
     let ext = PathBuf::from(env("DUCKGATE_EXTENSION_DIR"));
     let s3 = s3(&l.secrets_dir);
     let (schema, prefix) = (l.schema.clone(), l.prefix.clone());
-    start_with(move |c| {
+    {
         c.extension_directory = Some(ext);
         c.databases = vec![DatabaseConfig {
             name: "lake".into(),
@@ -100,8 +101,24 @@ async fn gateway_on(l: &Lake) -> TestGateway {
             s3,
             allowed_prefixes: vec![format!("{prefix}shared/")],
         });
+    }
+}
+
+async fn gateway_on(l: &Lake) -> TestGateway {
+    let mut db = duckgate_config::GatewayConfig::default();
+    lake_config(l, &mut db);
+    start_with(move |c| {
+        c.extension_directory = db.extension_directory;
+        c.databases = db.databases;
+        c.object_store = db.object_store;
     })
     .await
+}
+
+fn gw_config_yaml(l: &Lake) -> String {
+    let mut c = duckgate_config::GatewayConfig::default();
+    lake_config(l, &mut c);
+    c.to_yaml()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,4 +334,55 @@ async fn a_duckdb_file_on_object_storage_is_served_read_only() {
         .unwrap()
         .get(0);
     assert_eq!(n, 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_compacts_small_commits_while_serving() {
+    let l = lake();
+    let gw = gateway_on(&l).await;
+    let c = gw.connect().await;
+    c.batch_execute("CREATE TABLE events(id INTEGER, payload VARCHAR)")
+        .await
+        .unwrap();
+    for i in 0..40 {
+        c.batch_execute(&format!(
+            "INSERT INTO events SELECT {i} * 100 + x, 'p' || x FROM range(100) t(x)"
+        ))
+        .await
+        .unwrap();
+    }
+    let count_files = format!("SELECT count(*) FROM glob('{}lake/**/*.parquet')", l.prefix);
+    let before: i64 = c.query_one(&count_files, &[]).await.unwrap().get(0);
+    assert!(before >= 40, "{before} files before maintenance");
+    // the subcommand, against the same config the gateway uses
+    let config_file = l.secrets_dir.join("gateway.yaml");
+    std::fs::write(&config_file, gw_config_yaml(&l)).unwrap();
+    let out = std::process::Command::new(common::gateway_binary())
+        .args(["maintenance", "--retention", "0s", "--config"])
+        .arg(&config_file)
+        .env("DUCKGATE_TEST_S3_KEY", S3_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("maintained lake"));
+    let after: i64 = c.query_one(&count_files, &[]).await.unwrap().get(0);
+    eprintln!("maintenance: {before} parquet files before, {after} after");
+    assert!(after < before / 4, "{before} files before, {after} after");
+    // the serving gateway still reads everything, and writes
+    let (n, s): (i64, i64) = {
+        let r = c
+            .query_one("SELECT count(*), sum(id)::BIGINT FROM events", &[])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(n, 4000);
+    assert_eq!(s, (0..4000i64).sum::<i64>());
+    c.batch_execute("INSERT INTO events VALUES (-1, 'after')")
+        .await
+        .unwrap();
 }
