@@ -95,6 +95,8 @@ fn spawn(config: &Path) -> (Child, u16) {
             return (child, port);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("gateway did not start");
 }
 
