@@ -129,6 +129,27 @@ impl Shared {
     }
 }
 
+/// Reopen unavailable configured databases every 2 seconds until all are open.
+fn spawn_database_retries(shared: &Arc<Shared>) {
+    if shared.registry.all_open() {
+        return;
+    }
+    let weak = Arc::downgrade(shared);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let Some(shared) = weak.upgrade() else { return };
+            let s = shared.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || s.registry.retry_unavailable(&s.config)).await;
+            if shared.registry.all_open() {
+                tracing::info!("all databases attached");
+                return;
+            }
+        }
+    });
+}
+
 /// The token file in use: `auth.tokenFile`, or `<dataDir>/tokens.yaml`.
 pub fn token_file_path(config: &GatewayConfig) -> std::path::PathBuf {
     config
@@ -187,14 +208,15 @@ impl Server {
             },
         );
         let cfg = config.clone();
-        registry =
-            tokio::task::spawn_blocking(move || registry.open_configured(&cfg).map(|()| registry))
-                .await??;
-        let listener = TcpListener::bind(&config.listen).await?;
-        Ok(Server {
-            listener,
-            shared: Arc::new(Shared::new(registry, config, tokens, acceptor, client_ca)),
+        registry = tokio::task::spawn_blocking(move || {
+            registry.open_configured(&cfg);
+            registry
         })
+        .await?;
+        let listener = TcpListener::bind(&config.listen).await?;
+        let shared = Arc::new(Shared::new(registry, config, tokens, acceptor, client_ca));
+        spawn_database_retries(&shared);
+        Ok(Server { listener, shared })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

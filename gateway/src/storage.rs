@@ -24,6 +24,8 @@ pub enum RouteError {
     InvalidName(String),
     #[error("database \"{name}\" cannot be opened: {source}")]
     Open { name: String, source: DbError },
+    #[error("database \"{name}\" is not available right now: {cause}")]
+    Unavailable { name: String, cause: String },
 }
 
 impl From<RouteError> for PgError {
@@ -31,6 +33,8 @@ impl From<RouteError> for PgError {
         let code = match &e {
             RouteError::NotFound(_) | RouteError::InvalidName(_) => "3D000",
             RouteError::Open { .. } => "58000",
+            // cannot_connect_now: pools retry, as with a starting PostgreSQL
+            RouteError::Unavailable { .. } => "57P03",
         };
         PgError::fatal(code, e.to_string())
     }
@@ -67,14 +71,27 @@ pub struct OpenDatabase {
     pub catalog: Option<String>,
 }
 
-/// Configured databases (opened at start-up) and the embedded default's
-/// `<data_dir>/<name>.duckdb` files (opened on first use); both kept open.
+/// A configured database: open, or waiting for its catalog or storage to come back.
+pub struct ConfiguredDatabase {
+    config: DatabaseConfig,
+    state: std::sync::RwLock<Result<OpenDatabase, String>>,
+}
+
+impl ConfiguredDatabase {
+    pub fn is_open(&self) -> bool {
+        self.state.read().unwrap().is_ok()
+    }
+}
+
+/// Configured databases (opened at start-up, retried in the background while their
+/// dependencies are unreachable) and the embedded default's `<data_dir>/<name>.duckdb` files
+/// (opened on first use); all kept open.
 pub struct DatabaseRegistry {
     data_dir: PathBuf,
     allow_create: bool,
     options: InstanceOptions,
     default_name: String,
-    configured: HashMap<String, OpenDatabase>,
+    configured: HashMap<String, Arc<ConfiguredDatabase>>,
     open: Mutex<HashMap<String, Arc<Database>>>,
 }
 
@@ -90,21 +107,36 @@ impl DatabaseRegistry {
         }
     }
 
-    /// Open every configured database now (extensions, secrets, ATTACH, then the lock-down).
-    pub fn open_configured(&mut self, config: &GatewayConfig) -> Result<(), RouteError> {
+    /// Try to open every configured database now (extensions, secrets, ATTACH, lock-down).
+    /// One whose catalog or storage cannot be reached is logged with its cause and left for
+    /// [`DatabaseRegistry::retry_unavailable`]; the others serve meanwhile.
+    pub fn open_configured(&mut self, config: &GatewayConfig) {
         for d in &config.databases {
-            let opened =
-                open_configured(d, config, &self.options).map_err(|source| RouteError::Open {
-                    name: d.name.clone(),
-                    source,
-                })?;
-            tracing::info!(database = %d.name, "database attached");
             if d.default {
                 self.default_name = d.name.clone();
             }
-            self.configured.insert(d.name.clone(), opened);
+            let state = open_logged(d, config, &self.options);
+            self.configured.insert(
+                d.name.clone(),
+                Arc::new(ConfiguredDatabase {
+                    config: d.clone(),
+                    state: std::sync::RwLock::new(state),
+                }),
+            );
         }
-        Ok(())
+    }
+
+    /// True when every configured database is open (the readiness of the gateway).
+    pub fn all_open(&self) -> bool {
+        self.configured.values().all(|d| d.is_open())
+    }
+
+    /// Reopen configured databases that are not open yet (called periodically).
+    pub fn retry_unavailable(&self, config: &GatewayConfig) {
+        for d in self.configured.values().filter(|d| !d.is_open()) {
+            let state = open_logged(&d.config, config, &self.options);
+            *d.state.write().unwrap() = state;
+        }
     }
 
     pub fn path_of(&self, name: &str) -> PathBuf {
@@ -125,7 +157,13 @@ impl DatabaseRegistry {
     pub async fn route(&self, dbname: &str) -> Result<(String, OpenDatabase), RouteError> {
         let name = self.resolve(dbname)?;
         if let Some(d) = self.configured.get(&name) {
-            return Ok((name, d.clone()));
+            return match &*d.state.read().unwrap() {
+                Ok(open) => Ok((name, open.clone())),
+                Err(cause) => Err(RouteError::Unavailable {
+                    name: name.clone(),
+                    cause: cause.clone(),
+                }),
+            };
         }
         if !self.configured.is_empty() && name != DEFAULT_DATABASE {
             return Err(RouteError::NotFound(name));
@@ -180,6 +218,26 @@ pub fn open_instance(path: &str, options: &InstanceOptions) -> Result<Arc<Databa
     let db = Database::open(path, &opts)?;
     lock_down(&db, &[])?;
     Ok(db)
+}
+
+/// Open a configured database, logging the outcome (the cause, never a credential: secrets
+/// are referenced by name in the ATTACH, so DuckDB's messages cannot contain them).
+fn open_logged(
+    d: &DatabaseConfig,
+    config: &GatewayConfig,
+    options: &InstanceOptions,
+) -> Result<OpenDatabase, String> {
+    match open_configured(d, config, options) {
+        Ok(open) => {
+            tracing::info!(database = %d.name, "database attached");
+            Ok(open)
+        }
+        Err(e) => {
+            let cause = e.message.lines().next().unwrap_or_default().to_owned();
+            tracing::warn!(database = %d.name, %cause, "database unavailable; retrying");
+            Err(cause)
+        }
+    }
 }
 
 /// A SQL string literal.

@@ -64,6 +64,13 @@ fn write_config(dir: &Path, id: &str) -> PathBuf {
             read_only: false,
         },
     }];
+    c.databases.push(DatabaseConfig {
+        name: "scratch".into(),
+        default: false,
+        kind: DatabaseKind::Local {
+            path: dir.join("scratch.duckdb"),
+        },
+    });
     let path = dir.join("gateway.yaml");
     std::fs::write(&path, c.to_yaml()).unwrap();
     path
