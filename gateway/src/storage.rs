@@ -197,10 +197,12 @@ impl DatabaseRegistry {
     }
 }
 
-/// Open one DuckDB instance with the gateway's fixed options.
-pub fn open_instance(path: &str, options: &InstanceOptions) -> Result<Arc<Database>, DbError> {
-    let threads = options.threads.map(|t| t.to_string());
-    let mut opts: Vec<(&str, &str)> = vec![
+/// The options every database instance is opened with.
+fn instance_options(
+    options: &InstanceOptions,
+    extension_dir: Option<&Path>,
+) -> Vec<(String, String)> {
+    let mut opts: Vec<(String, String)> = [
         // extensions are never fetched or loaded implicitly at run time
         ("autoinstall_known_extensions", "false"),
         ("autoload_known_extensions", "false"),
@@ -208,14 +210,34 @@ pub fn open_instance(path: &str, options: &InstanceOptions) -> Result<Arc<Databa
         ("allow_unsigned_extensions", "false"),
         // server credentials live in memory only, never in ~/.duckdb
         ("allow_persistent_secrets", "false"),
-    ];
-    if let Some(t) = &threads {
-        opts.push(("threads", t));
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if let Some(dir) = extension_dir {
+        opts.push((
+            "extension_directory".into(),
+            dir.to_string_lossy().into_owned(),
+        ));
+    }
+    if let Some(t) = options.threads {
+        opts.push(("threads".into(), t.to_string()));
     }
     if let Some(m) = &options.memory_limit {
-        opts.push(("memory_limit", m));
+        opts.push(("memory_limit".into(), m.clone()));
     }
-    let db = Database::open(path, &opts)?;
+    opts
+}
+
+fn open_with(path: &str, opts: &[(String, String)]) -> Result<Arc<Database>, DbError> {
+    let borrowed: Vec<(&str, &str)> = opts.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Database::open(path, &borrowed)
+}
+
+/// Open one DuckDB instance with the gateway's fixed options.
+pub fn open_instance(path: &str, options: &InstanceOptions) -> Result<Arc<Database>, DbError> {
+    let opts = instance_options(options, None);
+    let db = open_with(path, &opts)?;
     lock_down(&db, &[])?;
     Ok(db)
 }
@@ -287,27 +309,7 @@ fn open_configured(
     config: &GatewayConfig,
     options: &InstanceOptions,
 ) -> Result<OpenDatabase, DbError> {
-    let ext_dir = config
-        .extension_directory
-        .as_ref()
-        .map(|p| p.to_string_lossy().into_owned());
-    let threads = options.threads.map(|t| t.to_string());
-    let mut opts: Vec<(&str, &str)> = vec![
-        ("autoinstall_known_extensions", "false"),
-        ("autoload_known_extensions", "false"),
-        ("allow_community_extensions", "false"),
-        ("allow_unsigned_extensions", "false"),
-        ("allow_persistent_secrets", "false"),
-    ];
-    if let Some(dir) = &ext_dir {
-        opts.push(("extension_directory", dir));
-    }
-    if let Some(t) = &threads {
-        opts.push(("threads", t));
-    }
-    if let Some(m) = &options.memory_limit {
-        opts.push(("memory_limit", m));
-    }
+    let opts = instance_options(options, config.extension_directory.as_deref());
     let mut allowed: Vec<String> = Vec::new();
     let mut setup: Vec<String> = Vec::new();
     let (path, catalog) = match &d.kind {
@@ -378,7 +380,7 @@ fn open_configured(
         )?);
         allowed.extend(store.allowed_prefixes.iter().cloned());
     }
-    let db = Database::open(&path, &opts)?;
+    let db = open_with(&path, &opts)?;
     {
         let conn = db.connect()?;
         for sql in &setup {
