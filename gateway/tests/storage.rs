@@ -7,16 +7,11 @@ mod common;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use common::lake::{ducklake_database, env, extension_directory, s3_config};
 use common::{sqlstate, start_with, TestGateway};
 use duckgate_config::storage::{
-    CatalogConfig, DatabaseConfig, DatabaseKind, ObjectStoreConfig, S3Config, SecretRef,
+    DatabaseConfig, DatabaseKind, ObjectStoreConfig, S3Config, SecretRef,
 };
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests through scripts/test.sh, which starts PostgreSQL and S3")
-    })
-}
 
 /// A fresh lake per test: its own catalog schema and data prefix.
 fn unique(prefix: &str) -> String {
@@ -32,25 +27,11 @@ const S3_KEY: &str = "duckgate-test-key";
 const S3_SECRET: &str = "duckgate-super-secret-s3-key-xyz";
 
 fn s3(dir: &std::path::Path) -> S3Config {
-    std::fs::write(dir.join("s3-secret"), S3_SECRET).unwrap();
-    S3Config {
-        endpoint: Some(
-            env("DUCKGATE_TEST_S3_ENDPOINT")
-                .trim_start_matches("http://")
-                .to_owned(),
-        ),
-        region: "us-east-1".into(),
-        url_style: "path".into(),
-        use_ssl: false,
-        key_id: SecretRef {
-            file: None,
-            env: Some("DUCKGATE_TEST_S3_KEY".into()),
-        },
-        secret: SecretRef {
-            file: Some(dir.join("s3-secret")),
-            env: None,
-        },
-    }
+    let key_id = SecretRef {
+        file: None,
+        env: Some("DUCKGATE_TEST_S3_KEY".into()),
+    };
+    s3_config(dir, S3_SECRET, key_id)
 }
 
 struct Lake {
@@ -71,37 +52,17 @@ fn lake() -> Lake {
 
 /// The lake's databases and object store, as a gateway config carries them.
 fn lake_config(l: &Lake, c: &mut duckgate_config::GatewayConfig) {
-    let pg_password = PathBuf::from(env("DUCKGATE_TEST_PG_PASSWORD_FILE"));
-    let ext = PathBuf::from(env("DUCKGATE_EXTENSION_DIR"));
     let s3 = s3(&l.secrets_dir);
-    let (schema, prefix) = (l.schema.clone(), l.prefix.clone());
-    {
-        c.extension_directory = Some(ext);
-        c.databases = vec![DatabaseConfig {
-            name: "lake".into(),
-            default: true,
-            kind: DatabaseKind::Ducklake {
-                catalog: CatalogConfig {
-                    host: "127.0.0.1".into(),
-                    port: env("DUCKGATE_TEST_PG_PORT").parse().unwrap(),
-                    database: "ducklake_catalog".into(),
-                    user: "ducklake_rw".into(),
-                    password: SecretRef {
-                        file: Some(pg_password),
-                        env: None,
-                    },
-                    schema: Some(schema),
-                },
-                data_path: format!("{prefix}lake/"),
-                s3: s3.clone(),
-                read_only: false,
-            },
-        }];
-        c.object_store = Some(ObjectStoreConfig {
-            s3,
-            allowed_prefixes: vec![format!("{prefix}shared/")],
-        });
-    }
+    c.extension_directory = Some(extension_directory());
+    c.databases = vec![ducklake_database(
+        &l.schema,
+        format!("{}lake/", l.prefix),
+        s3.clone(),
+    )];
+    c.object_store = Some(ObjectStoreConfig {
+        s3,
+        allowed_prefixes: vec![format!("{}shared/", l.prefix)],
+    });
 }
 
 async fn gateway_on(l: &Lake) -> TestGateway {
@@ -302,7 +263,7 @@ async fn a_duckdb_file_on_object_storage_is_served_read_only() {
 
     let secrets = tempfile::tempdir().unwrap().keep();
     let s3 = s3(&secrets);
-    let ext = PathBuf::from(env("DUCKGATE_EXTENSION_DIR"));
+    let ext = extension_directory();
     let path = format!("s3://duckgate-test/{key}");
     let gw = start_with(move |c| {
         c.extension_directory = Some(ext);

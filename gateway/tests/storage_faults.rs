@@ -11,59 +11,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use duckgate_config::storage::{CatalogConfig, DatabaseConfig, DatabaseKind, S3Config, SecretRef};
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/test.sh"))
-}
+use common::lake::{ducklake_database, extension_directory, s3_config};
+use duckgate_config::storage::{DatabaseConfig, DatabaseKind, SecretRef};
 
 fn write_config(dir: &Path, id: &str) -> PathBuf {
-    std::fs::write(dir.join("s3-secret"), "faults-secret").unwrap();
     let mut c = duckgate_config::GatewayConfig {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.join("data"),
-        extension_directory: Some(PathBuf::from(env("DUCKGATE_EXTENSION_DIR"))),
+        extension_directory: Some(extension_directory()),
         ..Default::default()
     };
     c.auth.trust = true;
     c.tls.allow_plaintext = true;
-    c.databases = vec![DatabaseConfig {
-        name: "lake".into(),
-        default: true,
-        kind: DatabaseKind::Ducklake {
-            catalog: CatalogConfig {
-                host: "127.0.0.1".into(),
-                port: env("DUCKGATE_TEST_PG_PORT").parse().unwrap(),
-                database: "ducklake_catalog".into(),
-                user: "ducklake_rw".into(),
-                password: SecretRef {
-                    file: Some(PathBuf::from(env("DUCKGATE_TEST_PG_PASSWORD_FILE"))),
-                    env: None,
-                },
-                schema: Some(id.to_owned()),
-            },
-            data_path: format!("s3://duckgate-test/{id}/lake/"),
-            s3: S3Config {
-                endpoint: Some(
-                    env("DUCKGATE_TEST_S3_ENDPOINT")
-                        .trim_start_matches("http://")
-                        .to_owned(),
-                ),
-                region: "us-east-1".into(),
-                url_style: "path".into(),
-                use_ssl: false,
-                key_id: SecretRef {
-                    file: Some(dir.join("s3-secret")),
-                    env: None,
-                },
-                secret: SecretRef {
-                    file: Some(dir.join("s3-secret")),
-                    env: None,
-                },
-            },
-            read_only: false,
-        },
-    }];
+    let key_id = SecretRef {
+        file: Some(dir.join("s3-secret")),
+        env: None,
+    };
+    let s3 = s3_config(dir, "faults-secret", key_id);
+    c.databases = vec![ducklake_database(
+        id,
+        format!("s3://duckgate-test/{id}/lake/"),
+        s3,
+    )];
     c.databases.push(DatabaseConfig {
         name: "scratch".into(),
         default: false,

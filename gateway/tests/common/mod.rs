@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use duckgate_gateway::{GatewayConfig, Server};
 use tokio_postgres::{Client, NoTls};
 
+pub mod lake;
 pub mod raw;
 pub mod tls;
 
