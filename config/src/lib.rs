@@ -36,6 +36,18 @@ pub struct GatewayConfig {
     pub databases: Vec<storage::DatabaseConfig>,
     /// Server-wide object storage readable by clients under allowed prefixes.
     pub object_store: Option<storage::ObjectStoreConfig>,
+    /// HTTP admin listener: `/healthz`, `/readyz`, `/metrics`.
+    pub admin: AdminConfig,
+}
+
+/// The HTTP admin listener (probes and Prometheus metrics). It serves no data and needs no
+/// token, so bind it where only the kubelet and the metrics scraper reach it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AdminConfig {
+    /// `HOST:PORT`; unset = no admin listener.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -51,6 +63,7 @@ impl Default for GatewayConfig {
             extension_directory: None,
             databases: Vec::new(),
             object_store: None,
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -69,10 +82,19 @@ pub struct Limits {
     pub startup_timeout_ms: u64,
     /// Largest frontend message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// DuckDB `memory_limit` for each database instance (e.g. `4GB`); unset = DuckDB's default.
+    /// DuckDB `memory_limit` for each database instance (e.g. `4GB`); unset = 75% of the
+    /// container's memory limit (cgroup) when there is one, else DuckDB's default.
     pub memory_limit: Option<String>,
-    /// DuckDB `threads` for each database instance; unset = DuckDB's default.
+    /// DuckDB `threads` for each database instance; unset = derived from the container's CPU
+    /// limit (cgroup), else the machine's CPU count.
     pub threads: Option<u32>,
+    /// Default `idle_in_transaction_session_timeout` in milliseconds (0 = none).
+    pub idle_in_transaction_timeout_ms: u64,
+    /// Default `idle_session_timeout` in milliseconds (0 = none).
+    pub idle_session_timeout_ms: u64,
+    /// On SIGTERM, how long running statements and open transactions may take to finish
+    /// before their sessions are closed with 57P01.
+    pub drain_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -85,6 +107,9 @@ impl Default for Limits {
             max_message_bytes: 64 * 1024 * 1024,
             memory_limit: None,
             threads: None,
+            idle_in_transaction_timeout_ms: 0,
+            idle_session_timeout_ms: 0,
+            drain_timeout_ms: 30_000,
         }
     }
 }
@@ -250,6 +275,13 @@ impl GatewayConfig {
             return Err(ConfigError::Invalid(
                 "only one database can be the default".into(),
             ));
+        }
+        if let Some(admin) = &self.admin.listen {
+            if admin.parse::<std::net::SocketAddr>().is_err() {
+                return Err(ConfigError::Invalid(format!(
+                    "admin.listen must be HOST:PORT with an IP address, got {admin:?}"
+                )));
+            }
         }
         if self.limits.max_message_bytes < 1024 {
             return Err(ConfigError::Invalid(

@@ -153,6 +153,12 @@ impl ConnectionHandler {
         }
         let base = SessionSettings {
             statement_timeout_ms: self.shared.config.limits.statement_timeout_ms,
+            idle_in_transaction_session_timeout_ms: self
+                .shared
+                .config
+                .limits
+                .idle_in_transaction_timeout_ms,
+            idle_session_timeout_ms: self.shared.config.limits.idle_session_timeout_ms,
             ..Default::default()
         };
         let settings = settings_from_startup(params, base.clone())?;
