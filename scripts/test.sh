@@ -10,10 +10,10 @@ export CARGO_TARGET_DIR="$DUCKGATE_CACHE/target"
 
 echo "== rustfmt / clippy"
 cargo fmt --all -- --check
-# The gateway and the operator build in separate invocations so that the operator's
-# dependencies never change the features (and so the hash) of the cached DuckDB build.
+# The gateway and the operator build in separate invocations and target dirs so that the
+# operator's dependencies never change the features (and so the hash) of the cached DuckDB build.
 cargo clippy -p duckgate-gateway -p duckgate-config --all-targets -- -D warnings
-cargo clippy -p duckgate-operator --all-targets -- -D warnings
+CARGO_TARGET_DIR="$DUCKGATE_CACHE/target-operator" cargo clippy -p duckgate-operator --all-targets -- -D warnings
 
 echo "== real components for the storage tests"
 # DuckDB extensions from PyPI, PostgreSQL 15 (DuckLake catalog) and an S3 server, on loopback.
@@ -27,4 +27,4 @@ export DUCKGATE_TEST_PG_PASSWORD_FILE="$DUCKGATE_CACHE/pg/ducklake_rw.password"
 echo "== gateway + config"
 cargo test -p duckgate-gateway -p duckgate-config
 echo "== operator"
-cargo test -p duckgate-operator
+CARGO_TARGET_DIR="$DUCKGATE_CACHE/target-operator" cargo test -p duckgate-operator
