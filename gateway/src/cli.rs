@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the PostgreSQL protocol (the embedded default: ./duckgate-data on 127.0.0.1:5432).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -84,6 +84,12 @@ pub struct ServeArgs {
     /// Listen address, HOST:PORT.
     #[arg(long, env = "DUCKGATE_LISTEN")]
     pub listen: Option<String>,
+    /// HTTP admin listener (/healthz, /readyz, /metrics), HOST:PORT.
+    #[arg(long, env = "DUCKGATE_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
+    /// On SIGTERM, how long statements and transactions may run before sessions are closed.
+    #[arg(long, env = "DUCKGATE_DRAIN_TIMEOUT_MS")]
+    pub drain_timeout_ms: Option<u64>,
     /// Data directory of the embedded default database.
     #[arg(long, env = "DUCKGATE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -138,6 +144,12 @@ impl ServeArgs {
         };
         if let Some(v) = &self.listen {
             c.listen = v.clone();
+        }
+        if let Some(v) = &self.admin_listen {
+            c.admin.listen = Some(v.clone());
+        }
+        if let Some(v) = self.drain_timeout_ms {
+            c.limits.drain_timeout_ms = v;
         }
         if let Some(v) = &self.data_dir {
             c.data_dir = v.clone();

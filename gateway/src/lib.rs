@@ -6,10 +6,13 @@
 //! → `types` (DuckDB values → PostgreSQL text/binary wire format). `storage` owns the database
 //! instances; `server` the listener and process-wide state.
 
+pub mod admin;
 pub mod auth;
+pub mod cgroup;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod metrics;
 pub mod protocol;
 pub mod server;
 pub mod session;

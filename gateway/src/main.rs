@@ -4,13 +4,14 @@ use duckgate_gateway::cli::{Cli, Command, ServeArgs, TokenCommand};
 use duckgate_gateway::server::token_file_path;
 use duckgate_gateway::storage;
 use duckgate_gateway::{auth, Server};
+use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Maintenance(args) => {
             let config = duckgate_config::GatewayConfig::from_file(&args.config)?;
             let done = tokio::task::spawn_blocking(move || {
@@ -59,6 +60,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let server = Server::bind(config.clone()).await?;
     let addr = server.local_addr();
+    let shared = server.shared();
+    if let Some(admin) = &config.admin.listen {
+        let listener = tokio::net::TcpListener::bind(admin).await?;
+        println!("admin endpoints on http://{}/", listener.local_addr()?);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if let Err(e) = duckgate_gateway::admin::serve(listener, shared).await {
+                tracing::error!(error = %e, "admin listener failed");
+            }
+        });
+    }
     println!(
         "duckgate listening on {addr} (data directory {})",
         config.data_dir.display()
@@ -77,11 +89,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokens.display()
         );
     }
+    let mut serving = tokio::spawn(server.run());
+    let mut sigterm = signal(SignalKind::terminate())?;
     tokio::select! {
-        r = server.run() => r,
+        r = &mut serving => return r?,
+        _ = sigterm.recv() => tracing::info!("SIGTERM: draining"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt: draining"),
+    }
+    // a second signal skips the wait for running statements
+    let deadline = std::time::Duration::from_millis(config.limits.drain_timeout_ms);
+    tokio::select! {
+        _ = shared.shutdown(deadline) => {}
+        _ = sigterm.recv() => {
+            tracing::info!("second signal: closing sessions now");
+            shared.shutdown(std::time::Duration::ZERO).await;
+        }
         _ = tokio::signal::ctrl_c() => {
-            tracing::info!("shutting down");
-            Ok(())
+            tracing::info!("second signal: closing sessions now");
+            shared.shutdown(std::time::Duration::ZERO).await;
         }
     }
+    Ok(())
 }

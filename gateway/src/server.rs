@@ -9,7 +9,8 @@ use duckgate_config::GatewayConfig;
 use tokio::net::TcpListener;
 
 use crate::auth::{FailureLimiter, TokenStore};
-use crate::session::stream::CancelState;
+use crate::metrics::Metrics;
+use crate::session::stream::{CancelState, CANCEL_SHUTDOWN};
 use crate::storage::{DatabaseRegistry, InstanceOptions};
 use crate::tls::{self, ReloadingAcceptor, TlsPaths};
 
@@ -24,9 +25,37 @@ pub struct Shared {
     /// Token store; `None` under `auth.trust`.
     pub tokens: Option<Arc<TokenStore>>,
     pub limiter: FailureLimiter,
+    pub metrics: Arc<Metrics>,
     cancel_keys: Mutex<HashMap<i32, (i32, Arc<CancelState>)>>,
     connections: Arc<AtomicUsize>,
     per_token: Arc<Mutex<HashMap<String, usize>>>,
+    /// Connection tasks alive (including ones still in the startup handshake).
+    live: Arc<AtomicUsize>,
+    drain: tokio::sync::watch::Sender<DrainState>,
+}
+
+/// Where the gateway is in a graceful shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainState {
+    Serving,
+    /// Not accepting, not ready: idle sessions close now, busy ones when their statement or
+    /// transaction ends.
+    Draining,
+    /// The deadline passed: every session closes now.
+    Closing,
+}
+
+/// Counts a connection task as alive until dropped.
+pub struct LiveConnection {
+    live: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for LiveConnection {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+        self.metrics.connections_current.dec();
+    }
 }
 
 /// Holds one of `maxConnections` until dropped.
@@ -71,10 +100,75 @@ impl Shared {
             tokens,
             config,
             registry,
+            metrics: Arc::new(Metrics::new()),
             cancel_keys: Mutex::new(HashMap::new()),
             connections: Arc::new(AtomicUsize::new(0)),
             per_token: Arc::new(Mutex::new(HashMap::new())),
+            live: Arc::new(AtomicUsize::new(0)),
+            drain: tokio::sync::watch::channel(DrainState::Serving).0,
         }
+    }
+
+    /// A connection was accepted: count it until the returned guard drops.
+    pub fn connection_opened(&self) -> LiveConnection {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        self.metrics.connections_total.inc();
+        self.metrics.connections_current.inc();
+        LiveConnection {
+            live: self.live.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    pub fn live_connections(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    pub fn drain_state(&self) -> DrainState {
+        *self.drain.borrow()
+    }
+
+    pub fn watch_drain(&self) -> tokio::sync::watch::Receiver<DrainState> {
+        self.drain.subscribe()
+    }
+
+    /// Ready for traffic: every configured database attached and not shutting down. (TLS
+    /// material is loaded before the listener exists, and a failed reload keeps the previous
+    /// certificate serving.)
+    pub fn is_ready(&self) -> bool {
+        self.drain_state() == DrainState::Serving && self.registry.all_open()
+    }
+
+    /// Graceful shutdown: stop accepting and report not-ready, give running statements and
+    /// open transactions up to `deadline` to finish (idle sessions close at once), then close
+    /// the rest with 57P01. Returns when every connection is gone (or 5 s after the deadline).
+    pub async fn shutdown(&self, deadline: std::time::Duration) {
+        self.metrics.draining.set(1);
+        self.drain.send_replace(DrainState::Draining);
+        tracing::info!(
+            connections = self.live_connections(),
+            deadline_ms = deadline.as_millis() as u64,
+            "draining"
+        );
+        let until = tokio::time::Instant::now() + deadline;
+        while self.live_connections() > 0 && tokio::time::Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if self.live_connections() > 0 {
+            tracing::info!(
+                connections = self.live_connections(),
+                "drain deadline reached; closing sessions"
+            );
+        }
+        self.drain.send_replace(DrainState::Closing);
+        for (_, target) in self.cancel_keys.lock().unwrap().values() {
+            target.cancel(CANCEL_SHUTDOWN);
+        }
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.live_connections() > 0 && tokio::time::Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tracing::info!(left = self.live_connections(), "drained");
     }
 
     pub fn try_acquire_connection(&self) -> Option<ConnectionSlot> {
@@ -159,6 +253,26 @@ pub fn token_file_path(config: &GatewayConfig) -> std::path::PathBuf {
         .unwrap_or_else(|| config.data_dir.join("tokens.yaml"))
 }
 
+/// DuckDB threads and memory: configured, else derived from the container's cgroup limits.
+fn instance_options(config: &GatewayConfig) -> InstanceOptions {
+    let limits = crate::cgroup::read_limits(std::path::Path::new("/sys/fs/cgroup"));
+    let options = InstanceOptions {
+        threads: crate::cgroup::derive_threads(config.limits.threads, &limits),
+        memory_limit: crate::cgroup::derive_memory_limit(
+            config.limits.memory_limit.as_deref(),
+            &limits,
+        ),
+    };
+    tracing::info!(
+        threads = ?options.threads,
+        memory_limit = ?options.memory_limit,
+        cgroup_memory = ?limits.memory_bytes,
+        cgroup_cpus = ?limits.cpus,
+        "DuckDB resources"
+    );
+    options
+}
+
 /// A bound gateway, ready to serve.
 pub struct Server {
     listener: TcpListener,
@@ -202,10 +316,7 @@ impl Server {
         let mut registry = DatabaseRegistry::new(
             &config.data_dir,
             config.allow_create_databases,
-            InstanceOptions {
-                threads: config.limits.threads,
-                memory_limit: config.limits.memory_limit.clone(),
-            },
+            instance_options(&config),
         );
         let cfg = config.clone();
         registry = tokio::task::spawn_blocking(move || {
@@ -234,11 +345,20 @@ impl Server {
         self.shared.clone()
     }
 
-    /// Accept connections until the task is dropped.
+    /// Accept connections until a drain starts (or the task is dropped).
     pub async fn run(self) -> anyhow::Result<()> {
         tracing::info!(listen = %self.local_addr(), "gateway listening");
+        let mut drain = self.shared.watch_drain();
         loop {
-            let (tcp, _) = match self.listener.accept().await {
+            let accepted = tokio::select! {
+                biased;
+                _ = drain.wait_for(|s| *s != DrainState::Serving) => {
+                    tracing::info!("listener closed");
+                    return Ok(());
+                }
+                a = self.listener.accept() => a,
+            };
+            let (tcp, _) = match accepted {
                 Ok(c) => c,
                 Err(e) => {
                     // e.g. out of file descriptors: keep serving the connections we have

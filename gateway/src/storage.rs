@@ -131,6 +131,51 @@ impl DatabaseRegistry {
         self.configured.values().all(|d| d.is_open())
     }
 
+    /// Configured databases that are not attached, with the cause (for `/readyz`).
+    pub fn unavailable(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .configured
+            .iter()
+            .filter_map(|(name, d)| match &*d.state.read().unwrap() {
+                Ok(_) => None,
+                Err(cause) => Some((name.clone(), cause.clone())),
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Bytes held by each open instance's buffer manager (`duckdb_memory()`). Blocking.
+    pub fn memory_usage(&self) -> Vec<(String, i64)> {
+        let mut instances: Vec<(String, Arc<Database>)> = self
+            .configured
+            .iter()
+            .filter_map(|(name, d)| {
+                let state = d.state.read().unwrap();
+                state.as_ref().ok().map(|o| (name.clone(), o.db.clone()))
+            })
+            .collect();
+        instances.extend(
+            self.open
+                .blocking_lock()
+                .iter()
+                .map(|(n, db)| (n.clone(), db.clone())),
+        );
+        instances
+            .into_iter()
+            .filter_map(|(name, db)| {
+                let conn = db.connect().ok()?;
+                let v = conn
+                    .query_strings(
+                        "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT::VARCHAR FROM duckdb_memory()",
+                    )
+                    .ok()?;
+                let bytes = v.first()?.as_deref()?.parse().ok()?;
+                Some((name, bytes))
+            })
+            .collect()
+    }
+
     /// Reopen configured databases that are not open yet (called periodically).
     pub fn retry_unavailable(&self, config: &GatewayConfig) {
         for d in self.configured.values().filter(|d| !d.is_open()) {

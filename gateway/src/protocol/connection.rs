@@ -15,7 +15,7 @@ use tokio_util::codec::Framed;
 
 use super::ConnectionHandler;
 use crate::error::PgError;
-use crate::server::Shared;
+use crate::server::{DrainState, Shared};
 
 enum ReadError {
     TooLarge(usize),
@@ -52,7 +52,25 @@ where
     .await
 }
 
+/// The SQLSTATE pgwire will send for an error returned by a handler.
+fn sqlstate_of(e: &pgwire::error::PgWireError) -> String {
+    match e {
+        pgwire::error::PgWireError::UserError(info) => info.code.clone(),
+        pgwire::error::PgWireError::IoError(_) => "08006".into(),
+        _ => "08P01".into(),
+    }
+}
+
+fn admin_shutdown() -> PgError {
+    PgError::fatal(
+        "57P01",
+        "terminating connection due to administrator command",
+    )
+}
+
 pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
+    let _live = shared.connection_opened();
+    let opened = Instant::now();
     let peer = tcp.peer_addr().ok();
     let startup_deadline =
         Instant::now() + Duration::from_millis(shared.config.limits.startup_timeout_ms);
@@ -61,9 +79,15 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
     // so a reload never disturbs open sessions.
     let negotiation = negotiate_tls::<String>(tcp, Some(shared.tls.acceptor()));
     let socket = match tokio::time::timeout_at(startup_deadline, negotiation).await {
-        Ok(Ok(Some(s))) => s,
+        Ok(Ok(Some(s))) => {
+            if s.is_secure() {
+                shared.metrics.tls_handshake(true);
+            }
+            s
+        }
         Ok(Ok(None)) => return,
         Ok(Err(e)) => {
+            shared.metrics.tls_handshake(false);
             tracing::debug!(?peer, error = %e, "negotiation failed");
             return;
         }
@@ -78,7 +102,9 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
     // after ReadyForQuery (a completed Query or Sync, or startup), the session's
     // idle_session_timeout / idle_in_transaction_session_timeout apply
     let mut awaiting_command = true;
-    let mut idle_limit = None;
+    let mut idle_limit: Option<(Duration, &str, &str)> = None;
+    let mut in_transaction = false;
+    let mut drain = shared.watch_drain();
     loop {
         let starting = matches!(
             socket.state(),
@@ -100,22 +126,35 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
         } else {
             let next = next_message(&mut socket, shared.config.limits.max_message_bytes);
             // idle timeouts count only while the client owes us a new command
-            match idle_limit.filter(|_| awaiting_command) {
-                Some((limit, code, reason)) => match tokio::time::timeout(limit, next).await {
-                    Ok(m) => m,
-                    Err(_) => {
-                        let e =
-                            PgError::fatal(code, format!("terminating connection due to {reason}"));
-                        let _ = process_error(&mut socket, e.into_pgwire(), false).await;
-                        break;
-                    }
-                },
-                None => next.await,
+            let idle = idle_limit.filter(|_| awaiting_command);
+            // a drain closes a session between commands outside a transaction; at the
+            // deadline it closes every session
+            let closes = |s: &DrainState| {
+                *s == DrainState::Closing
+                    || (*s == DrainState::Draining && awaiting_command && !in_transaction)
+            };
+            tokio::select! {
+                biased;
+                // (the watch guard is dropped inside: it must not live across an await)
+                _ = async { drop(drain.wait_for(closes).await) } => {
+                    let _ = process_error(&mut socket, admin_shutdown().into_pgwire(), false).await;
+                    break;
+                }
+                _ = tokio::time::sleep(idle.map(|i| i.0).unwrap_or_default()), if idle.is_some() => {
+                    let (_, code, reason) = idle.expect("guarded by the branch condition");
+                    shared.metrics.idle_timeouts.inc();
+                    shared.metrics.error(code);
+                    let e = PgError::fatal(code, format!("terminating connection due to {reason}"));
+                    let _ = process_error(&mut socket, e.into_pgwire(), false).await;
+                    break;
+                }
+                m = next => m,
             }
         };
         let msg = match msg {
             Some(Ok(m)) => m,
             Some(Err(TooLarge(len))) => {
+                shared.metrics.error("54000");
                 let e = PgError::fatal(
                     "54000",
                     format!(
@@ -127,6 +166,7 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
                 break;
             }
             Some(Err(Decode(e))) => {
+                shared.metrics.error("08P01");
                 // undecodable input: report and drop the connection
                 let e = PgError::fatal("08P01", format!("invalid frontend message: {e}"));
                 let _ = process_error(&mut socket, e.into_pgwire(), false).await;
@@ -160,6 +200,7 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
         )
         .await
         {
+            shared.metrics.error(&sqlstate_of(&e));
             let fatal = e.is_fatal();
             if process_error(&mut socket, e, is_extended).await.is_err() || fatal {
                 break;
@@ -170,8 +211,18 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
         }
         awaiting_command = ends_cycle;
         if ends_cycle {
-            idle_limit = handler.idle_limit().await;
+            let state = handler.cycle_state().await;
+            if state.fatal_sent {
+                break;
+            }
+            idle_limit = state.idle_limit;
+            in_transaction = state.in_transaction;
         }
     }
     handler.close().await;
+    tracing::info!(
+        ?peer,
+        duration_ms = opened.elapsed().as_millis() as u64,
+        "connection closed"
+    );
 }

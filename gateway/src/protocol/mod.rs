@@ -42,6 +42,17 @@ pub struct ConnectionHandler {
     pub slot: std::sync::Mutex<Option<(crate::server::ConnectionSlot, crate::server::TokenSlot)>>,
     /// Authentication exchange state before the session exists.
     pub auth_phase: Mutex<startup::AuthPhase>,
+    /// Keeps the session counted in `duckgate_sessions`.
+    pub session_gauge: std::sync::Mutex<Option<crate::metrics::SessionGauge>>,
+}
+
+/// What the connection loop needs to know between commands.
+pub struct CycleState {
+    /// The idle timeout in force: (limit, SQLSTATE, reason).
+    pub idle_limit: Option<(std::time::Duration, &'static str, &'static str)>,
+    pub in_transaction: bool,
+    /// A FATAL error already went out (e.g. the shutdown interrupted a statement).
+    pub fatal_sent: bool,
 }
 
 impl ConnectionHandler {
@@ -52,13 +63,20 @@ impl ConnectionHandler {
             backend_pid: std::sync::Mutex::new(None),
             slot: std::sync::Mutex::new(None),
             auth_phase: Mutex::new(startup::AuthPhase::Start),
+            session_gauge: std::sync::Mutex::new(None),
         }
     }
 
-    /// The idle timeout in force for the session's current state: (limit, SQLSTATE, reason).
-    pub async fn idle_limit(&self) -> Option<(std::time::Duration, &'static str, &'static str)> {
+    /// The session's state after a command cycle (before startup: no limits, no transaction).
+    pub async fn cycle_state(&self) -> CycleState {
         let guard = self.session.lock().await;
-        let s = guard.as_ref()?;
+        let Some(s) = guard.as_ref() else {
+            return CycleState {
+                idle_limit: None,
+                in_transaction: false,
+                fatal_sent: false,
+            };
+        };
         let (ms, code, reason) = if s.in_transaction() {
             (
                 s.settings.idle_in_transaction_session_timeout_ms,
@@ -72,7 +90,11 @@ impl ConnectionHandler {
                 "idle-session timeout",
             )
         };
-        (ms > 0).then(|| (std::time::Duration::from_millis(ms), code, reason))
+        CycleState {
+            idle_limit: (ms > 0).then(|| (std::time::Duration::from_millis(ms), code, reason)),
+            in_transaction: s.in_transaction(),
+            fatal_sent: s.fatal_sent(),
+        }
     }
 
     /// Called when the connection ends: forget the cancel key, stop any running query.
@@ -84,6 +106,7 @@ impl ConnectionHandler {
             s.cancel_state().interrupter.interrupt();
         }
         self.slot.lock().unwrap().take();
+        self.session_gauge.lock().unwrap().take();
     }
 }
 
@@ -272,6 +295,7 @@ impl CancelHandler for ConnectionHandler {
         };
         if let Some(target) = self.shared.cancel_target(request.pid, secret) {
             tracing::info!(pid = request.pid, "cancel request");
+            self.shared.metrics.cancels.inc();
             target.cancel(CANCEL_USER);
         }
     }

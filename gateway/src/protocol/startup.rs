@@ -19,6 +19,7 @@ use super::ConnectionHandler;
 use crate::auth::{scram, Identity, ScramSession};
 use crate::engine::Engine;
 use crate::error::PgError;
+use crate::metrics::Rejection;
 use crate::session::settings::{is_session_setting, SessionSettings};
 use crate::session::{Session, SessionInfo};
 use crate::sql::SetValue;
@@ -178,6 +179,7 @@ impl ConnectionHandler {
             },
             Engine::new(conn),
             settings,
+            self.shared.metrics.clone(),
         );
         session.init(catalog.as_deref()).await?;
         Ok(session)
@@ -196,9 +198,13 @@ impl ConnectionHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let Some(slot) = self.shared.try_acquire_connection() else {
+            self.shared.metrics.rejected(Rejection::MaxConnections);
             return Err(PgError::fatal("53300", "sorry, too many clients already").into_pgwire());
         };
         let Some(token_slot) = self.shared.try_acquire_token_slot(&identity.name) else {
+            self.shared
+                .metrics
+                .rejected(Rejection::MaxConnectionsPerToken);
             return Err(PgError::fatal(
                 "53300",
                 format!("too many connections for token \"{}\"", identity.name),
@@ -246,8 +252,14 @@ impl ConnectionHandler {
             )))
             .await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
+        let info = session.info.clone();
         *self.session.lock().await = Some(session);
         *self.slot.lock().unwrap() = Some((slot, token_slot));
+        *self.session_gauge.lock().unwrap() = Some(
+            self.shared
+                .metrics
+                .session_started(&info.database, &info.identity),
+        );
         Ok(())
     }
 
@@ -255,6 +267,7 @@ impl ConnectionHandler {
         self.shared
             .limiter
             .record_failure(client.socket_addr().ip());
+        self.shared.metrics.auth_failures.inc();
         tracing::info!(peer = %client.socket_addr(), "authentication failed");
         auth_failed(&user_of(params))
     }
@@ -296,6 +309,7 @@ impl StartupHandler for ConnectionHandler {
                 };
                 let _ = store;
                 if self.shared.limiter.is_blocked(client.socket_addr().ip()) {
+                    self.shared.metrics.rejected(Rejection::AuthRateLimited);
                     return Err(auth_failed(&user_of(&params)));
                 }
                 let (request, next) = match self.shared.config.auth.method {

@@ -34,7 +34,10 @@ use crate::error::PgError;
 use crate::sql::{self, Intercept, TxControl};
 use crate::types::{self, oid, params, pg_type_of, DuckType};
 pub use settings::SessionSettings;
-use stream::{CancelState, Next, RowStream, CANCEL_NONE};
+use stream::{CancelState, Next, RowStream, CANCEL_NONE, CANCEL_TIMEOUT};
+use wire::Tally;
+
+use crate::metrics::Metrics;
 pub use wire::Wire;
 
 /// Transaction state as the protocol reports it.
@@ -126,6 +129,9 @@ pub struct Session {
     tx: TxState,
     statements: HashMap<String, Arc<Prepared>>,
     portals: HashMap<String, Portal>,
+    metrics: Arc<Metrics>,
+    /// A FATAL error was sent (the connection is about to close).
+    fatal_sent: bool,
 }
 
 fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
@@ -174,7 +180,12 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Session {
-    pub fn new(info: SessionInfo, engine: Engine, settings: SessionSettings) -> Self {
+    pub fn new(
+        info: SessionInfo,
+        engine: Engine,
+        settings: SessionSettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let cancel = Arc::new(CancelState {
             interrupter: engine.interrupter(),
             reason: CANCEL_NONE.into(),
@@ -192,6 +203,8 @@ impl Session {
             },
             statements: HashMap::new(),
             portals: HashMap::new(),
+            metrics,
+            fatal_sent: false,
         }
     }
 
@@ -201,6 +214,10 @@ impl Session {
 
     pub fn tx_status(&self) -> TransactionStatus {
         self.tx.status()
+    }
+
+    pub fn fatal_sent(&self) -> bool {
+        self.fatal_sent
     }
 
     pub fn in_transaction(&self) -> bool {
@@ -272,6 +289,7 @@ impl Session {
             let sql = if failed { "ROLLBACK" } else { "COMMIT" };
             if let Err(e) = self.engine_batch(sql).await {
                 if !failed {
+                    self.metrics.error(e.code);
                     w.feed_msg(PgWireBackendMessage::ErrorResponse(e.info().into()))
                         .await?;
                 }
@@ -292,6 +310,8 @@ impl Session {
 
     async fn send_error<W: Wire>(&mut self, w: &mut W, e: PgError) -> PgWireResult<()> {
         self.note_error();
+        self.metrics.error(e.code);
+        self.fatal_sent |= e.severity == crate::error::Severity::Fatal;
         w.feed_msg(PgWireBackendMessage::ErrorResponse(e.info().into()))
             .await
     }
@@ -455,8 +475,22 @@ impl Session {
         self.send_ready(w).await
     }
 
-    /// One statement of a simple query: prepare, run to completion in text format.
+    /// One statement of a simple query, counted and logged.
     async fn simple_statement<W: Wire>(
+        &mut self,
+        w: &mut W,
+        text: &str,
+        multi: bool,
+    ) -> PgWireResult<Result<(), PgError>> {
+        let started = Instant::now();
+        let mut tally = Tally::new(w);
+        let r = self.run_simple_statement(&mut tally, text, multi).await?;
+        self.record(text, started, &tally, r.as_ref().err());
+        Ok(r)
+    }
+
+    /// Prepare, run to completion in text format.
+    async fn run_simple_statement<W: Wire>(
         &mut self,
         w: &mut W,
         text: &str,
@@ -687,9 +721,56 @@ impl Session {
                 format!("portal \"{portal_name}\" does not exist"),
             )));
         };
-        let out = self.run_portal(w, &mut portal, max_rows, true).await;
+        let started = Instant::now();
+        let stmt = portal.stmt.clone();
+        let mut tally = Tally::new(w);
+        let out = self
+            .run_portal(&mut tally, &mut portal, max_rows, true)
+            .await;
         self.portals.insert(portal_name.to_owned(), portal);
+        if let Ok(r) = &out {
+            self.record(&stmt.sql, started, &tally, r.as_ref().err());
+        }
         out
+    }
+
+    /// Metrics and the log line of one statement execution (a simple-query statement or an
+    /// Execute). The text is logged only at debug level, with its literals redacted.
+    fn record<W>(
+        &self,
+        sql: &str,
+        started: Instant,
+        tally: &Tally<'_, W>,
+        error: Option<&PgError>,
+    ) {
+        let elapsed = started.elapsed();
+        let command = match (&tally.tag, error) {
+            (Some(tag), None) => sql::tag_command(tag),
+            _ => sql::statement_command(sql),
+        };
+        self.metrics
+            .statement(command, error.map(|e| e.code), elapsed.as_secs_f64());
+        self.metrics.rows_sent.inc_by(tally.rows);
+        self.metrics.bytes_sent.inc_by(tally.bytes);
+        if let Some(e) = error {
+            if e.code == "57014" && self.cancel.reason.load(Ordering::SeqCst) == CANCEL_TIMEOUT {
+                self.metrics.statement_timeouts.inc();
+            }
+        }
+        let text = tracing::enabled!(target: "duckgate::statement", tracing::Level::DEBUG)
+            .then(|| sql::fingerprint::redact(sql));
+        tracing::info!(
+            target: "duckgate::statement",
+            identity = %self.info.identity,
+            database = %self.info.database,
+            command,
+            rows = tally.rows,
+            duration_us = elapsed.as_micros() as u64,
+            sqlstate = error.map(|e| e.code).unwrap_or("00000"),
+            fingerprint = %sql::fingerprint::fingerprint(sql),
+            sql = text.as_deref(),
+            "statement"
+        );
     }
 
     pub async fn close_statement<W: Wire>(&mut self, w: &mut W, name: &str) -> PgWireResult<()> {
@@ -815,9 +896,14 @@ impl Session {
                         let id = *id;
                         self.cancel.reason.store(CANCEL_NONE, Ordering::SeqCst);
                         let engine = self.engine.clone();
+                        // counted until DuckDB really stops working on it, so a statement
+                        // left behind by a vanished client would show here
+                        let metrics = self.metrics.clone();
+                        metrics.statements_running.inc();
                         tokio::task::spawn_blocking(move || {
                             let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
                             e.execute(id, &params, encoder, &tx);
+                            metrics.statements_running.dec();
                         });
                         let deadline = (self.settings.statement_timeout_ms > 0).then(|| {
                             Instant::now()

@@ -15,6 +15,8 @@ use crate::error::PgError;
 pub const CANCEL_NONE: u8 = 0;
 pub const CANCEL_USER: u8 = 1;
 pub const CANCEL_TIMEOUT: u8 = 2;
+/// The gateway is shutting down and its drain deadline passed.
+pub const CANCEL_SHUTDOWN: u8 = 3;
 
 /// Shared with the cancel-key registry so a CancelRequest can reach a session's query.
 pub struct CancelState {
@@ -32,6 +34,12 @@ impl CancelState {
     pub fn map_error(&self, e: DbError) -> PgError {
         if e.sqlstate == "57014" {
             let msg = match self.reason.load(Ordering::SeqCst) {
+                CANCEL_SHUTDOWN => {
+                    return PgError::fatal(
+                        "57P01",
+                        "terminating connection due to administrator command",
+                    )
+                }
                 CANCEL_TIMEOUT => "canceling statement due to statement timeout",
                 _ => "canceling statement due to user request",
             };

@@ -40,3 +40,44 @@ where
         self.set_transaction_status(s)
     }
 }
+
+/// A [`Wire`] that counts what one statement sends: rows, row bytes and its command tag.
+pub struct Tally<'a, W> {
+    inner: &'a mut W,
+    pub rows: u64,
+    pub bytes: u64,
+    pub tag: Option<String>,
+}
+
+impl<'a, W: Wire> Tally<'a, W> {
+    pub fn new(inner: &'a mut W) -> Self {
+        Tally {
+            inner,
+            rows: 0,
+            bytes: 0,
+            tag: None,
+        }
+    }
+}
+
+impl<W: Wire> Wire for Tally<'_, W> {
+    async fn feed_msg(&mut self, m: PgWireBackendMessage) -> PgWireResult<()> {
+        match &m {
+            PgWireBackendMessage::DataRow(r) => {
+                self.rows += 1;
+                self.bytes += r.data.len() as u64;
+            }
+            PgWireBackendMessage::CommandComplete(c) => self.tag = Some(c.tag.clone()),
+            _ => {}
+        }
+        self.inner.feed_msg(m).await
+    }
+
+    async fn flush_msgs(&mut self) -> PgWireResult<()> {
+        self.inner.flush_msgs().await
+    }
+
+    fn set_tx_status(&mut self, s: TransactionStatus) {
+        self.inner.set_tx_status(s)
+    }
+}

@@ -3,6 +3,7 @@
 //! PostgreSQL command tags.
 
 pub mod compat;
+pub mod fingerprint;
 pub mod guard;
 pub mod lexer;
 
@@ -236,6 +237,79 @@ fn object_word(sql: &str) -> String {
 }
 
 /// The PostgreSQL CommandComplete tag for a finished statement.
+/// Commands metrics are labelled with; anything else is `OTHER`, so clients cannot create
+/// unbounded label values.
+const METRIC_COMMANDS: &[&str] = &[
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "COPY",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "SET",
+    "RESET",
+    "SHOW",
+    "BEGIN",
+    "START",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "ABORT",
+    "SAVEPOINT",
+    "RELEASE",
+    "PREPARE",
+    "EXECUTE",
+    "DEALLOCATE",
+    "DISCARD",
+    "EXPLAIN",
+    "WITH",
+    "VALUES",
+    "TABLE",
+    "CALL",
+    "PRAGMA",
+    "ATTACH",
+    "DETACH",
+    "USE",
+    "INSTALL",
+    "LOAD",
+    "CHECKPOINT",
+    "VACUUM",
+    "ANALYZE",
+    "DESCRIBE",
+    "SUMMARIZE",
+    "EXPORT",
+    "IMPORT",
+    "TRUNCATE",
+    "CLOSE",
+    "LISTEN",
+    "UNLISTEN",
+    "NOTIFY",
+    "FROM",
+    "PIVOT",
+    "UNPIVOT",
+];
+
+fn metric_command(word: &str) -> &'static str {
+    METRIC_COMMANDS
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(word))
+        .copied()
+        .unwrap_or("OTHER")
+}
+
+/// The metrics label of a command tag: its first word (`INSERT 0 5` → `INSERT`).
+pub fn tag_command(tag: &str) -> &'static str {
+    metric_command(tag.split(' ').next().unwrap_or(""))
+}
+
+/// The metrics label of a statement that produced no tag (it failed): its first keyword.
+pub fn statement_command(sql: &str) -> &'static str {
+    metric_command(&leading_words(sql, 1).pop().unwrap_or_default())
+}
+
 pub fn command_tag(kind: StatementKind, sql: &str, rows: u64) -> String {
     let first = leading_words(sql, 1).pop().unwrap_or_default();
     match kind {
@@ -298,6 +372,15 @@ mod tests {
                 | "statement_timeout"
                 | "transaction_isolation"
         )
+    }
+
+    #[test]
+    fn metric_commands_are_bounded() {
+        assert_eq!(tag_command("INSERT 0 5"), "INSERT");
+        assert_eq!(tag_command("CREATE TABLE"), "CREATE");
+        assert_eq!(statement_command("  select 1"), "SELECT");
+        assert_eq!(statement_command("frobnicate1234 x"), "OTHER");
+        assert_eq!(statement_command(""), "OTHER");
     }
 
     #[test]
