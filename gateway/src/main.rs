@@ -44,12 +44,17 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
     let filter = EnvFilter::try_new(&config.log.level)?;
+    // logs on stderr; stdout carries only the start-up banner (address, first token)
     match config.log.format {
         LogFormat::Json => tracing_subscriber::fmt()
             .json()
+            .with_writer(std::io::stderr)
             .with_env_filter(filter)
             .init(),
-        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init(),
     }
     std::fs::create_dir_all(&config.data_dir)?;
     // The embedded default starts usable: a first token when there is no token file yet.

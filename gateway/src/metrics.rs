@@ -51,7 +51,6 @@ pub enum Rejection {
     MaxConnections,
     MaxConnectionsPerToken,
     AuthRateLimited,
-    Draining,
 }
 
 impl Rejection {
@@ -60,7 +59,6 @@ impl Rejection {
             Rejection::MaxConnections => "max_connections",
             Rejection::MaxConnectionsPerToken => "max_connections_per_token",
             Rejection::AuthRateLimited => "auth_rate_limited",
-            Rejection::Draining => "draining",
         }
     }
 }
@@ -232,7 +230,8 @@ impl Metrics {
         }
     }
 
-    /// A statement finished: its command, outcome (SQLSTATE on error) and duration.
+    /// A statement finished: its command, outcome (SQLSTATE on error) and duration. (The error
+    /// itself is counted where it is sent, with [`Metrics::error`].)
     pub fn statement(&self, command: &str, sqlstate: Option<&str>, seconds: f64) {
         self.queries
             .get_or_create(&QueryLabels {
@@ -241,9 +240,6 @@ impl Metrics {
             })
             .inc();
         self.query_duration.observe(seconds);
-        if let Some(code) = sqlstate {
-            self.error(code);
-        }
     }
 
     /// An error sent to a client outside a statement (startup, protocol).
@@ -301,6 +297,7 @@ mod tests {
         m.statement("SELECT", None, 0.002);
         m.statement("SELECT", None, 0.004);
         m.statement("INSERT", Some("40001"), 0.1);
+        m.error("40001");
         m.error("08P01");
         let g = m.session_started("lake", "alice");
         let text = m.render();
@@ -353,7 +350,7 @@ mod tests {
         let m = Metrics::new();
         m.rejected(Rejection::MaxConnections);
         m.rejected(Rejection::MaxConnections);
-        m.rejected(Rejection::Draining);
+        m.rejected(Rejection::AuthRateLimited);
         let text = m.render();
         assert_eq!(
             value(
@@ -365,7 +362,7 @@ mod tests {
         assert_eq!(
             value(
                 &text,
-                r#"duckgate_connections_rejected_total{reason="draining"}"#
+                r#"duckgate_connections_rejected_total{reason="auth_rate_limited"}"#
             ),
             Some(1.0)
         );

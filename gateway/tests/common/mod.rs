@@ -8,6 +8,7 @@ use duckgate_gateway::{GatewayConfig, Server};
 use tokio_postgres::{Client, NoTls};
 
 pub mod lake;
+pub mod proxy;
 pub mod raw;
 pub mod tls;
 
@@ -92,7 +93,67 @@ pub fn gateway_binary() -> PathBuf {
 pub struct GatewayProcess {
     pub child: Child,
     pub port: u16,
+    /// The admin listener's port, when `--admin-listen` was given.
+    pub admin_port: Option<u16>,
     pub data_dir: tempfile::TempDir,
+    /// Everything the process wrote to stderr (its logs) so far.
+    pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl GatewayProcess {
+    pub fn logs(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// GET a path on the admin listener.
+    pub fn admin_get(&self, path: &str) -> (u16, String) {
+        http_get(self.admin_port.expect("started with --admin-listen"), path)
+    }
+
+    /// The value of one series in `/metrics` (exact series text incl. labels), if present.
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let (_, body) = self.admin_get("/metrics");
+        metric_value(&body, series)
+    }
+
+    /// Send SIGTERM.
+    pub fn terminate(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -TERM failed");
+    }
+}
+
+/// A value from a Prometheus text exposition.
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A minimal HTTP/1.0 GET on loopback: (status, body).
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("admin port");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
 
 impl Drop for GatewayProcess {
@@ -105,8 +166,12 @@ impl Drop for GatewayProcess {
 /// Start the gateway binary on a port it picks itself (no race with other tests for a free
 /// port): the port is read from the line it prints when listening.
 pub fn spawn_process(extra: &[&str]) -> GatewayProcess {
+    spawn_process_in(tempfile::tempdir().unwrap(), extra)
+}
+
+/// [`spawn_process`] on an existing data directory (to restart a gateway on its data).
+pub fn spawn_process_in(data_dir: tempfile::TempDir, extra: &[&str]) -> GatewayProcess {
     use std::io::BufRead;
-    let data_dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(gateway_binary())
         .arg("serve")
         .arg("--listen")
@@ -116,14 +181,27 @@ pub fn spawn_process(extra: &[&str]) -> GatewayProcess {
         .args(["--auth-trust", "true", "--allow-plaintext", "true"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start gateway binary");
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = stderr.clone();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut admin_port = None;
     let port = loop {
         match lines.next() {
             Some(Ok(line)) => {
+                if let Some(rest) = line.split("admin endpoints on http://").nth(1) {
+                    let addr = rest.trim_end_matches('/');
+                    admin_port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+                }
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let addr = rest.split_whitespace().next().unwrap();
                     break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
@@ -141,7 +219,9 @@ pub fn spawn_process(extra: &[&str]) -> GatewayProcess {
     GatewayProcess {
         child,
         port,
+        admin_port,
         data_dir,
+        stderr,
     }
 }
 
