@@ -143,6 +143,56 @@ async fn two_gateways_share_one_lake_and_conflicts_are_40001() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_from_stdin_bulk_loads_into_a_lake_seen_by_another_gateway() {
+    use futures::SinkExt;
+    let l = lake();
+    let a = gateway_on(&l).await;
+    let b = gateway_on(&l).await;
+    let ca = a.connect().await;
+    ca.batch_execute("CREATE TABLE events(id BIGINT, kind VARCHAR)")
+        .await
+        .unwrap();
+    let mut data = String::new();
+    for i in 0..200_000 {
+        data.push_str(&format!("{i}\tkind{}\n", i % 7));
+    }
+    let sink = ca.copy_in("COPY events FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from(data)).await.unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 200_000);
+    let cb = b.connect().await;
+    let row = cb
+        .query_one("SELECT count(*), count(DISTINCT kind) FROM events", &[])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (200_000, 7));
+    // bulk, not row by row: a handful of data files, not thousands
+    let files: i64 = cb
+        .query_one(
+            "SELECT count(*) FROM ducklake_list_files('lake', 'events')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!((1..=4).contains(&files), "{files} data files for one COPY");
+    // a bad row rolls the whole COPY back, on the lake too
+    let sink = ca.copy_in("COPY events FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"1\ta\nnot-a-number\tb\n"))
+        .await
+        .unwrap();
+    let e = sink.finish().await.unwrap_err();
+    assert_eq!(sqlstate(&e), "22P02");
+    let n: i64 = cb
+        .query_one("SELECT count(*) FROM events", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 200_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_store_prefixes_and_credentials_stay_server_side() {
     let l = lake();
     let gw = gateway_on(&l).await;

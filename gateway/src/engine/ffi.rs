@@ -628,3 +628,98 @@ impl Chunk {
         unsafe { ffi::duckdb_data_chunk_get_vector(self.raw, col as u64) }
     }
 }
+
+/// A DuckDB appender that runs its rows through an INSERT (a "query appender"), so bulk
+/// loads work for every catalog kind (DuckLake included), with DuckDB casting each value to
+/// the target column's type as it is appended.
+pub struct Appender {
+    raw: ffi::duckdb_appender,
+}
+
+unsafe impl Send for Appender {}
+
+impl Drop for Appender {
+    fn drop(&mut self) {
+        unsafe {
+            ffi::duckdb_appender_destroy(&mut self.raw);
+        }
+    }
+}
+
+impl Connection {
+    /// An appender for `insert_sql`, which reads the appended rows from `appended_data`;
+    /// its columns are typed like the result columns of `shape`.
+    pub fn query_appender(&self, insert_sql: &str, shape: &Prepared) -> Result<Appender, DbError> {
+        let sql = c_string(insert_sql)?;
+        let table = c_string("appended_data")?;
+        unsafe {
+            let n = ffi::duckdb_prepared_statement_column_count(shape.raw);
+            let mut types: Vec<ffi::duckdb_logical_type> = (0..n)
+                .map(|i| ffi::duckdb_prepared_statement_column_logical_type(shape.raw, i))
+                .collect();
+            let mut raw: ffi::duckdb_appender = ptr::null_mut();
+            let rc = ffi::duckdb_appender_create_query(
+                self.raw,
+                sql.as_ptr(),
+                n,
+                types.as_mut_ptr(),
+                table.as_ptr(),
+                ptr::null_mut(),
+                &mut raw,
+            );
+            for t in &mut types {
+                ffi::duckdb_destroy_logical_type(t);
+            }
+            let appender = Appender { raw };
+            if rc != ffi::DuckDBSuccess {
+                return Err(appender.error());
+            }
+            Ok(appender)
+        }
+    }
+}
+
+impl Appender {
+    fn error(&self) -> DbError {
+        unsafe {
+            let mut data = ffi::duckdb_appender_error_data(self.raw);
+            let msg = borrowed_c_str(ffi::duckdb_error_data_message(data));
+            ffi::duckdb_destroy_error_data(&mut data);
+            DbError::from_message(if msg.is_empty() {
+                "appender failed"
+            } else {
+                &msg
+            })
+        }
+    }
+
+    /// Append one row; `Err((column, error))` names the value DuckDB could not take.
+    pub fn append_row(&mut self, values: &[ParamValue]) -> Result<(), (usize, DbError)> {
+        unsafe {
+            for (i, v) in values.iter().enumerate() {
+                let mut val = make_value(v);
+                let rc = ffi::duckdb_append_value(self.raw, val);
+                ffi::duckdb_destroy_value(&mut val);
+                if rc != ffi::DuckDBSuccess {
+                    return Err((i, self.error()));
+                }
+            }
+            if ffi::duckdb_appender_end_row(self.raw) != ffi::DuckDBSuccess {
+                return Err((values.len(), self.error()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Run the INSERT for everything appended and release the appender.
+    pub fn close(mut self) -> Result<(), DbError> {
+        unsafe {
+            if ffi::duckdb_appender_close(self.raw) != ffi::DuckDBSuccess {
+                return Err(self.error());
+            }
+            ffi::duckdb_appender_destroy(&mut self.raw);
+        }
+        self.raw = ptr::null_mut();
+        Ok(())
+    }
+}

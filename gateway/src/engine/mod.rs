@@ -60,6 +60,8 @@ pub struct Engine {
     next_id: u64,
     /// Statements closed while the engine was busy; closed at its next use.
     deferred_close: Arc<Mutex<Vec<u64>>>,
+    /// The bulk loader of a COPY FROM STDIN in progress.
+    copy_in: Option<ffi::Appender>,
 }
 
 // The engine moves between blocking-pool threads but is used by one at a time (mutex).
@@ -72,6 +74,7 @@ impl Engine {
             statements: HashMap::new(),
             next_id: 1,
             deferred_close: Arc::new(Mutex::new(Vec::new())),
+            copy_in: None,
         }
     }
 
@@ -112,6 +115,51 @@ impl Engine {
         self.next_id += 1;
         self.statements.insert(id, stmt);
         Ok((id, info))
+    }
+
+    /// Start a COPY FROM STDIN into `target` (`columns` empty = all): the column types to
+    /// decode the input with, and an appender ready for rows.
+    pub fn copy_in_start(
+        &mut self,
+        target: &str,
+        columns: &[String],
+    ) -> Result<Vec<Column>, DbError> {
+        let (select, list) = if columns.is_empty() {
+            ("*".to_owned(), String::new())
+        } else {
+            (columns.join(", "), format!("({})", columns.join(", ")))
+        };
+        let shape = self
+            .conn
+            .prepare(&format!("SELECT {select} FROM {target} LIMIT 0"))?;
+        let cols = shape.columns();
+        let insert = format!("INSERT INTO {target} {list} SELECT * FROM appended_data");
+        self.copy_in = Some(self.conn.query_appender(&insert, &shape)?);
+        Ok(cols)
+    }
+
+    /// Append decoded rows; on failure, the index of the row and column that failed.
+    pub fn copy_in_rows(
+        &mut self,
+        rows: &[Vec<ParamValue>],
+    ) -> Result<(), (usize, usize, DbError)> {
+        let app = self
+            .copy_in
+            .as_mut()
+            .ok_or_else(|| (0, 0, DbError::internal("no COPY in progress")))?;
+        for (r, row) in rows.iter().enumerate() {
+            app.append_row(row).map_err(|(c, e)| (r, c, e))?;
+        }
+        Ok(())
+    }
+
+    /// Finish the COPY: the rows go in (`Err` if the INSERT fails), or with `commit` false,
+    /// are dropped.
+    pub fn copy_in_end(&mut self, commit: bool) -> Result<(), DbError> {
+        match self.copy_in.take() {
+            Some(app) if commit => app.close(),
+            _ => Ok(()),
+        }
     }
 
     pub fn close(&mut self, id: u64) {

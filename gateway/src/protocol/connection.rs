@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use pgwire::api::{ClientInfo, NoopHandler, PgWireConnectionState};
+use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::messages::PgWireFrontendMessage;
 use pgwire::tokio::server::PgWireMessageServerCodec;
 use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
@@ -98,7 +98,6 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
     };
     let mut socket = socket;
     let handler = Arc::new(ConnectionHandler::new(shared.clone()));
-    let noop = Arc::new(NoopHandler);
     // after ReadyForQuery (a completed Query or Sync, or startup), the session's
     // idle_session_timeout / idle_in_transaction_session_timeout apply
     let mut awaiting_command = true;
@@ -177,6 +176,17 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
         if matches!(msg, PgWireFrontendMessage::Terminate(_)) {
             break;
         }
+        // COPY messages outside COPY mode are ignored, as the protocol says: they are what a
+        // client still sends after its COPY failed to start (e.g. CopyFail + Sync).
+        if matches!(
+            msg,
+            PgWireFrontendMessage::CopyData(_)
+                | PgWireFrontendMessage::CopyDone(_)
+                | PgWireFrontendMessage::CopyFail(_)
+        ) && !matches!(socket.state(), PgWireConnectionState::CopyInProgress(_))
+        {
+            continue;
+        }
         let is_cancel = matches!(msg, PgWireFrontendMessage::CancelRequest(_));
         let ends_cycle = matches!(
             msg,
@@ -195,7 +205,7 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
             handler.clone(),
             handler.clone(),
             handler.clone(),
-            noop.clone(),
+            handler.clone(),
             handler.clone(),
         )
         .await

@@ -1,6 +1,7 @@
 //! A client session: its DuckDB connection, transaction state, settings, prepared statements
 //! and portals. Protocol handlers call into it; it writes backend messages to a [`Wire`].
 
+pub mod copy;
 pub mod settings;
 pub mod stream;
 pub mod wire;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pgwire::error::{ErrorInfo, PgWireResult};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{
     DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
 };
@@ -31,6 +33,7 @@ use crate::engine::{
     StatementKind, STREAM_QUEUE_BATCHES,
 };
 use crate::error::PgError;
+use crate::sql::copy::CopyFormat;
 use crate::sql::{self, Intercept, TxControl};
 use crate::types::{self, oid, params, pg_type_of, DuckType};
 pub use settings::SessionSettings;
@@ -67,8 +70,41 @@ impl TxState {
 enum Body {
     Empty,
     Intercepted(Intercept),
-    Duck { id: u64, info: StatementInfo },
+    Duck {
+        id: u64,
+        info: StatementInfo,
+    },
+    /// `COPY … FROM STDIN`: runs the COPY-in sub-protocol.
+    CopyIn(sql::copy::CopyStatement),
 }
+
+/// `COPY … TO STDOUT`: the rows of the prepared query go out as COPY data.
+#[derive(Debug)]
+struct CopyOut {
+    options: sql::copy::CopyOptions,
+    /// The query's columns (the statement itself describes as returning no rows).
+    columns: Vec<Column>,
+}
+
+/// A COPY FROM STDIN between CopyInResponse and CopyDone.
+struct CopyIn {
+    parser: copy::CopyInParser,
+    /// PostgreSQL type of each target column, to decode values with.
+    oids: Vec<u32>,
+    names: Vec<String>,
+    table: String,
+    binary: bool,
+    /// Parsed rows waiting to be decoded and appended.
+    pending: Vec<copy::InRow>,
+    loaded: u64,
+    /// The gateway began a transaction for this COPY (none was open).
+    own_transaction: bool,
+    /// The first error; later data is discarded until CopyDone / CopyFail.
+    error: Option<PgError>,
+}
+
+/// Rows decoded and appended per engine call.
+const COPY_IN_BATCH_ROWS: usize = 4096;
 
 /// A statement after Parse.
 struct Prepared {
@@ -78,6 +114,7 @@ struct Prepared {
     param_oids: Vec<u32>,
     /// Result columns (empty when the statement returns no rows).
     columns: Vec<Column>,
+    copy_out: Option<CopyOut>,
     engine: SharedEngine,
     deferred_close: Arc<Mutex<Vec<u64>>>,
 }
@@ -132,6 +169,11 @@ pub struct Session {
     metrics: Arc<Metrics>,
     /// A FATAL error was sent (the connection is about to close).
     fatal_sent: bool,
+    copy_in: Option<CopyIn>,
+    /// The statement being run came through the extended protocol.
+    extended: bool,
+    /// The simple query being run has several statements (COPY FROM STDIN must be alone).
+    in_copy_in_pipeline: bool,
 }
 
 fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
@@ -160,6 +202,58 @@ fn notice(code: &str, message: &str) -> PgWireBackendMessage {
         code.into(),
         message.into(),
     )))
+}
+
+fn copy_data(bytes: Vec<u8>) -> PgWireBackendMessage {
+    PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(bytes)))
+}
+
+/// A malformed COPY input line (22P04), named as PostgreSQL's CONTEXT would.
+fn copy_syntax_error(table: &str, e: copy::InError) -> PgError {
+    PgError::new(
+        "22P04",
+        format!("{} (COPY {table}, line {})", e.message, e.line),
+    )
+}
+
+/// Decode one input row with the target columns' types (PostgreSQL text or binary formats).
+fn decode_copy_row(ci: &CopyIn, row: &copy::InRow) -> Result<Vec<params::ParamValue>, PgError> {
+    let at = |col: usize| {
+        format!(
+            "COPY {}, line {}, column {}",
+            ci.table,
+            row.line,
+            ci.names.get(col).map(String::as_str).unwrap_or("?")
+        )
+    };
+    if row.fields.len() < ci.oids.len() {
+        return Err(PgError::new(
+            "22P04",
+            format!(
+                "missing data for column \"{}\" ({})",
+                ci.names[row.fields.len()],
+                at(row.fields.len())
+            ),
+        ));
+    }
+    if row.fields.len() > ci.oids.len() {
+        return Err(PgError::new(
+            "22P04",
+            format!(
+                "extra data after last expected column (COPY {}, line {})",
+                ci.table, row.line
+            ),
+        ));
+    }
+    row.fields
+        .iter()
+        .zip(&ci.oids)
+        .enumerate()
+        .map(|(i, (f, &oid))| {
+            params::decode(oid, f.as_deref(), ci.binary, i + 1)
+                .map_err(|e| PgError::new(e.sqlstate(), format!("{e} ({})", at(i))))
+        })
+        .collect()
 }
 
 fn complete(tag: String) -> PgWireBackendMessage {
@@ -205,6 +299,9 @@ impl Session {
             portals: HashMap::new(),
             metrics,
             fatal_sent: false,
+            copy_in: None,
+            extended: false,
+            in_copy_in_pipeline: false,
         }
     }
 
@@ -335,8 +432,48 @@ impl Session {
                 columns: Vec::new(),
                 engine: self.engine.clone(),
                 deferred_close: self.deferred_close.clone(),
+                copy_out: None,
             });
         };
+        match sql::copy::parse(&text) {
+            Some(Err((code, message))) => return Err(PgError::new(code, message)),
+            Some(Ok(c)) if c.from_client => {
+                return Ok(Prepared {
+                    sql: text,
+                    body: Body::CopyIn(c),
+                    param_oids: Vec::new(),
+                    columns: Vec::new(),
+                    engine: self.engine.clone(),
+                    deferred_close: self.deferred_close.clone(),
+                    copy_out: None,
+                })
+            }
+            Some(Ok(c)) => {
+                // the query runs like any other (guard included); only its output differs
+                let mut query = Box::pin(self.prepare(&c.out_query(), &[])).await?;
+                if !matches!(query.body, Body::Duck { .. }) || query.columns.is_empty() {
+                    return Err(PgError::new(
+                        "0A000",
+                        "COPY (query) TO STDOUT needs a query that returns rows",
+                    ));
+                }
+                // the DuckDB statement moves to the COPY (the emptied husk closes nothing)
+                let body = std::mem::replace(&mut query.body, Body::Empty);
+                return Ok(Prepared {
+                    sql: text,
+                    body,
+                    param_oids: Vec::new(),
+                    copy_out: Some(CopyOut {
+                        options: c.options,
+                        columns: std::mem::take(&mut query.columns),
+                    }),
+                    columns: Vec::new(),
+                    engine: self.engine.clone(),
+                    deferred_close: self.deferred_close.clone(),
+                });
+            }
+            None => {}
+        }
         if let Some(i) = sql::intercept(&text, settings::is_session_setting) {
             let columns = match &i {
                 Intercept::Show { name } if name == "all" => vec![
@@ -354,6 +491,7 @@ impl Session {
                 columns,
                 engine: self.engine.clone(),
                 deferred_close: self.deferred_close.clone(),
+                copy_out: None,
             });
         }
         if let Err(r) = sql::guard::check_text(&text) {
@@ -394,6 +532,7 @@ impl Session {
             columns,
             engine: self.engine.clone(),
             deferred_close: self.deferred_close.clone(),
+            copy_out: None,
         })
     }
 
@@ -469,6 +608,10 @@ impl Session {
                 self.send_error(w, e).await?;
                 break;
             }
+            if self.copy_in.is_some() {
+                // the COPY-in sub-protocol takes over; ReadyForQuery follows CopyDone
+                return Ok(());
+            }
         }
         self.finish_implicit(w).await?;
         self.portals.remove("");
@@ -483,6 +626,8 @@ impl Session {
         multi: bool,
     ) -> PgWireResult<Result<(), PgError>> {
         let started = Instant::now();
+        self.extended = false;
+        self.in_copy_in_pipeline = multi;
         let mut tally = Tally::new(w);
         let r = self.run_simple_statement(&mut tally, text, multi).await?;
         self.record(text, started, &tally, r.as_ref().err());
@@ -722,6 +867,8 @@ impl Session {
             )));
         };
         let started = Instant::now();
+        self.extended = true;
+        self.in_copy_in_pipeline = false;
         let stmt = portal.stmt.clone();
         let mut tally = Tally::new(w);
         let out = self
@@ -838,6 +985,10 @@ impl Session {
                         portal.state = PortalState::Done;
                         return self.run_intercept(w, i).await;
                     }
+                    Body::CopyIn(c) => {
+                        portal.state = PortalState::Done;
+                        return self.start_copy_in(w, c).await;
+                    }
                     Body::Duck { id, info } => {
                         if self.tx == TxState::Failed {
                             return Ok(Err(PgError::aborted_transaction()));
@@ -878,19 +1029,32 @@ impl Session {
                             };
                         }
                         self.quiesce().await;
-                        let encoder = (!stmt.columns.is_empty()).then(|| {
-                            RowEncoder::new(
-                                stmt.columns
+                        let encoder = match &stmt.copy_out {
+                            // COPY binary sends binary values, text and CSV the text forms
+                            Some(c) => Some(RowEncoder::new(
+                                c.columns
                                     .iter()
-                                    .zip(&portal.result_binary)
-                                    .map(|(c, &binary)| ColumnFormat {
-                                        ty: c.ty.clone(),
-                                        binary,
+                                    .map(|col| ColumnFormat {
+                                        ty: col.ty.clone(),
+                                        binary: c.options.format == CopyFormat::Binary,
                                     })
                                     .collect(),
                                 self.encode_settings(),
-                            )
-                        });
+                            )),
+                            None => (!stmt.columns.is_empty()).then(|| {
+                                RowEncoder::new(
+                                    stmt.columns
+                                        .iter()
+                                        .zip(&portal.result_binary)
+                                        .map(|(c, &binary)| ColumnFormat {
+                                            ty: c.ty.clone(),
+                                            binary,
+                                        })
+                                        .collect(),
+                                    self.encode_settings(),
+                                )
+                            }),
+                        };
                         let (tx, rx) = mpsc::channel(STREAM_QUEUE_BATCHES);
                         let params = std::mem::take(&mut portal.params);
                         let id = *id;
@@ -917,6 +1081,9 @@ impl Session {
                     }
                 }
             }
+        }
+        if let Some(c) = &portal.stmt.copy_out {
+            return self.run_copy_out(w, portal, c.options.clone()).await;
         }
         let PortalState::Running(stream) = &mut portal.state else {
             unreachable!()
@@ -955,6 +1122,256 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Stream a running `COPY … TO STDOUT` to the end (row limits do not apply to COPY).
+    async fn run_copy_out<W: Wire>(
+        &mut self,
+        w: &mut W,
+        portal: &mut Portal,
+        options: sql::copy::CopyOptions,
+    ) -> PgWireResult<Result<(), PgError>> {
+        let columns = &portal.stmt.copy_out.as_ref().expect("a COPY TO").columns;
+        let encoder = copy::CopyOutEncoder::new(options.clone(), columns.len());
+        let binary = options.format == CopyFormat::Binary;
+        let PortalState::Running(stream) = &mut portal.state else {
+            unreachable!()
+        };
+        w.feed_msg(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+            binary as i8,
+            columns.len() as i16,
+            vec![binary as i16; columns.len()],
+        )))
+        .await?;
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        // the header travels with the first row, as PostgreSQL sends it (clients such as
+        // rust-postgres's binary reader expect exactly that)
+        let mut prologue = encoder.prologue(&names);
+        let mut sent = 0u64;
+        loop {
+            match stream.next().await {
+                Next::Row(data) => {
+                    let mut out = prologue.take().unwrap_or_default();
+                    out.extend_from_slice(&encoder.row(&data));
+                    w.feed_msg(copy_data(out)).await?;
+                    sent += 1;
+                }
+                Next::End(result) => {
+                    portal.state = PortalState::Done;
+                    return match result {
+                        Ok(_) => {
+                            if let Some(p) = prologue.take() {
+                                w.feed_msg(copy_data(p)).await?;
+                            }
+                            if let Some(e) = encoder.epilogue() {
+                                w.feed_msg(copy_data(e)).await?;
+                            }
+                            w.feed_msg(PgWireBackendMessage::CopyDone(CopyDone::new()))
+                                .await?;
+                            w.feed_msg(complete(format!("COPY {sent}"))).await?;
+                            Ok(Ok(()))
+                        }
+                        Err(e) => Ok(Err(self.cancel.map_error(e))),
+                    };
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ COPY FROM STDIN
+
+    /// Begin a COPY FROM STDIN: open the bulk loader and ask the client for data.
+    async fn start_copy_in<W: Wire>(
+        &mut self,
+        w: &mut W,
+        c: &sql::copy::CopyStatement,
+    ) -> PgWireResult<Result<(), PgError>> {
+        if self.tx == TxState::Failed {
+            return Ok(Err(PgError::aborted_transaction()));
+        }
+        if self.info.read_only {
+            return Ok(Err(PgError::new(
+                "25006",
+                "cannot execute COPY FROM in a read-only transaction (the token is read-only)",
+            )));
+        }
+        if self.in_copy_in_pipeline {
+            return Ok(Err(PgError::new(
+                "0A000",
+                "COPY FROM STDIN must be the only statement of its query string",
+            )));
+        }
+        let sql::copy::CopySource::Table { name, columns } = &c.source else {
+            unreachable!("the parser accepts only tables for FROM STDIN")
+        };
+        let shape = format!("SELECT * FROM {name}");
+        if let Err(r) = sql::guard::check_text(&shape) {
+            return Ok(Err(PgError::new(
+                "0A000",
+                format!("not supported by this endpoint: {}", r.0),
+            )));
+        }
+        self.quiesce().await;
+        let own_transaction = self.tx
+            == (TxState::Idle {
+                implicit: false,
+                failed: false,
+            });
+        if own_transaction {
+            if let Err(e) = self.engine_batch("BEGIN TRANSACTION").await {
+                return Ok(Err(e));
+            }
+        }
+        let (target, cols) = (name.clone(), columns.clone());
+        let started = blocking(&self.engine, move |e| e.copy_in_start(&target, &cols)).await;
+        let columns = match started {
+            Ok(c) => c,
+            Err(e) => {
+                if own_transaction {
+                    let _ = self.engine_batch("ROLLBACK").await;
+                }
+                return Ok(Err(e.into()));
+            }
+        };
+        let binary = c.options.format == CopyFormat::Binary;
+        w.feed_msg(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
+            binary as i8,
+            columns.len() as i16,
+            vec![binary as i16; columns.len()],
+        )))
+        .await?;
+        w.flush_msgs().await?;
+        w.start_copy_in(self.extended);
+        self.copy_in = Some(CopyIn {
+            parser: copy::CopyInParser::new(c.options.clone()),
+            oids: columns.iter().map(|c| pg_type_of(&c.ty).oid).collect(),
+            names: columns.iter().map(|c| c.name.clone()).collect(),
+            table: name.clone(),
+            binary,
+            pending: Vec::new(),
+            loaded: 0,
+            own_transaction,
+            error: None,
+        });
+        Ok(Ok(()))
+    }
+
+    pub fn copy_in_progress(&self) -> bool {
+        self.copy_in.is_some()
+    }
+
+    /// A CopyData message: parse it; decode and append once a batch of rows is ready. Errors
+    /// are kept for CopyDone (the client is sending regardless).
+    pub async fn copy_data(&mut self, data: &[u8]) {
+        let Some(ci) = self.copy_in.as_mut() else {
+            return;
+        };
+        if ci.error.is_some() {
+            return;
+        }
+        if let Err(e) = ci.parser.feed(data, &mut ci.pending) {
+            ci.error = Some(copy_syntax_error(&ci.table, e));
+            return;
+        }
+        if ci.pending.len() >= COPY_IN_BATCH_ROWS {
+            self.append_pending().await;
+        }
+    }
+
+    /// Decode the parsed rows and hand them to the appender.
+    async fn append_pending(&mut self) {
+        let Some(ci) = self.copy_in.as_mut() else {
+            return;
+        };
+        let rows = std::mem::take(&mut ci.pending);
+        let mut decoded = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match decode_copy_row(ci, row) {
+                Ok(v) => decoded.push(v),
+                Err(e) => {
+                    ci.error = Some(e);
+                    return;
+                }
+            }
+        }
+        let n = decoded.len() as u64;
+        let r = blocking(&self.engine, move |e| e.copy_in_rows(&decoded)).await;
+        let ci = self.copy_in.as_mut().expect("still copying");
+        match r {
+            Ok(()) => ci.loaded += n,
+            Err((r, c, e)) => {
+                let column = ci.names.get(c).cloned().unwrap_or_default();
+                let pe: PgError = e.into();
+                ci.error = Some(PgError::new(
+                    pe.code,
+                    format!(
+                        "{} (COPY {}, line {}, column {column})",
+                        pe.message, ci.table, rows[r].line
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// CopyDone: load what is left and commit, or roll everything back on any error.
+    pub async fn copy_done<W: Wire>(&mut self, w: &mut W) -> PgWireResult<Result<(), PgError>> {
+        if let Some(ci) = self.copy_in.as_mut() {
+            if ci.error.is_none() {
+                if let Err(e) = ci.parser.finish(&mut ci.pending) {
+                    ci.error = Some(copy_syntax_error(&ci.table, e));
+                }
+            }
+        }
+        if self.copy_in.as_ref().is_some_and(|c| c.error.is_none()) {
+            self.append_pending().await;
+        }
+        let Some(ci) = self.copy_in.take() else {
+            return Ok(Err(PgError::protocol(
+                "CopyDone without a COPY in progress",
+            )));
+        };
+        let outcome = match ci.error {
+            Some(e) => Err(e),
+            None => blocking(&self.engine, |e| e.copy_in_end(true))
+                .await
+                .map_err(PgError::from),
+        };
+        let outcome = match outcome {
+            Ok(()) if ci.own_transaction => self.engine_batch("COMMIT").await,
+            other => other,
+        };
+        match outcome {
+            Ok(()) => {
+                w.feed_msg(complete(format!("COPY {}", ci.loaded))).await?;
+                w.set_tx_status(self.tx.status());
+                Ok(Ok(()))
+            }
+            Err(e) => {
+                self.abort_copy_in(ci.own_transaction).await;
+                self.metrics.error(e.code);
+                w.set_tx_status(self.tx.status());
+                Ok(Err(e))
+            }
+        }
+    }
+
+    /// CopyFail from the client, or a failed load: nothing of the COPY stays.
+    async fn abort_copy_in(&mut self, own_transaction: bool) {
+        let _ = blocking(&self.engine, |e| e.copy_in_end(false)).await;
+        if own_transaction {
+            let _ = self.engine_batch("ROLLBACK").await;
+        } else {
+            self.note_error();
+        }
+    }
+
+    /// The client gave up the COPY (CopyFail).
+    pub async fn copy_fail<W: Wire>(&mut self, w: &mut W, message: &str) -> PgError {
+        if let Some(ci) = self.copy_in.take() {
+            self.abort_copy_in(ci.own_transaction).await;
+        }
+        w.set_tx_status(self.tx.status());
+        PgError::new("57014", format!("COPY from stdin failed: {message}"))
     }
 
     async fn run_intercept<W: Wire>(

@@ -18,6 +18,8 @@ pub trait Wire: Send {
     ) -> impl Future<Output = PgWireResult<()>> + Send;
     fn flush_msgs(&mut self) -> impl Future<Output = PgWireResult<()>> + Send;
     fn set_tx_status(&mut self, s: TransactionStatus);
+    /// Hand the connection to the COPY-in sub-protocol (CopyData until CopyDone/CopyFail).
+    fn start_copy_in(&mut self, extended: bool);
 }
 
 impl<C> Wire for C
@@ -38,6 +40,10 @@ where
 
     fn set_tx_status(&mut self, s: TransactionStatus) {
         self.set_transaction_status(s)
+    }
+
+    fn start_copy_in(&mut self, extended: bool) {
+        self.set_state(pgwire::api::PgWireConnectionState::CopyInProgress(extended))
     }
 }
 
@@ -68,6 +74,7 @@ impl<W: Wire> Wire for Tally<'_, W> {
                 self.bytes += r.data.len() as u64;
             }
             PgWireBackendMessage::CommandComplete(c) => self.tag = Some(c.tag.clone()),
+            PgWireBackendMessage::CopyData(d) => self.bytes += d.data.len() as u64,
             _ => {}
         }
         self.inner.feed_msg(m).await
@@ -79,5 +86,9 @@ impl<W: Wire> Wire for Tally<'_, W> {
 
     fn set_tx_status(&mut self, s: TransactionStatus) {
         self.inner.set_tx_status(s)
+    }
+
+    fn start_copy_in(&mut self, extended: bool) {
+        self.inner.start_copy_in(extended)
     }
 }

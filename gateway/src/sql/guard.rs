@@ -243,10 +243,10 @@ fn check_copy(sql: &str) -> Result<(), Refusal> {
                             "COPY to or from a server file: copy through the client instead (psql \\copy)",
                         ));
                     }
-                    // the COPY sub-protocol is not implemented yet; say so instead of letting
-                    // DuckDB report /dev/stdin as a forbidden file
+                    // the session runs the forms it recognises before the guard sees them;
+                    // this is some other spelling DuckDB would read as /dev/stdin
                     return Err(Refusal::new(
-                        "COPY FROM STDIN / TO STDOUT is not implemented yet",
+                        "this form of COPY is not supported: use COPY table [(columns)] FROM STDIN or COPY {table | (query)} TO STDOUT, with options in WITH (…)",
                     ));
                 }
             }

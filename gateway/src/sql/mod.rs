@@ -3,6 +3,7 @@
 //! PostgreSQL command tags.
 
 pub mod compat;
+pub mod copy;
 pub mod fingerprint;
 pub mod guard;
 pub mod lexer;
