@@ -82,3 +82,53 @@ async fn psql_transactions_and_settings() {
     assert!(out.contains("2024-01-01 07:00:00-05"), "{out}");
     assert!(out.contains("America/New_York"), "{out}");
 }
+
+/// psql's catalog listings answer with the DuckDB database's real objects (sql::catalog).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_backslash_listings_show_the_duckdb_objects() {
+    let gw = start().await;
+    let conn = gw.conn_str("md:");
+    let (_, err, ok) = psql(
+        &conn,
+        &[
+            "-c",
+            "CREATE SCHEMA sales",
+            "-c",
+            "CREATE TABLE orders(id INTEGER PRIMARY KEY, amount DECIMAL(10,2))",
+            "-c",
+            "CREATE TABLE sales.leads(id INTEGER)",
+            "-c",
+            "CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 100",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let run = |cmd: &str| {
+        let (out, err, ok) = psql(&conn, &["-c", cmd], None);
+        assert!(ok && err.is_empty(), "{cmd}: {err}");
+        out
+    };
+    let l = run("\\l");
+    assert!(
+        l.contains("List of databases") && l.contains(" default | duckdb | UTF8"),
+        "{l}"
+    );
+    assert!(!l.contains("system") && !l.contains(" temp "), "{l}");
+    let dn = run("\\dn");
+    assert!(
+        dn.contains(" main  | duckdb") && dn.contains(" sales | duckdb"),
+        "{dn}"
+    );
+    let dt = run("\\dt");
+    assert!(dt.contains(" main   | orders | table | duckdb"), "{dt}");
+    assert!(!dt.contains("big_orders"), "{dt}");
+    let dt_all = run("\\dt sales.*");
+    assert!(
+        dt_all.contains(" sales  | leads | table | duckdb"),
+        "{dt_all}"
+    );
+    let dv = run("\\dv");
+    assert!(dv.contains(" main   | big_orders | view | duckdb"), "{dv}");
+    let du = run("\\du");
+    assert!(du.contains(" duckdb    | Superuser"), "{du}");
+}

@@ -174,6 +174,8 @@ pub struct Session {
     extended: bool,
     /// The simple query being run has several statements (COPY FROM STDIN must be alone).
     in_copy_in_pipeline: bool,
+    /// The catalog layer's TEMP macros and views exist (sql::catalog).
+    catalog_installed: bool,
 }
 
 fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
@@ -302,6 +304,7 @@ impl Session {
             copy_in: None,
             extended: false,
             in_copy_in_pipeline: false,
+            catalog_installed: false,
         }
     }
 
@@ -351,6 +354,18 @@ impl Session {
 
     async fn engine_batch(&mut self, sql: &'static str) -> Result<(), PgError> {
         self.engine_sql(sql.to_owned()).await
+    }
+
+    /// Create the session's catalog macros and views (once; again if a transaction that
+    /// created them might still roll back).
+    async fn ensure_catalog(&mut self) -> Result<(), PgError> {
+        if self.catalog_installed {
+            return Ok(());
+        }
+        self.engine_sql(sql::catalog::install_sql().to_owned())
+            .await?;
+        self.catalog_installed = !self.in_transaction();
+        Ok(())
     }
 
     /// Run internal SQL on the session's connection (after freeing it from suspended portals).
@@ -474,6 +489,16 @@ impl Session {
             }
             None => {}
         }
+        // client catalog constructs (psql, pgJDBC, SQLAlchemy, …): see sql::catalog
+        let text = match sql::catalog::rewrite(&text) {
+            Some(r) => {
+                if r.needs_install {
+                    self.ensure_catalog().await?;
+                }
+                r.sql
+            }
+            None => text,
+        };
         if let Some(i) = sql::intercept(&text, settings::is_session_setting) {
             let columns = match &i {
                 Intercept::Show { name } if name == "all" => vec![
@@ -1386,6 +1411,35 @@ impl Session {
                 Ok(Ok(()))
             }
             Intercept::Set { name, value } => self.apply_setting(w, name, value, "SET").await,
+            Intercept::Deallocate { name } => {
+                if self.tx == TxState::Failed {
+                    return Ok(Err(PgError::aborted_transaction()));
+                }
+                // like close_statement: the engine is freed from suspended portals first
+                let tag = match name {
+                    None => {
+                        if !self.statements.is_empty() {
+                            self.statements.clear();
+                            self.quiesce().await;
+                        }
+                        "DEALLOCATE ALL"
+                    }
+                    Some(n) if self.statements.remove(n).is_some() => {
+                        self.quiesce().await;
+                        "DEALLOCATE"
+                    }
+                    // not a protocol-level statement: DuckDB's own PREPARE namespace
+                    Some(n) => {
+                        let sql = format!("DEALLOCATE \"{}\"", n.replace('"', "\"\""));
+                        if let Err(e) = self.engine_sql(sql).await {
+                            return Ok(Err(e));
+                        }
+                        "DEALLOCATE"
+                    }
+                };
+                w.feed_msg(complete(tag.into())).await?;
+                Ok(Ok(()))
+            }
             Intercept::Reset { name } if name == "all" => {
                 if self.tx == TxState::Failed {
                     return Ok(Err(PgError::aborted_transaction()));

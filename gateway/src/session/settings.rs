@@ -377,14 +377,15 @@ fn format_ms(ms: u64) -> String {
     }
 }
 
+/// Encoding names compare like PostgreSQL's `clean_encoding_name`: only letters and digits
+/// count, so asyncpg's startup value `'utf-8'` (quotes included) is UTF8.
 fn is_utf8_name(v: &str) -> bool {
-    matches!(
-        v.trim()
-            .to_ascii_lowercase()
-            .replace(['-', '_'], "")
-            .as_str(),
-        "utf8" | "unicode"
-    )
+    let clean: String = v
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(clean.as_str(), "utf8" | "unicode")
 }
 
 /// Only ISO output is implemented; accept any ISO DateStyle (the order part only affects input).
@@ -478,6 +479,7 @@ mod tests {
         assert!(s.set("datestyle", &vals("SQL"), &d).is_err());
         assert!(s.set("client_encoding", &vals("LATIN1"), &d).is_err());
         assert!(s.set("client_encoding", &vals("utf-8"), &d).is_ok());
+        assert!(s.set("client_encoding", &vals("'utf-8'"), &d).is_ok());
     }
 
     #[test]

@@ -21,7 +21,59 @@ pub const DUCKDB_VERSION: &str = "v1.5.5";
 
 /// Apply every rule.
 pub fn rewrite(sql: &str) -> Cow<'_, str> {
-    rewrite_version(sql)
+    match rewrite_bytea_hex(sql) {
+        Cow::Borrowed(s) => rewrite_version(s),
+        Cow::Owned(s) => Cow::Owned(rewrite_version(&s).into_owned()),
+    }
+}
+
+/// `'\x0200ff'::bytea` (PostgreSQL's hex bytea input) → `'\x02\x00\xff'::bytea`.
+/// psycopg2 inlines every `bytes` parameter in that form; DuckDB reads `\x` as a one-byte escape
+/// and would store `\x02` followed by the characters `00ff`. Only a plain literal of `\x` and
+/// whole hex bytes, cast with `::bytea`, is rewritten (PostgreSQL rejects any other `\x` text).
+fn rewrite_bytea_hex(sql: &str) -> Cow<'_, str> {
+    let toks = tokens(sql);
+    let mut out = String::new();
+    let mut at = 0;
+    for (i, t) in toks.iter().enumerate() {
+        let lit = &sql[t.start..t.end];
+        let Some(hex) = lit.strip_prefix("'\\x").and_then(|r| r.strip_suffix('\'')) else {
+            continue;
+        };
+        if t.tok != Tok::Literal
+            || hex.len() % 2 != 0
+            || !hex.bytes().all(|c| c.is_ascii_hexdigit())
+        {
+            continue;
+        }
+        let colon = |j: usize| {
+            toks.get(j)
+                .is_some_and(|c| c.tok == Tok::Other && &sql[c.start..c.end] == ":")
+        };
+        let cast = colon(i + 1)
+            && colon(i + 2)
+            && toks[i + 2].start == toks[i + 1].end
+            && toks.get(i + 3).is_some_and(|w| {
+                w.tok == Tok::Word && sql[w.start..w.end].eq_ignore_ascii_case("bytea")
+            });
+        if !cast {
+            continue;
+        }
+        out.push_str(&sql[at..t.start]);
+        out.push('\'');
+        for pair in hex.as_bytes().chunks(2) {
+            out.push_str("\\x");
+            out.push(pair[0] as char);
+            out.push(pair[1] as char);
+        }
+        out.push('\'');
+        at = t.end;
+    }
+    if at == 0 {
+        return Cow::Borrowed(sql);
+    }
+    out.push_str(&sql[at..]);
+    Cow::Owned(out)
 }
 
 /// `version()` / `pg_catalog.version()` → PostgreSQL-style version text.
@@ -81,5 +133,29 @@ mod tests {
         assert_eq!(rewrite("select 'version()'"), "select 'version()'");
         assert_eq!(rewrite("select other.version()"), "select other.version()");
         assert_eq!(rewrite("select version from t"), "select version from t");
+    }
+
+    #[test]
+    fn hex_bytea_literals_become_duckdb_escapes() {
+        assert_eq!(
+            rewrite(r"INSERT INTO t VALUES ('\x0200ff'::bytea, '\x'::BYTEA)"),
+            r"INSERT INTO t VALUES ('\x02\x00\xff'::bytea, ''::BYTEA)"
+        );
+        assert_eq!(
+            rewrite(r"SELECT '\x41'::bytea, version()"),
+            format!(r"SELECT '\x41'::bytea, '{}'", version_string())
+        );
+        // not PostgreSQL hex input, not a bytea cast, or an escape string: untouched
+        for sql in [
+            r"SELECT '\x0'::bytea",
+            r"SELECT '\x0g'::bytea",
+            r"SELECT '\x01\x02'::bytea",
+            r"SELECT '\x0102'::blob",
+            r"SELECT '\x0102'",
+            r"SELECT E'\\x0102'::bytea",
+            r"SELECT '\x0102': :bytea",
+        ] {
+            assert_eq!(rewrite(sql), sql);
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! statements the gateway answers itself (transaction control, session settings), and
 //! PostgreSQL command tags.
 
+pub mod catalog;
 pub mod compat;
 pub mod copy;
 pub mod fingerprint;
@@ -49,6 +50,12 @@ pub enum Intercept {
     },
     /// `SET [SESSION CHARACTERISTICS AS] TRANSACTION ...`: accepted, DuckDB has one isolation level.
     SetTransaction,
+    /// `DEALLOCATE [PREPARE] {name | ALL}` (`None` = ALL): as in PostgreSQL it reaches the
+    /// protocol-level prepared statements too; psycopg 3 sends `DEALLOCATE ALL` at every
+    /// rollback once it has prepared one, and `DEALLOCATE name` when its cache evicts one.
+    Deallocate {
+        name: Option<String>,
+    },
 }
 
 /// Recognise a statement the gateway handles itself. `is_session_setting` decides which
@@ -72,6 +79,7 @@ pub fn intercept(sql: &str, is_session_setting: impl Fn(&str) -> bool) -> Option
         }
         "SAVEPOINT" | "RELEASE" => Some(Intercept::Tx(TxControl::Savepoint)),
         "SET" => parse_set(sql, &is_session_setting),
+        "DEALLOCATE" => parse_deallocate(sql),
         "RESET" => {
             let name = normalize_name(w(1));
             (name == "all" || is_session_setting(&name)).then_some(Intercept::Reset { name })
@@ -85,6 +93,30 @@ pub fn intercept(sql: &str, is_session_setting: impl Fn(&str) -> bool) -> Option
                 normalize_name(w(1))
             };
             (name == "all" || is_session_setting(&name)).then_some(Intercept::Show { name })
+        }
+        _ => None,
+    }
+}
+
+fn parse_deallocate(sql: &str) -> Option<Intercept> {
+    let toks: Vec<&str> = tokens(sql)
+        .iter()
+        .filter(|t| t.tok != Tok::Semicolon)
+        .map(|t| &sql[t.start..t.end])
+        .collect();
+    let rest = match toks.get(1) {
+        Some(w) if w.eq_ignore_ascii_case("PREPARE") => &toks[2..],
+        _ => &toks[1..],
+    };
+    match rest {
+        [w] if w.eq_ignore_ascii_case("ALL") => Some(Intercept::Deallocate { name: None }),
+        [w] if w.starts_with('"') => Some(Intercept::Deallocate {
+            name: Some(w.trim_matches('"').replace("\"\"", "\"")),
+        }),
+        [w] if w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') => {
+            Some(Intercept::Deallocate {
+                name: Some(w.to_ascii_lowercase()),
+            })
         }
         _ => None,
     }

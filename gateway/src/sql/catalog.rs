@@ -1,0 +1,261 @@
+//! The PostgreSQL catalog as clients query it, over DuckDB's own `pg_catalog`.
+//!
+//! DuckDB ships `pg_class`, `pg_namespace`, `pg_attribute`, `pg_type`, `format_type`,
+//! `pg_table_is_visible` and more; what clients need beyond that is provided per session as
+//! TEMP macros and views ([`install_sql`], installed the first time a statement needs them), and a
+//! few spellings DuckDB's parser reads differently are rewritten ([`rewrite`]). Each rule names
+//! the client that sends the construct.
+
+use super::lexer::{tokens, Tok, Token};
+
+/// Functions DuckDB itself has in `pg_catalog`; a `pg_catalog.` prefix on any other function is
+/// dropped so the call reaches DuckDB's `main` functions or the session's macros below.
+const DUCKDB_PG_CATALOG_FUNCTIONS: &[&str] = &[
+    "col_description",
+    "current_database",
+    "current_schema",
+    "current_schemas",
+    "format_type",
+    "has_any_column_privilege",
+    "has_column_privilege",
+    "has_database_privilege",
+    "has_foreign_data_wrapper_privilege",
+    "has_function_privilege",
+    "has_language_privilege",
+    "has_schema_privilege",
+    "has_sequence_privilege",
+    "has_server_privilege",
+    "has_table_privilege",
+    "has_tablespace_privilege",
+    "inet_server_port",
+    "obj_description",
+    "pg_collation_is_visible",
+    "pg_conf_load_time",
+    "pg_conversion_is_visible",
+    "pg_function_is_visible",
+    "pg_get_constraintdef",
+    "pg_get_expr",
+    "pg_get_viewdef",
+    "pg_has_role",
+    "pg_is_other_temp_schema",
+    "pg_my_temp_schema",
+    "pg_opclass_is_visible",
+    "pg_operator_is_visible",
+    "pg_opfamily_is_visible",
+    "pg_postmaster_start_time",
+    "pg_size_pretty",
+    "pg_sleep",
+    "pg_table_is_visible",
+    "pg_ts_config_is_visible",
+    "pg_ts_dict_is_visible",
+    "pg_ts_parser_is_visible",
+    "pg_ts_template_is_visible",
+    "pg_type_is_visible",
+    "pg_typeof",
+    "shobj_description",
+];
+
+/// Relations the session provides as TEMP views (shadowing or adding to DuckDB's).
+const SESSION_RELATIONS: &[&str] = &["pg_database", "pg_roles", "pg_user", "pg_auth_members"];
+
+/// Functions the session provides as TEMP macros.
+const SESSION_FUNCTIONS: &[&str] = &[
+    "pg_get_userbyid",
+    "pg_encoding_to_char",
+    "pg_get_function_result",
+    "pg_get_function_arguments",
+    "pg_get_function_identity_arguments",
+    "pg_get_partkeydef",
+    "pg_get_keywords",
+];
+
+/// The session's catalog objects. Owner of everything is the single role `duckdb`.
+pub fn install_sql() -> &'static str {
+    // psql \l \dn \dt \dv \df (Owner column); pgJDBC, Npgsql
+    "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(role_oid) AS 'duckdb';\
+     CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(enc) AS 'UTF8';\
+     CREATE OR REPLACE TEMP MACRO pg_get_function_result(func_oid) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO pg_get_function_identity_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO pg_get_partkeydef(rel_oid) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP VIEW pg_database AS \
+       SELECT oid, datname, 10::BIGINT AS datdba, 6 AS encoding, 'c'::VARCHAR AS datlocprovider, \
+              datistemplate, datallowconn, -1 AS datconnlimit, 'C'::VARCHAR AS datcollate, \
+              'C'::VARCHAR AS datctype, NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS datcollversion, \
+              NULL::VARCHAR[] AS datacl \
+       FROM pg_catalog.pg_database WHERE datname NOT IN ('system', 'temp');\
+     CREATE OR REPLACE TEMP VIEW pg_roles AS \
+       SELECT 10::BIGINT AS oid, 'duckdb'::VARCHAR AS rolname, true AS rolsuper, true AS rolinherit, \
+              false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, \
+              -1 AS rolconnlimit, NULL::VARCHAR AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, \
+              false AS rolbypassrls, NULL::VARCHAR[] AS rolconfig;\
+     CREATE OR REPLACE TEMP VIEW pg_user AS \
+       SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper, \
+              rolreplication AS userepl, rolbypassrls AS usebypassrls, '********'::VARCHAR AS passwd, \
+              rolvaliduntil AS valuntil, rolconfig AS useconfig FROM pg_roles;\
+     CREATE OR REPLACE TEMP VIEW pg_auth_members AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS roleid, NULL::BIGINT AS member, NULL::BIGINT AS grantor, \
+              false AS admin_option, false AS inherit_option, false AS set_option WHERE false;"
+}
+
+fn is(sql: &str, t: Option<&Token>, text: &str) -> bool {
+    t.is_some_and(|t| sql[t.start..t.end].eq_ignore_ascii_case(text))
+}
+
+/// What a statement needs from the catalog layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewritten {
+    pub sql: String,
+    /// It uses the session's macros or views.
+    pub needs_install: bool,
+}
+
+/// Rewrite client catalog constructs; `None` when the statement has none.
+pub fn rewrite(sql: &str) -> Option<Rewritten> {
+    if !sql.contains("pg_") && !sql.contains("PG_") && !sql.to_ascii_lowercase().contains("collate")
+    {
+        return None; // the common case costs one scan
+    }
+    let toks = tokens(sql);
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut needs_install = false;
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let word = |k: usize| {
+            toks.get(k)
+                .map(|t| sql[t.start..t.end].to_ascii_lowercase())
+        };
+        // psql \d: `OPERATOR(pg_catalog.~)` → `~`
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "operator")
+            && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+            && is(sql, toks.get(i + 2), "pg_catalog")
+            && is(sql, toks.get(i + 3), ".")
+        {
+            if let Some(close) = toks[i + 4..].iter().position(|t| t.tok == Tok::CloseParen) {
+                let close = i + 4 + close;
+                let op = sql[toks[i + 3].end..toks[close].start].trim().to_owned();
+                edits.push((t.start, toks[close].end, op));
+                i = close + 1;
+                continue;
+            }
+        }
+        // psql \d: `COLLATE pg_catalog.default` → nothing (DuckDB's default collation)
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "collate")
+            && is(sql, toks.get(i + 1), "pg_catalog")
+            && is(sql, toks.get(i + 2), ".")
+            && word(i + 3).as_deref() == Some("default")
+        {
+            edits.push((t.start, toks[i + 3].end, String::new()));
+            i += 4;
+            continue;
+        }
+        // psql \d: `x::pg_catalog.regtype::pg_catalog.text` → `x::VARCHAR::text`. The reg*
+        // types become their text (DuckDB has no OID-alias types); a cast to them from text
+        // then keeps the name, which is what these queries print.
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "pg_catalog")
+            && is(sql, toks.get(i + 1), ".")
+            && i >= 2
+            && is(sql, toks.get(i - 1), ":")
+            && is(sql, toks.get(i - 2), ":")
+            && toks.get(i + 2).is_some_and(|t| t.tok == Tok::Word)
+        {
+            let ty = word(i + 2).unwrap_or_default();
+            let replacement = match ty.as_str() {
+                "regtype" | "regclass" | "regproc" | "regprocedure" | "regnamespace"
+                | "regrole" | "regoper" | "regconfig" => "VARCHAR".to_owned(),
+                _ => sql[toks[i + 2].start..toks[i + 2].end].to_owned(),
+            };
+            edits.push((t.start, toks[i + 2].end, replacement));
+            i += 3;
+            continue;
+        }
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "pg_catalog")
+            && is(sql, toks.get(i + 1), ".")
+            && toks.get(i + 2).is_some_and(|t| t.tok == Tok::Word)
+        {
+            let name = word(i + 2).unwrap_or_default();
+            let call = toks.get(i + 3).is_some_and(|t| t.tok == Tok::OpenParen);
+            let session_object = if call {
+                SESSION_FUNCTIONS.contains(&name.as_str())
+            } else {
+                SESSION_RELATIONS.contains(&name.as_str())
+            };
+            // psql, pgJDBC, SQLAlchemy: `pg_catalog.fn(` for functions DuckDB keeps in `main`
+            // (array_to_string, …) or the session defines; `pg_catalog.pg_roles` and the other
+            // session views
+            if (call && !DUCKDB_PG_CATALOG_FUNCTIONS.contains(&name.as_str())) || session_object {
+                edits.push((t.start, toks[i + 2].start, String::new()));
+                needs_install |= session_object;
+            }
+            i += 3;
+            continue;
+        }
+        if t.tok == Tok::Word {
+            let name = sql[t.start..t.end].to_ascii_lowercase();
+            let call = toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen);
+            if (call && SESSION_FUNCTIONS.contains(&name.as_str()))
+                || (!call && SESSION_RELATIONS.contains(&name.as_str()))
+            {
+                needs_install = true;
+            }
+        }
+        i += 1;
+    }
+    if edits.is_empty() && !needs_install {
+        return None;
+    }
+    let mut out = sql.to_owned();
+    for (start, end, text) in edits.into_iter().rev() {
+        out.replace_range(start..end, &text);
+    }
+    Some(Rewritten {
+        sql: out,
+        needs_install,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psql_describe_constructs_are_rewritten() {
+        let r = rewrite(
+            "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default AND pg_catalog.pg_table_is_visible(c.oid)",
+        )
+        .unwrap();
+        assert_eq!(
+            r.sql,
+            "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname ~ '^(t)$'  AND pg_catalog.pg_table_is_visible(c.oid)"
+        );
+        assert!(!r.needs_install);
+    }
+
+    #[test]
+    fn session_functions_and_views_are_installed_and_unprefixed() {
+        let r = rewrite(
+            "SELECT pg_catalog.pg_get_userbyid(d.datdba), pg_catalog.array_to_string(d.datacl, E'\\n') FROM pg_catalog.pg_database d",
+        )
+        .unwrap();
+        assert_eq!(
+            r.sql,
+            "SELECT pg_get_userbyid(d.datdba), array_to_string(d.datacl, E'\\n') FROM pg_database d"
+        );
+        assert!(r.needs_install);
+        assert!(
+            rewrite("SELECT rolname FROM pg_roles")
+                .unwrap()
+                .needs_install
+        );
+        // DuckDB's own pg_catalog stays qualified
+        assert_eq!(rewrite("SELECT * FROM pg_catalog.pg_class"), None);
+        assert_eq!(rewrite("SELECT 1"), None);
+        // literals are never touched
+        assert_eq!(rewrite("SELECT 'pg_catalog.pg_roles'"), None);
+    }
+}
