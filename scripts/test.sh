@@ -26,5 +26,7 @@ export DUCKGATE_TEST_PG_PASSWORD_FILE="$DUCKGATE_CACHE/pg/ducklake_rw.password"
 
 echo "== gateway + config"
 cargo test -p duckgate-gateway -p duckgate-config
+echo "== client compatibility (psycopg2/3, asyncpg, SQLAlchemy+pandas, node-postgres, pgx, lib/pq, pgJDBC)"
+bash tests/clients/run.sh
 echo "== operator"
 CARGO_TARGET_DIR="$DUCKGATE_CACHE/target-operator" cargo test -p duckgate-operator
