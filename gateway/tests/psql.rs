@@ -131,4 +131,31 @@ async fn psql_backslash_listings_show_the_duckdb_objects() {
     assert!(dv.contains(" main   | big_orders | view | duckdb"), "{dv}");
     let du = run("\\du");
     assert!(du.contains(" duckdb    | Superuser"), "{du}");
+    let d = run("\\d orders");
+    assert!(d.contains("Table \"main.orders\""), "{d}");
+    assert!(
+        d.contains(" id     | int4          |           | not null |"),
+        "{d}"
+    );
+    assert!(d.contains(" amount | numeric(10,2) |"), "{d}");
+    let dplus = run("\\d+ orders");
+    assert!(
+        dplus.contains("Storage") && dplus.contains(" amount "),
+        "{dplus}"
+    );
+    let dv = run("\\d big_orders");
+    assert!(dv.contains("View \"main.big_orders\""), "{dv}");
+    let all = run("\\d");
+    assert!(
+        all.contains(" orders ") && all.contains(" big_orders "),
+        "{all}"
+    );
+    let (_, err, ok) = psql(
+        &conn,
+        &["-c", "CREATE INDEX amount_idx ON orders(amount)"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let di = run("\\di");
+    assert!(di.contains(" amount_idx | index | duckdb | orders"), "{di}");
 }

@@ -56,7 +56,23 @@ const DUCKDB_PG_CATALOG_FUNCTIONS: &[&str] = &[
 ];
 
 /// Relations the session provides as TEMP views (shadowing or adding to DuckDB's).
-const SESSION_RELATIONS: &[&str] = &["pg_database", "pg_roles", "pg_user", "pg_auth_members"];
+const SESSION_RELATIONS: &[&str] = &[
+    "pg_database",
+    "pg_roles",
+    "pg_user",
+    "pg_auth_members",
+    "pg_class",
+    "pg_policy",
+    "pg_statistic_ext",
+    "pg_publication",
+    "pg_publication_rel",
+    "pg_publication_namespace",
+    "pg_inherits",
+    "pg_trigger",
+    "pg_rewrite",
+    "pg_foreign_table",
+    "pg_partitioned_table",
+];
 
 /// Functions the session provides as TEMP macros.
 const SESSION_FUNCTIONS: &[&str] = &[
@@ -67,6 +83,11 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "pg_get_function_identity_arguments",
     "pg_get_partkeydef",
     "pg_get_keywords",
+    "pg_get_expr",
+    "pg_get_indexdef",
+    "pg_get_statisticsobjdef_columns",
+    "pg_relation_is_publishable",
+    "array_upper",
 ];
 
 /// The session's catalog objects. Owner of everything is the single role `duckdb`.
@@ -78,6 +99,13 @@ pub fn install_sql() -> &'static str {
      CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_function_identity_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_partkeydef(rel_oid) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO pg_get_expr(expr, rel) AS expr, (expr, rel, pretty) AS expr;\
+     CREATE OR REPLACE TEMP MACRO pg_get_indexdef(idx) AS \
+       (SELECT sql FROM duckdb_indexes() WHERE index_oid = idx), \
+       (idx, col, pretty) AS (SELECT sql FROM duckdb_indexes() WHERE index_oid = idx);\
+     CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
+     CREATE OR REPLACE TEMP MACRO array_upper(arr, dim) AS len(arr);\
      CREATE OR REPLACE TEMP VIEW pg_database AS \
        SELECT oid, datname, 10::BIGINT AS datdba, 6 AS encoding, 'c'::VARCHAR AS datlocprovider, \
               datistemplate, datallowconn, -1 AS datconnlimit, 'C'::VARCHAR AS datcollate, \
@@ -95,7 +123,39 @@ pub fn install_sql() -> &'static str {
               rolvaliduntil AS valuntil, rolconfig AS useconfig FROM pg_roles;\
      CREATE OR REPLACE TEMP VIEW pg_auth_members AS \
        SELECT NULL::BIGINT AS oid, NULL::BIGINT AS roleid, NULL::BIGINT AS member, NULL::BIGINT AS grantor, \
-              false AS admin_option, false AS inherit_option, false AS set_option WHERE false;"
+              false AS admin_option, false AS inherit_option, false AS set_option WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_class AS \
+       SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions, CAST(relacl AS VARCHAR[]) AS relacl), \
+              false AS relforcerowsecurity FROM pg_catalog.pg_class;\
+     CREATE OR REPLACE TEMP VIEW pg_policy AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS polname, NULL::BIGINT AS polrelid, NULL::VARCHAR AS polcmd, \
+              NULL::BOOLEAN AS polpermissive, NULL::BIGINT[] AS polroles, NULL::VARCHAR AS polqual, \
+              NULL::VARCHAR AS polwithcheck WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_statistic_ext AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS stxrelid, NULL::VARCHAR AS stxname, NULL::BIGINT AS stxnamespace, \
+              NULL::BIGINT AS stxowner, NULL::INTEGER AS stxstattarget, NULL::INTEGER[] AS stxkeys, \
+              NULL::VARCHAR[] AS stxkind, NULL::VARCHAR AS stxexprs WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_publication AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS pubname, NULL::BIGINT AS pubowner, false AS puballtables, \
+              false AS pubinsert, false AS pubupdate, false AS pubdelete, false AS pubtruncate, false AS pubviaroot WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_publication_rel AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS prpubid, NULL::BIGINT AS prrelid, NULL::VARCHAR AS prqual, \
+              NULL::INTEGER[] AS prattrs WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_publication_namespace AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS pnpubid, NULL::BIGINT AS pnnspid WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_inherits AS \
+       SELECT NULL::BIGINT AS inhrelid, NULL::BIGINT AS inhparent, NULL::INTEGER AS inhseqno, \
+              false AS inhdetachpending WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_trigger AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS tgrelid, NULL::BIGINT AS tgparentid, NULL::VARCHAR AS tgname, \
+              NULL::BIGINT AS tgfoid, NULL::SMALLINT AS tgtype, NULL::VARCHAR AS tgenabled, false AS tgisinternal WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_rewrite AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS rulename, NULL::BIGINT AS ev_class, NULL::VARCHAR AS ev_type, \
+              NULL::VARCHAR AS ev_enabled, false AS is_instead WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_foreign_table AS \
+       SELECT NULL::BIGINT AS ftrelid, NULL::BIGINT AS ftserver, NULL::VARCHAR[] AS ftoptions WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_partitioned_table AS \
+       SELECT NULL::BIGINT AS partrelid, NULL::VARCHAR AS partstrat, NULL::SMALLINT AS partnatts WHERE false;"
 }
 
 fn is(sql: &str, t: Option<&Token>, text: &str) -> bool {
@@ -192,8 +252,48 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
                 edits.push((t.start, toks[i + 2].start, String::new()));
                 needs_install |= session_object;
             }
-            i += 3;
+            i += 2; // the name itself may match a rule below
             continue;
+        }
+        // psql \d (publications), pgJDBC getPrimaryKeys: `FROM generate_series(…) s` names the
+        // function's single column `s` in PostgreSQL; DuckDB makes `s` the row. Say `s(s)`.
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "generate_series")
+            && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+        {
+            let mut depth = 0;
+            let mut close = None;
+            for (j, u) in toks.iter().enumerate().skip(i + 1) {
+                match u.tok {
+                    Tok::OpenParen => depth += 1,
+                    Tok::CloseParen => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = Some(j);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(c) = close {
+                let mut a = c + 1;
+                if is(sql, toks.get(a), "as") {
+                    a += 1;
+                }
+                const NOT_ALIASES: &[&str] = &[
+                    "where", "join", "left", "right", "inner", "cross", "full", "on", "group",
+                    "order", "limit", "union", "with", "as",
+                ];
+                if let Some(alias) = toks.get(a).filter(|t| t.tok == Tok::Word) {
+                    let name = &sql[alias.start..alias.end];
+                    if !NOT_ALIASES.contains(&name.to_ascii_lowercase().as_str())
+                        && !toks.get(a + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+                    {
+                        edits.push((alias.end, alias.end, format!("({name})")));
+                    }
+                }
+            }
         }
         if t.tok == Tok::Word {
             let name = sql[t.start..t.end].to_ascii_lowercase();
@@ -210,6 +310,7 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         return None;
     }
     let mut out = sql.to_owned();
+    edits.sort_by_key(|e| e.0);
     for (start, end, text) in edits.into_iter().rev() {
         out.replace_range(start..end, &text);
     }
@@ -231,9 +332,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             r.sql,
-            "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname ~ '^(t)$'  AND pg_catalog.pg_table_is_visible(c.oid)"
+            "SELECT c.oid FROM pg_class c WHERE c.relname ~ '^(t)$'  AND pg_catalog.pg_table_is_visible(c.oid)"
         );
-        assert!(!r.needs_install);
+        assert!(r.needs_install, "pg_class is the session's view");
     }
 
     #[test]
@@ -253,7 +354,14 @@ mod tests {
                 .needs_install
         );
         // DuckDB's own pg_catalog stays qualified
-        assert_eq!(rewrite("SELECT * FROM pg_catalog.pg_class"), None);
+        assert_eq!(rewrite("SELECT * FROM pg_catalog.pg_type"), None);
+        // psql's publication listing: the series' column takes the alias
+        assert_eq!(
+            rewrite("SELECT s FROM pg_catalog.generate_series(0, 3) s WHERE true")
+                .unwrap()
+                .sql,
+            "SELECT s FROM generate_series(0, 3) s(s) WHERE true"
+        );
         assert_eq!(rewrite("SELECT 1"), None);
         // literals are never touched
         assert_eq!(rewrite("SELECT 'pg_catalog.pg_roles'"), None);
