@@ -8,7 +8,11 @@
 //! certificate issuing), `controller` (the reconcilers: read → validate → build → apply →
 //! status), and the process around them (`metrics`, `leader`, `admin`).
 
+pub mod admin;
 pub mod certs;
+pub mod controller;
 pub mod crd;
+pub mod leader;
+pub mod metrics;
 pub mod resources;
 pub mod validate;

@@ -93,13 +93,7 @@ pub fn validate_endpoint(ep: &PostgresEndpoint) -> Result<(), Invalid> {
     if ep.name_any().len() > 40 {
         return bad("metadata.name", "at most 40 characters");
     }
-    if spec.replicas.is_some() && spec.autoscaling.is_some() {
-        return bad(
-            "replicas",
-            "replicas and autoscaling are mutually exclusive",
-        );
-    }
-    if spec.replicas.is_some_and(|r| r < 0) {
+    if spec.replicas < 0 {
         return bad("replicas", "must not be negative");
     }
     if let Some(a) = &spec.autoscaling {
@@ -161,7 +155,7 @@ pub fn validate_endpoint(ep: &PostgresEndpoint) -> Result<(), Invalid> {
             {
                 return bad(format!("{field}.local.file"), "must be a plain file name");
             }
-            if spec.autoscaling.is_some() || spec.replicas.unwrap_or(1) > 1 {
+            if spec.autoscaling.is_some() || spec.replicas > 1 {
                 return bad(
                     field,
                     "a local database has a single writer: use replicas 0 or 1 and no autoscaling",
@@ -203,6 +197,31 @@ pub fn validate_endpoint(ep: &PostgresEndpoint) -> Result<(), Invalid> {
         );
     }
 
+    let l = &spec.limits;
+    let negative = [
+        ("limits.maxConnections", l.max_connections.map(i64::from)),
+        (
+            "limits.maxConnectionsPerToken",
+            l.max_connections_per_token.map(i64::from),
+        ),
+        ("limits.statementTimeoutMs", l.statement_timeout_ms),
+        ("limits.idleSessionTimeoutMs", l.idle_session_timeout_ms),
+        (
+            "limits.idleInTransactionTimeoutMs",
+            l.idle_in_transaction_timeout_ms,
+        ),
+        ("limits.threads", l.threads.map(i64::from)),
+        ("limits.drainTimeoutMs", l.drain_timeout_ms),
+        (
+            "auth.maxFailuresPerMinute",
+            spec.auth.max_failures_per_minute.map(i64::from),
+        ),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.is_some_and(|v| v < 0));
+    if let Some((field, _)) = negative {
+        return bad(field, "must not be negative");
+    }
     if let Some(m) = &spec.limits.memory_limit {
         if !valid_memory(m) {
             return bad(
@@ -276,18 +295,16 @@ mod tests {
 
     #[test]
     fn replica_rules() {
-        assert_eq!(
-            check(|s| {
-                s.replicas = Some(2);
-                s.autoscaling = Some(
-                    serde_yaml::from_str("{maxReplicas: 3, targetCPUUtilizationPercentage: 50}")
-                        .unwrap(),
-                );
-            })
-            .unwrap_err()
-            .field,
-            "replicas"
-        );
+        // replicas is ignored while autoscaling
+        check(|s| {
+            s.replicas = 2;
+            s.autoscaling = Some(
+                serde_yaml::from_str("{maxReplicas: 3, targetCPUUtilizationPercentage: 50}")
+                    .unwrap(),
+            );
+        })
+        .unwrap();
+        assert_eq!(check(|s| s.replicas = -1).unwrap_err().field, "replicas");
         assert!(check(|s| s.autoscaling = Some(
             serde_yaml::from_str(
                 "{minReplicas: 4, maxReplicas: 3, targetCPUUtilizationPercentage: 50}"
@@ -306,7 +323,7 @@ mod tests {
             )
         })
         .unwrap();
-        check(|s| s.replicas = Some(0)).unwrap();
+        check(|s| s.replicas = 0).unwrap();
     }
 
     #[test]
@@ -331,7 +348,7 @@ mod tests {
         check(|s| s.databases.push(local())).unwrap();
         let e = check(|s| {
             s.databases.push(local());
-            s.replicas = Some(2);
+            s.replicas = 2;
         })
         .unwrap_err();
         assert!(e.message.contains("single writer"), "{e}");
@@ -364,6 +381,12 @@ mod tests {
         })
         .is_err());
         assert!(check(|s| s.limits.memory_limit = Some("lots".into())).is_err());
+        assert_eq!(
+            check(|s| s.limits.statement_timeout_ms = Some(-1))
+                .unwrap_err()
+                .field,
+            "limits.statementTimeoutMs"
+        );
         check(|s| s.limits.memory_limit = Some("1.5GB".into())).unwrap();
         assert_eq!(
             check(|s| s.limits.max_connections = Some(0))

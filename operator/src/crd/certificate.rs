@@ -36,13 +36,13 @@ use serde::{Deserialize, Serialize};
     ),
     printcolumn(
         name = "NotAfter",
-        type_ = "date",
+        type_ = "string",
         json_path = ".status.notAfter",
         description = "Expiry of the current certificate"
     ),
     printcolumn(
         name = "RenewalTime",
-        type_ = "date",
+        type_ = "string",
         json_path = ".status.renewalTime",
         priority = 1
     ),

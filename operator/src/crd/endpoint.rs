@@ -65,7 +65,6 @@ use serde::{Deserialize, Serialize};
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("size(self.metadata.name) <= 40").message("the name of a PostgresEndpoint is at most 40 characters (its maintenance CronJob adds a suffix)"),
 )]
-#[x_kube(validation = Rule::new("!(has(self.replicas) && has(self.autoscaling))").message("replicas and autoscaling are mutually exclusive: with autoscaling the HorizontalPodAutoscaler owns the replica count"))]
 #[x_kube(validation = Rule::new("!has(self.databases) || self.databases.filter(d, d.default).size() <= 1").message("at most one database can be the default"))]
 #[x_kube(validation = Rule::new("!has(self.databases) || self.databases.all(d, self.databases.exists_one(e, e.name == d.name))").message("database names must be unique"))]
 #[x_kube(validation = Rule::new("!has(self.databases) || !self.databases.exists(d, has(d.local)) || (!has(self.autoscaling) && (!has(self.replicas) || self.replicas <= 1))").message("a local database has a single writer: use replicas 0 or 1 and no autoscaling"))]
@@ -84,11 +83,11 @@ pub struct PostgresEndpointSpec {
     #[schemars(length(max = 16))]
     pub image_pull_secrets: Vec<String>,
 
-    /// Number of gateway pods. Unset: 1. Not allowed together with `autoscaling`, which then owns
-    /// the replica count. Also set by `kubectl scale`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Number of gateway pods (also what `kubectl scale` sets). Ignored while `autoscaling` is
+    /// set: the HorizontalPodAutoscaler then owns the replica count.
+    #[serde(default = "one")]
     #[schemars(range(min = 0, max = 1000))]
-    pub replicas: Option<i32>,
+    pub replicas: i32,
 
     /// Scale the gateway with a HorizontalPodAutoscaler (autoscaling/v2) instead of a fixed
     /// replica count.
@@ -367,7 +366,7 @@ pub struct AuthSpec {
     /// Failed logins allowed per client address per minute. Unset: the gateway's default (10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
-    pub max_failures_per_minute: Option<u32>,
+    pub max_failures_per_minute: Option<i32>,
 }
 
 /// The Secret with the token file.
@@ -473,19 +472,23 @@ pub struct LimitsSpec {
     /// Unset: 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
-    pub max_connections: Option<u32>,
+    pub max_connections: Option<i32>,
     /// Concurrent connections of one token identity per pod. Unset: no per-token limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_connections_per_token: Option<u32>,
+    #[schemars(range(min = 0))]
+    pub max_connections_per_token: Option<i32>,
     /// Default `statement_timeout` of every session, in milliseconds (0 = none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statement_timeout_ms: Option<u64>,
+    #[schemars(range(min = 0))]
+    pub statement_timeout_ms: Option<i64>,
     /// Default `idle_session_timeout`, in milliseconds (0 = none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idle_session_timeout_ms: Option<u64>,
+    #[schemars(range(min = 0))]
+    pub idle_session_timeout_ms: Option<i64>,
     /// Default `idle_in_transaction_session_timeout`, in milliseconds (0 = none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idle_in_transaction_timeout_ms: Option<u64>,
+    #[schemars(range(min = 0))]
+    pub idle_in_transaction_timeout_ms: Option<i64>,
     /// DuckDB `memory_limit` of each database instance, e.g. `4GB`. Unset: 75% of the
     /// container's memory limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -494,13 +497,13 @@ pub struct LimitsSpec {
     /// DuckDB `threads` of each database instance. Unset: from the container's CPU limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
-    pub threads: Option<u32>,
+    pub threads: Option<i32>,
     /// On shutdown, how long running statements may take to finish before their sessions are
     /// closed with 57P01, in milliseconds. The pod's termination grace period is this plus
     /// 5 seconds. Unset: 30000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(max = 3600000))]
-    pub drain_timeout_ms: Option<u64>,
+    #[schemars(range(min = 0, max = 3600000))]
+    pub drain_timeout_ms: Option<i64>,
 }
 
 /// Pod placement.

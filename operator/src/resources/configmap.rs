@@ -97,10 +97,19 @@ fn database_config(d: &DatabaseSpec) -> Option<DatabaseConfig> {
     })
 }
 
+fn non_negative(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn non_negative32(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
 /// Drain timeout in milliseconds (the spec's or the gateway's default).
 pub fn drain_timeout_ms(spec: &PostgresEndpointSpec) -> u64 {
     spec.limits
         .drain_timeout_ms
+        .map(non_negative)
         .unwrap_or_else(|| Limits::default().drain_timeout_ms)
 }
 
@@ -109,22 +118,22 @@ pub fn gateway_config(spec: &PostgresEndpointSpec, resolved: &Resolved) -> Gatew
     let mut limits = Limits::default();
     let l = &spec.limits;
     if let Some(v) = l.max_connections {
-        limits.max_connections = v;
+        limits.max_connections = non_negative32(v);
     }
     if let Some(v) = l.max_connections_per_token {
-        limits.max_connections_per_token = v;
+        limits.max_connections_per_token = non_negative32(v);
     }
     if let Some(v) = l.statement_timeout_ms {
-        limits.statement_timeout_ms = v;
+        limits.statement_timeout_ms = non_negative(v);
     }
     if let Some(v) = l.idle_session_timeout_ms {
-        limits.idle_session_timeout_ms = v;
+        limits.idle_session_timeout_ms = non_negative(v);
     }
     if let Some(v) = l.idle_in_transaction_timeout_ms {
-        limits.idle_in_transaction_timeout_ms = v;
+        limits.idle_in_transaction_timeout_ms = non_negative(v);
     }
     limits.memory_limit = l.memory_limit.clone();
-    limits.threads = l.threads;
+    limits.threads = l.threads.map(non_negative32);
     limits.drain_timeout_ms = drain_timeout_ms(spec);
 
     let mut auth = AuthConfig {
@@ -136,7 +145,7 @@ pub fn gateway_config(spec: &PostgresEndpointSpec, resolved: &Resolved) -> Gatew
         ..Default::default()
     };
     if let Some(v) = spec.auth.max_failures_per_minute {
-        auth.max_failures_per_minute = v;
+        auth.max_failures_per_minute = non_negative32(v);
     }
 
     GatewayConfig {

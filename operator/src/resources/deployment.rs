@@ -80,7 +80,7 @@ pub fn deployment(
     let replicas = if spec.autoscaling.is_some() {
         None
     } else {
-        Some(spec.replicas.unwrap_or(1))
+        Some(spec.replicas)
     };
     // A local database is a file with one writer: the old pod must be gone before the new one
     // opens it.
@@ -334,7 +334,7 @@ mod tests {
         let d = build(&testing::endpoint(spec));
         assert_eq!(d.spec.unwrap().replicas, None);
         let mut spec = testing::spec();
-        spec.replicas = Some(4);
+        spec.replicas = 4;
         assert_eq!(
             build(&testing::endpoint(spec)).spec.unwrap().replicas,
             Some(4)

@@ -1,6 +1,7 @@
 //! Pure builders: an endpoint's spec (plus what the reconciler read from the cluster) in, the
 //! Kubernetes objects it should have out. One file per object; no I/O anywhere here.
 
+pub mod certmanager;
 pub mod configmap;
 pub mod cronjob;
 pub mod deployment;
