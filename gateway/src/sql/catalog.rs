@@ -88,6 +88,9 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "pg_get_statisticsobjdef_columns",
     "pg_relation_is_publishable",
     "array_upper",
+    "to_regtype",
+    "to_regclass",
+    "pg_get_serial_sequence",
 ];
 
 /// The session's catalog objects. Owner of everything is the single role `duckdb`.
@@ -106,6 +109,16 @@ pub fn install_sql() -> &'static str {
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
      CREATE OR REPLACE TEMP MACRO array_upper(arr, dim) AS len(arr);\
+     CREATE OR REPLACE TEMP MACRO duckgate_regclass(name) AS ( \
+       SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+       WHERE c.relname = trim(split_part(name, '.', -1), '\"') \
+         AND (NOT contains(name, '.') OR n.nspname = trim(split_part(name, '.', 1), '\"')) \
+       ORDER BY (n.nspname = current_schema()) DESC LIMIT 1);\
+     CREATE OR REPLACE TEMP MACRO duckgate_regtype(name) AS ( \
+       SELECT oid FROM pg_catalog.pg_type WHERE typname = lower(trim(name, '\"')) ORDER BY oid LIMIT 1);\
+     CREATE OR REPLACE TEMP MACRO to_regclass(name) AS duckgate_regclass(name);\
+     CREATE OR REPLACE TEMP MACRO to_regtype(name) AS duckgate_regtype(name);\
+     CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(tab, col) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP VIEW pg_database AS \
        SELECT oid, datname, 10::BIGINT AS datdba, 6 AS encoding, 'c'::VARCHAR AS datlocprovider, \
               datistemplate, datallowconn, -1 AS datconnlimit, 'C'::VARCHAR AS datcollate, \
@@ -158,6 +171,12 @@ pub fn install_sql() -> &'static str {
        SELECT NULL::BIGINT AS partrelid, NULL::VARCHAR AS partstrat, NULL::SMALLINT AS partnatts WHERE false;"
 }
 
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 fn is(sql: &str, t: Option<&Token>, text: &str) -> bool {
     t.is_some_and(|t| sql[t.start..t.end].eq_ignore_ascii_case(text))
 }
@@ -172,9 +191,12 @@ pub struct Rewritten {
 
 /// Rewrite client catalog constructs; `None` when the statement has none.
 pub fn rewrite(sql: &str) -> Option<Rewritten> {
-    if !sql.contains("pg_") && !sql.contains("PG_") && !sql.to_ascii_lowercase().contains("collate")
+    // the common case costs a scan and no allocation
+    if !["pg_", "reg", "collate", "generate_series"]
+        .iter()
+        .any(|n| contains_ignore_case(sql, n))
     {
-        return None; // the common case costs one scan
+        return None;
     }
     let toks = tokens(sql);
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
@@ -210,6 +232,42 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         {
             edits.push((t.start, toks[i + 3].end, String::new()));
             i += 4;
+            continue;
+        }
+        // pgJDBC, SQLAlchemy, Npgsql: `'schema.name'::regclass` / `'int4'::regtype` look an
+        // object up by name; they become the session macros that do the lookup in DuckDB's
+        // catalog (NULL when there is no such object).
+        if t.tok == Tok::Literal && is(sql, toks.get(i + 1), ":") && is(sql, toks.get(i + 2), ":") {
+            let mut k = i + 3;
+            if is(sql, toks.get(k), "pg_catalog") && is(sql, toks.get(k + 1), ".") {
+                k += 2;
+            }
+            let target = word(k).unwrap_or_default();
+            let func = match target.as_str() {
+                "regclass" => Some("duckgate_regclass"),
+                "regtype" => Some("duckgate_regtype"),
+                _ => None,
+            };
+            if let Some(func) = func {
+                let lit = &sql[t.start..t.end];
+                edits.push((t.start, toks[k].end, format!("{func}({lit})")));
+                needs_install = true;
+                i = k + 1;
+                continue;
+            }
+        }
+        // `x::regclass` on a column: its text (the cast that prints names)
+        if t.tok == Tok::Word
+            && i >= 2
+            && is(sql, toks.get(i - 1), ":")
+            && is(sql, toks.get(i - 2), ":")
+            && matches!(
+                sql[t.start..t.end].to_ascii_lowercase().as_str(),
+                "regclass" | "regtype" | "regproc" | "regnamespace" | "regrole"
+            )
+        {
+            edits.push((t.start, t.end, "VARCHAR".into()));
+            i += 1;
             continue;
         }
         // psql \d: `x::pg_catalog.regtype::pg_catalog.text` → `x::VARCHAR::text`. The reg*
@@ -355,6 +413,22 @@ mod tests {
         );
         // DuckDB's own pg_catalog stays qualified
         assert_eq!(rewrite("SELECT * FROM pg_catalog.pg_type"), None);
+        // lookups by name
+        let r = rewrite("SELECT attname FROM pg_attribute WHERE attrelid = 'public.t'::regclass")
+            .unwrap();
+        assert_eq!(
+            r.sql,
+            "SELECT attname FROM pg_attribute WHERE attrelid = duckgate_regclass('public.t')"
+        );
+        assert!(r.needs_install);
+        assert_eq!(
+            rewrite("SELECT to_regtype('hstore')").map(|r| r.needs_install),
+            Some(true)
+        );
+        assert_eq!(
+            rewrite("SELECT 'int4'::pg_catalog.regtype").unwrap().sql,
+            "SELECT duckgate_regtype('int4')"
+        );
         // psql's publication listing: the series' column takes the alias
         assert_eq!(
             rewrite("SELECT s FROM pg_catalog.generate_series(0, 3) s WHERE true")
