@@ -30,3 +30,8 @@ echo "== client compatibility (psycopg2/3, asyncpg, SQLAlchemy+pandas, node-post
 bash tests/clients/run.sh
 echo "== operator"
 CARGO_TARGET_DIR="$DUCKGATE_CACHE/target-operator" cargo test -p duckgate-operator
+
+echo "== chart: helm lint, helm template, server-side dry-run (e2e control plane)"
+# A control plane of its own (e2e/env.sh: other ports and run dir), so the chart's CRDs and
+# ClusterRoles never meet the operator tests' control plane.
+bash e2e/chart-check.sh
