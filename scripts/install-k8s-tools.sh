@@ -3,8 +3,8 @@
 # kube-controller-manager, kube-scheduler, kubectl (all of the k8s.io/kubernetes version pinned in
 # tools/k8s/go.mod), etcd (go.etcd.io/etcd/server/v3, same module) and helm, into
 # $DUCKGATE_CACHE/k8s-bin/<k8s-version>/. Only missing binaries are built; the Go module and build
-# caches live in $DUCKGATE_CACHE/go, so a second run is instant. A cold build takes about half an
-# hour on 2 cores. Also makes sure openssl (start-k8s.sh makes certificates with it) and a kubectl
+# caches live in $DUCKGATE_CACHE/go (~6 GB), so a second run is instant. A cold build takes 12-21
+# minutes on 2 cores (module downloads included). Also makes sure openssl (start-k8s.sh makes certificates with it) and a kubectl
 # on PATH (Debian's kubernetes-client; it is old, prefer the bin dir's kubectl, which matches the
 # apiserver) are there.
 # Env: DUCKGATE_GO_BUILD_P (go build -p, default: number of cores).
