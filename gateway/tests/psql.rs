@@ -134,7 +134,7 @@ async fn psql_backslash_listings_show_the_duckdb_objects() {
     let d = run("\\d orders");
     assert!(d.contains("Table \"main.orders\""), "{d}");
     assert!(
-        d.contains(" id     | int4          |           | not null |"),
+        d.contains(" id     | integer       |           | not null |"),
         "{d}"
     );
     assert!(d.contains(" amount | numeric(10,2) |"), "{d}");
