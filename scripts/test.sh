@@ -29,6 +29,11 @@ cargo test -p duckgate-gateway -p duckgate-config
 echo "== client compatibility (psycopg2/3, asyncpg, SQLAlchemy+pandas, node-postgres, pgx, lib/pq, pgJDBC)"
 bash tests/clients/run.sh
 echo "== operator"
+# A real control plane (etcd, kube-apiserver, kube-controller-manager; binaries built once and
+# cached) for the operator's integration tests; without DUCKGATE_TEST_KUBECONFIG they skip.
+bash scripts/install-k8s-tools.sh | tail -n 1
+DUCKGATE_TEST_KUBECONFIG="$(bash scripts/start-k8s.sh | tail -n 1)"
+export DUCKGATE_TEST_KUBECONFIG
 CARGO_TARGET_DIR="$DUCKGATE_CACHE/target-operator" cargo test -p duckgate-operator
 
 echo "== chart: helm lint, helm template, server-side dry-run (e2e control plane)"

@@ -589,7 +589,16 @@ async fn endpoint_lifecycle_children_rollout_restore_pause_and_garbage_collectio
     let ns = env.ns.clone();
 
     // every child, with the expected content
-    let ep = wait_condition(&env, "lake", "Degraded", "False", "AsExpected", 90).await;
+    // applied: no pods ever become ready here (no kubelets), so the rollout stays under way
+    let ep = wait_condition(&env, "lake", "Progressing", "True", "RollingOut", 90).await;
+    assert_eq!(
+        condition(&ep, "Degraded"),
+        Some(("False".into(), "AsExpected".into()))
+    );
+    assert_eq!(
+        condition(&ep, "Ready"),
+        Some(("False".into(), "NoPodsReady".into()))
+    );
     let uid = ep.uid().unwrap();
     let deploys = env.api::<Deployment>();
     let d = eventually("Deployment", 30, || async {
@@ -915,7 +924,7 @@ spec:
         )
         .await
         .unwrap();
-    let ep = wait_condition(&env, "bad", "Degraded", "False", "AsExpected", 60).await;
+    let ep = wait_condition(&env, "bad", "Progressing", "True", "RollingOut", 60).await;
     assert!(get_opt(&env.api::<Deployment>(), "bad").await.is_some());
     let cm = get_opt(&env.api::<ConfigMap>(), "bad-config")
         .await

@@ -65,7 +65,7 @@ use serde::{Deserialize, Serialize};
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("size(self.metadata.name) <= 40").message("the name of a PostgresEndpoint is at most 40 characters (its maintenance CronJob adds a suffix)"),
 )]
-#[x_kube(validation = Rule::new("!has(self.databases) || self.databases.filter(d, d.default).size() <= 1").message("at most one database can be the default"))]
+#[x_kube(validation = Rule::new("!has(self.databases) || self.databases.filter(d, has(d.default) && d.default).size() <= 1").message("at most one database can be the default"))]
 #[x_kube(validation = Rule::new("!has(self.databases) || self.databases.all(d, self.databases.exists_one(e, e.name == d.name))").message("database names must be unique"))]
 #[x_kube(validation = Rule::new("!has(self.databases) || !self.databases.exists(d, has(d.local)) || (!has(self.autoscaling) && (!has(self.replicas) || self.replicas <= 1))").message("a local database has a single writer: use replicas 0 or 1 and no autoscaling"))]
 #[serde(rename_all = "camelCase")]
