@@ -1104,3 +1104,136 @@ async fn two_operators_elect_one_leader() {
     leader.assert_nothing_forbidden();
     env.teardown().await;
 }
+
+/// A stand-in for cert-manager's Certificate CRD: the API only, no controller. The test plays
+/// cert-manager by writing the status.
+const FAKE_CERT_MANAGER_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: certificates.cert-manager.io}
+spec:
+  group: cert-manager.io
+  names: {kind: Certificate, listKind: CertificateList, plural: certificates, singular: certificate}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"#;
+
+#[tokio::test]
+async fn cert_manager_issuer_creates_a_certificate_and_reports_its_state() {
+    let Some(env) = setup("cert_manager").await else {
+        return;
+    };
+    let crds: Api<CustomResourceDefinition> = Api::all(env.admin.clone());
+    let installed = crds
+        .get_opt("certificates.cert-manager.io")
+        .await
+        .unwrap()
+        .is_some();
+    let op = Operator::start(&env, &[]);
+    env.apply_yaml(
+        r#"
+apiVersion: duckgate.io/v1alpha1
+kind: EndpointCertificate
+metadata: {name: cm, namespace: NS}
+spec:
+  dnsNames: [db.example.com]
+  issuer: {certManager: {issuerRef: {name: letsencrypt, kind: ClusterIssuer}}}
+"#,
+    )
+    .await;
+    let certs = env.api::<EndpointCertificate>();
+    let reason = |c: &EndpointCertificate| {
+        c.status
+            .as_ref()?
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.reason.clone())
+    };
+    if !installed {
+        eventually("CertManagerNotInstalled", 60, || async {
+            let c = certs.get("cm").await.ok()?;
+            (reason(&c)? == "CertManagerNotInstalled").then_some(())
+        })
+        .await;
+        let crd: CustomResourceDefinition = serde_yaml::from_str(FAKE_CERT_MANAGER_CRD).unwrap();
+        ssa(&crds, &crd).await;
+        // a spec change wakes the certificate at once (otherwise it looks again within 30 s)
+        certs
+            .patch(
+                "cm",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {"touch": "1"}}})),
+            )
+            .await
+            .unwrap();
+    }
+    let cm_ar = kube::api::ApiResource {
+        group: "cert-manager.io".into(),
+        version: "v1".into(),
+        api_version: "cert-manager.io/v1".into(),
+        kind: "Certificate".into(),
+        plural: "certificates".into(),
+    };
+    let cm_api: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(env.admin.clone(), &env.ns, &cm_ar);
+    let created = eventually("the cert-manager Certificate", 90, || async {
+        cm_api.get_opt("cm").await.ok().flatten()
+    })
+    .await;
+    assert_eq!(created.data["spec"]["secretName"], "cm-tls");
+    assert_eq!(created.data["spec"]["dnsNames"], json!(["db.example.com"]));
+    assert_eq!(created.data["spec"]["issuerRef"]["kind"], "ClusterIssuer");
+    let owner = &created.metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!(owner.kind, "EndpointCertificate");
+    let c = eventually("Issuing while cert-manager works", 60, || async {
+        let c = certs.get("cm").await.ok()?;
+        (reason(&c)? == "Issuing").then_some(c)
+    })
+    .await;
+    assert!(c
+        .status
+        .unwrap()
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Issuing" && c.status == "True"));
+
+    // cert-manager reports success
+    cm_api
+        .patch_status(
+            "cm",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "message": "Certificate is up to date and has not expired"}],
+                "notBefore": "2026-01-01T00:00:00Z", "notAfter": "2099-01-01T00:00:00Z",
+                "renewalTime": "2098-12-01T00:00:00Z", "revision": 3
+            }})),
+        )
+        .await
+        .unwrap();
+    // the operator looks at cert-manager's state every 15 s while it is not ready
+    let st = eventually("Ready from cert-manager", 60, || async {
+        let c = certs.get("cm").await.ok()?;
+        (reason(&c)? == "Issued").then(|| c.status.unwrap())
+    })
+    .await;
+    assert_eq!(st.revision, Some(3));
+    assert_eq!(st.not_after.unwrap().0.to_string(), "2099-01-01T00:00:00Z");
+    assert_eq!(st.secret_name.as_deref(), Some("cm-tls"));
+    op.assert_nothing_forbidden();
+    env.teardown().await;
+    if !installed {
+        // leave the control plane as it was: no cert-manager API
+        let _ = crds
+            .delete("certificates.cert-manager.io", &DeleteParams::default())
+            .await;
+    }
+}

@@ -370,7 +370,13 @@ async fn reconcile_inner(obj: &DynamicObject, ctx: &Context) -> Result<Action> {
                 Cond::new(ISSUING, false, e.reason(), e.to_string()),
             ];
             finish(&cert, ctx, &ns, s, &computed).await?;
-            Ok(Action::requeue(Duration::from_secs(300)))
+            // cert-manager may be installed any time and is not watched: look again soon.
+            let wait = if matches!(e, Error::CertManagerMissing) {
+                30
+            } else {
+                300
+            };
+            Ok(Action::requeue(Duration::from_secs(wait)))
         }
         Err(e) => Err(e),
     }
