@@ -35,8 +35,10 @@ const TEST_MANAGER: &str = "duckgate-operator-tests";
 
 struct Env {
     admin: Client,
+    admin_kubeconfig: PathBuf,
     operator_kubeconfig: PathBuf,
     ns: String,
+    torn_down: bool,
 }
 
 fn admin_kubeconfig(test: &str) -> Option<PathBuf> {
@@ -155,8 +157,10 @@ async fn setup(test: &str) -> Option<Env> {
     .unwrap();
     Some(Env {
         admin,
+        admin_kubeconfig: admin_path,
         operator_kubeconfig,
         ns,
+        torn_down: false,
     })
 }
 
@@ -200,9 +204,32 @@ impl Env {
         }
     }
 
-    async fn teardown(self) {
+    async fn teardown(mut self) {
         let nss: Api<Namespace> = Api::all(self.admin.clone());
         let _ = nss.delete(&self.ns, &DeleteParams::default()).await;
+        self.torn_down = true;
+    }
+}
+
+impl Drop for Env {
+    /// A failed test still deletes its namespace (from a thread of its own: the test's runtime
+    /// is unwinding).
+    fn drop(&mut self) {
+        if self.torn_down {
+            return;
+        }
+        let (path, ns) = (self.admin_kubeconfig.clone(), self.ns.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let nss: Api<Namespace> = Api::all(client_for(&path).await);
+                let _ = nss.delete(&ns, &DeleteParams::default()).await;
+            });
+        })
+        .join();
     }
 }
 

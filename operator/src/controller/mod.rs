@@ -260,3 +260,22 @@ pub async fn run(
 
 /// Debounce for both controllers: many child events of one change become one reconcile.
 pub const DEBOUNCE: Duration = Duration::from_millis(500);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::PostgresEndpoint;
+
+    #[test]
+    fn an_object_that_does_not_match_the_types_is_an_error_not_a_panic() {
+        let ar = api_resource::<PostgresEndpoint>();
+        let mut obj = DynamicObject::new("db", &ar).within("ns");
+        obj.data = serde_json::json!({"spec": {"auth": {"tokenSecret": {"name": "t"}}, "tls": {"certificate": "c"}}});
+        let ep: PostgresEndpoint = decode(&obj).unwrap();
+        assert_eq!(ep.spec.replicas, 1, "defaults apply");
+        obj.data = serde_json::json!({"spec": {"auth": "not an object", "tls": {}}});
+        let err = decode::<PostgresEndpoint>(&obj).unwrap_err();
+        assert_eq!(err.reason(), "InvalidObject");
+        assert!(err.is_user_error());
+    }
+}
