@@ -970,6 +970,14 @@ spec:
     let ep = wait_condition(&env, "bad", "Degraded", "True", "CertificateNotFound", 60).await;
     // Ready keeps what it was (the pods keep serving with the old spec); no pods run here
     assert!(condition(&ep, "Ready").is_some());
+    // settled: the operator does not rewrite an unchanged status (no self-triggering)
+    let rv = ep.resource_version();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        eps.get("bad").await.unwrap().resource_version(),
+        rv,
+        "status rewritten without a change"
+    );
 
     let m = op.metrics().await.expect("metrics");
     assert!(m.contains("reason=\"InvalidSpec\""), "{m}");
