@@ -159,3 +159,43 @@ async fn psql_backslash_listings_show_the_duckdb_objects() {
     let di = run("\\di");
     assert!(di.contains(" amount_idx | index | duckdb | orders"), "{di}");
 }
+
+/// Session statements pools and drivers send: asyncpg's reset batch, DISCARD ALL, set_config /
+/// current_setting, LISTEN refused with 0A000.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_reset_statements_and_setting_functions() {
+    let gw = start().await;
+    let c = gw.connect().await;
+    c.batch_execute("SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;")
+        .await
+        .unwrap();
+    c.batch_execute("CREATE TEMP TABLE scratch(i INT); SET application_name = 'before'")
+        .await
+        .unwrap();
+    let stmt = c.prepare("SELECT 1").await.unwrap();
+    c.batch_execute("DISCARD ALL").await.unwrap();
+    let e = c.simple_query("SELECT * FROM scratch").await.unwrap_err();
+    assert_eq!(common::sqlstate(&e), "42P01", "temporary tables are gone");
+    assert!(
+        c.query(&stmt, &[]).await.is_err(),
+        "prepared statements are gone"
+    );
+    let row = c
+        .query_one(
+            "SELECT set_config('application_name', 'pooled', false)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "pooled");
+    let row = c
+        .query_one("SELECT current_setting('application_name')", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "pooled");
+    let e = c.simple_query("LISTEN jobs").await.unwrap_err();
+    assert_eq!(common::sqlstate(&e), "0A000");
+    c.batch_execute("BEGIN").await.unwrap();
+    let e = c.simple_query("DISCARD ALL").await.unwrap_err();
+    assert_eq!(common::sqlstate(&e), "25001");
+}

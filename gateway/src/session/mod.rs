@@ -507,6 +507,8 @@ impl Session {
                     text_column("description"),
                 ],
                 Intercept::Show { name } => vec![text_column(name)],
+                Intercept::SetConfig { .. } => vec![text_column("set_config")],
+                Intercept::CurrentSetting { .. } => vec![text_column("current_setting")],
                 _ => Vec::new(),
             };
             return Ok(Prepared {
@@ -1399,6 +1401,21 @@ impl Session {
         PgError::new("57014", format!("COPY from stdin failed: {message}"))
     }
 
+    /// One DataRow of text values.
+    async fn send_text_row<W: Wire>(&self, w: &mut W, values: &[String]) -> PgWireResult<()> {
+        use bytes::BufMut;
+        let mut data = bytes::BytesMut::new();
+        for v in values {
+            data.put_i32(v.len() as i32);
+            data.put_slice(v.as_bytes());
+        }
+        w.feed_msg(PgWireBackendMessage::DataRow(DataRow::new(
+            data,
+            values.len() as i16,
+        )))
+        .await
+    }
+
     async fn run_intercept<W: Wire>(
         &mut self,
         w: &mut W,
@@ -1410,7 +1427,83 @@ impl Session {
                 w.feed_msg(complete("SET".into())).await?;
                 Ok(Ok(()))
             }
-            Intercept::Set { name, value } => self.apply_setting(w, name, value, "SET").await,
+            Intercept::Set { name, value } => self.apply_setting(w, name, value, Some("SET")).await,
+            Intercept::SetConfig { name, value } => {
+                let v = sql::SetValue::Values(vec![value.clone()]);
+                if let Err(e) = self.apply_setting(w, name, &v, None).await? {
+                    return Ok(Err(e));
+                }
+                let shown = self
+                    .settings
+                    .show(name, &self.info.user)
+                    .unwrap_or_default();
+                self.send_text_row(w, &[shown]).await?;
+                w.feed_msg(complete("SELECT 1".into())).await?;
+                Ok(Ok(()))
+            }
+            Intercept::CurrentSetting { name } => {
+                if self.tx == TxState::Failed {
+                    return Ok(Err(PgError::aborted_transaction()));
+                }
+                let shown = self
+                    .settings
+                    .show(name, &self.info.user)
+                    .unwrap_or_default();
+                self.send_text_row(w, &[shown]).await?;
+                w.feed_msg(complete("SELECT 1".into())).await?;
+                Ok(Ok(()))
+            }
+            Intercept::NoOp { tag } => {
+                if self.tx == TxState::Failed {
+                    return Ok(Err(PgError::aborted_transaction()));
+                }
+                w.feed_msg(complete((*tag).into())).await?;
+                Ok(Ok(()))
+            }
+            Intercept::Unsupported { what } => Ok(Err(PgError::new(
+                "0A000",
+                format!("{what} is not supported by this endpoint"),
+            ))),
+            Intercept::DiscardAll => {
+                if self.in_transaction() {
+                    return Ok(Err(PgError::new(
+                        "25001",
+                        "DISCARD ALL cannot run inside a transaction block",
+                    )));
+                }
+                self.statements.clear();
+                self.portals.clear();
+                self.quiesce().await;
+                // temporary tables go; the catalog layer's own views and macros stay
+                let drop = "SELECT string_agg('DROP TABLE temp.main.\"' || replace(table_name, '\"', '\"\"') || '\"', ';') \
+                            FROM duckdb_tables() WHERE temporary";
+                let engine = self.engine.clone();
+                let r = blocking(&engine, move |e| {
+                    let stmts = e.query_strings(drop)?;
+                    match stmts.first().cloned().flatten() {
+                        Some(sql) if !sql.is_empty() => e.execute_batch(&sql),
+                        _ => Ok(()),
+                    }
+                })
+                .await;
+                if let Err(e) = r {
+                    return Ok(Err(e.into()));
+                }
+                self.settings = self.defaults.clone();
+                let sql = settings::duckdb_search_path(&self.settings.search_path);
+                if let Err(e) = self.engine_sql(sql).await {
+                    return Ok(Err(e));
+                }
+                for (k, v) in self.settings.reported(&self.info.user) {
+                    w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                        k.to_owned(),
+                        v,
+                    )))
+                    .await?;
+                }
+                w.feed_msg(complete("DISCARD ALL".into())).await?;
+                Ok(Ok(()))
+            }
             Intercept::Deallocate { name } => {
                 if self.tx == TxState::Failed {
                     return Ok(Err(PgError::aborted_transaction()));
@@ -1460,7 +1553,7 @@ impl Session {
                 Ok(Ok(()))
             }
             Intercept::Reset { name } => {
-                self.apply_setting(w, name, &sql::SetValue::Default, "RESET")
+                self.apply_setting(w, name, &sql::SetValue::Default, Some("RESET"))
                     .await
             }
             Intercept::Show { name } => {
@@ -1515,7 +1608,7 @@ impl Session {
         w: &mut W,
         name: &str,
         value: &sql::SetValue,
-        tag: &str,
+        tag: Option<&str>,
     ) -> PgWireResult<Result<(), PgError>> {
         if self.tx == TxState::Failed {
             return Ok(Err(PgError::aborted_transaction()));
@@ -1530,7 +1623,9 @@ impl Session {
                 return Ok(Err(e));
             }
         }
-        w.feed_msg(complete(tag.into())).await?;
+        if let Some(tag) = tag {
+            w.feed_msg(complete(tag.into())).await?;
+        }
         if let Some((k, v)) = effect.report {
             w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
                 k.to_owned(),

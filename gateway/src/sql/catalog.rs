@@ -94,6 +94,7 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "to_regclass",
     "pg_get_serial_sequence",
     "format_type",
+    "pg_advisory_unlock_all",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -313,6 +314,7 @@ const FIXED_SQL: &str =
        (idx, col, pretty) AS (SELECT sql FROM duckdb_indexes() WHERE index_oid = idx);\
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
+     CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS NULL;\
      CREATE OR REPLACE TEMP MACRO array_upper(arr, dim) AS len(arr);\
      CREATE OR REPLACE TEMP MACRO duckgate_regclass(name) AS ( \
        SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \

@@ -56,6 +56,30 @@ pub enum Intercept {
     Deallocate {
         name: Option<String>,
     },
+    /// `SELECT set_config('name', 'value', is_local)`: a SET that answers with the new value
+    /// (pgJDBC, Npgsql, DBeaver).
+    SetConfig {
+        name: String,
+        value: String,
+    },
+    /// `SELECT current_setting('name')` of a session setting (DuckDB's `current_setting` reads
+    /// DuckDB's configuration, not the session's).
+    CurrentSetting {
+        name: String,
+    },
+    /// `DISCARD ALL`: RESET ALL, DEALLOCATE ALL, close portals, drop temporary tables (pools
+    /// such as pgbouncer and asyncpg's reset).
+    DiscardAll,
+    /// Statements about features the endpoint has nothing for, answered with their tag:
+    /// `CLOSE ALL` / `CLOSE cursor`, `UNLISTEN`, `DISCARD PLANS|SEQUENCES|TEMP` (asyncpg's
+    /// connection reset sends `CLOSE ALL; UNLISTEN *; RESET ALL`).
+    NoOp {
+        tag: &'static str,
+    },
+    /// `LISTEN` / `NOTIFY`: refused with 0A000 rather than a syntax error.
+    Unsupported {
+        what: &'static str,
+    },
 }
 
 /// Recognise a statement the gateway handles itself. `is_session_setting` decides which
@@ -80,6 +104,31 @@ pub fn intercept(sql: &str, is_session_setting: impl Fn(&str) -> bool) -> Option
         "SAVEPOINT" | "RELEASE" => Some(Intercept::Tx(TxControl::Savepoint)),
         "SET" => parse_set(sql, &is_session_setting),
         "DEALLOCATE" => parse_deallocate(sql),
+        "DISCARD" => match w(1) {
+            "ALL" => Some(Intercept::DiscardAll),
+            "PLANS" => Some(Intercept::NoOp {
+                tag: "DISCARD PLANS",
+            }),
+            "SEQUENCES" => Some(Intercept::NoOp {
+                tag: "DISCARD SEQUENCES",
+            }),
+            "TEMP" | "TEMPORARY" => Some(Intercept::NoOp {
+                tag: "DISCARD TEMP",
+            }),
+            _ => None,
+        },
+        "CLOSE" => Some(Intercept::NoOp {
+            tag: if w(1) == "ALL" {
+                "CLOSE CURSOR ALL"
+            } else {
+                "CLOSE CURSOR"
+            },
+        }),
+        "UNLISTEN" => Some(Intercept::NoOp { tag: "UNLISTEN" }),
+        "LISTEN" | "NOTIFY" => Some(Intercept::Unsupported {
+            what: "LISTEN/NOTIFY",
+        }),
+        "SELECT" => parse_setting_function(sql, &is_session_setting),
         "RESET" => {
             let name = normalize_name(w(1));
             (name == "all" || is_session_setting(&name)).then_some(Intercept::Reset { name })
@@ -93,6 +142,51 @@ pub fn intercept(sql: &str, is_session_setting: impl Fn(&str) -> bool) -> Option
                 normalize_name(w(1))
             };
             (name == "all" || is_session_setting(&name)).then_some(Intercept::Show { name })
+        }
+        _ => None,
+    }
+}
+
+/// `SELECT [pg_catalog.]set_config('n', 'v', bool)` or `SELECT [pg_catalog.]current_setting('n')`
+/// of a session setting, alone in its statement.
+fn parse_setting_function(
+    sql: &str,
+    is_session_setting: &impl Fn(&str) -> bool,
+) -> Option<Intercept> {
+    let toks: Vec<lexer::Token> = tokens(sql)
+        .into_iter()
+        .filter(|t| t.tok != Tok::Semicolon)
+        .collect();
+    let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
+    let mut i = 1;
+    if text(i).eq_ignore_ascii_case("pg_catalog") && text(i + 1) == "." {
+        i += 2;
+    }
+    let func = text(i).to_ascii_lowercase();
+    let literal = |k: usize| -> Option<String> {
+        let t = toks.get(k)?;
+        (t.tok == Tok::Literal && sql[t.start..].starts_with('\''))
+            .then(|| sql[t.start + 1..t.end - 1].replace("''", "'"))
+    };
+    if text(i + 1) != "(" {
+        return None;
+    }
+    let name = normalize_name(&literal(i + 2)?);
+    if !is_session_setting(&name) {
+        return None;
+    }
+    match func.as_str() {
+        "current_setting" if text(i + 3) == ")" && toks.len() == i + 4 => {
+            Some(Intercept::CurrentSetting { name })
+        }
+        "set_config"
+            if text(i + 3) == ","
+                && text(i + 5) == ","
+                && text(i + 7) == ")"
+                && toks.len() == i + 8 =>
+        {
+            let value = literal(i + 4)?;
+            Some(Intercept::SetConfig { name, value })
         }
         _ => None,
     }
