@@ -74,6 +74,16 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_rewrite",
     "pg_foreign_table",
     "pg_partitioned_table",
+    "pg_index",
+    "pg_matviews",
+    "pg_extension",
+    "pg_language",
+    "pg_event_trigger",
+    "pg_subscription",
+    "pg_foreign_data_wrapper",
+    "pg_foreign_server",
+    "pg_db_role_setting",
+    "pg_shdescription",
 ];
 
 /// Functions the session provides as TEMP macros.
@@ -95,6 +105,7 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "pg_get_serial_sequence",
     "format_type",
     "pg_advisory_unlock_all",
+    "quote_ident",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -315,6 +326,9 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
      CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS NULL;\
+     CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS \
+       CASE WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') THEN ident \
+            ELSE '\"' || replace(ident, '\"', '\"\"') || '\"' END;\
      CREATE OR REPLACE TEMP MACRO array_upper(arr, dim) AS len(arr);\
      CREATE OR REPLACE TEMP MACRO duckgate_regclass(name) AS ( \
        SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -374,6 +388,36 @@ const FIXED_SQL: &str =
               NULL::VARCHAR AS ev_enabled, false AS is_instead WHERE false;\
      CREATE OR REPLACE TEMP VIEW pg_foreign_table AS \
        SELECT NULL::BIGINT AS ftrelid, NULL::BIGINT AS ftserver, NULL::VARCHAR[] AS ftoptions WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_index AS \
+       SELECT *, false AS indnullsnotdistinct FROM pg_catalog.pg_index;\
+     CREATE OR REPLACE TEMP VIEW pg_matviews AS \
+       SELECT NULL::VARCHAR AS schemaname, NULL::VARCHAR AS matviewname, NULL::VARCHAR AS matviewowner, \
+              NULL::VARCHAR AS tablespace, false AS hasindexes, false AS ispopulated, NULL::VARCHAR AS definition WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_extension AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS extname, NULL::BIGINT AS extowner, NULL::BIGINT AS extnamespace, \
+              false AS extrelocatable, NULL::VARCHAR AS extversion, NULL::BIGINT[] AS extconfig, \
+              NULL::VARCHAR[] AS extcondition WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_language AS \
+       SELECT 12::BIGINT AS oid, 'internal' AS lanname, 10::BIGINT AS lanowner, false AS lanispl, true AS lanpltrusted, \
+              0::BIGINT AS lanplcallfoid, 0::BIGINT AS laninline, 0::BIGINT AS lanvalidator, NULL::VARCHAR[] AS lanacl \
+       UNION ALL SELECT 14, 'sql', 10, false, true, 0, 0, 0, NULL;\
+     CREATE OR REPLACE TEMP VIEW pg_event_trigger AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS evtname, NULL::VARCHAR AS evtevent, NULL::BIGINT AS evtowner, \
+              NULL::BIGINT AS evtfoid, NULL::VARCHAR AS evtenabled, NULL::VARCHAR[] AS evttags WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_subscription AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS subdbid, NULL::VARCHAR AS subname, NULL::BIGINT AS subowner, \
+              false AS subenabled, NULL::VARCHAR AS subconninfo, NULL::VARCHAR[] AS subpublications WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_foreign_data_wrapper AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS fdwname, NULL::BIGINT AS fdwowner, NULL::BIGINT AS fdwhandler, \
+              NULL::BIGINT AS fdwvalidator, NULL::VARCHAR[] AS fdwacl, NULL::VARCHAR[] AS fdwoptions WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_foreign_server AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS srvname, NULL::BIGINT AS srvowner, NULL::BIGINT AS srvfdw, \
+              NULL::VARCHAR AS srvtype, NULL::VARCHAR AS srvversion, NULL::VARCHAR[] AS srvacl, \
+              NULL::VARCHAR[] AS srvoptions WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_db_role_setting AS \
+       SELECT NULL::BIGINT AS setdatabase, NULL::BIGINT AS setrole, NULL::VARCHAR[] AS setconfig WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_shdescription AS \
+       SELECT NULL::BIGINT AS objoid, NULL::BIGINT AS classoid, NULL::VARCHAR AS description WHERE false;\
      CREATE OR REPLACE TEMP VIEW pg_partitioned_table AS \
        SELECT NULL::BIGINT AS partrelid, NULL::VARCHAR AS partstrat, NULL::SMALLINT AS partnatts WHERE false;";
 
@@ -507,6 +551,13 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         {
             let name = word(i + 2).unwrap_or_default();
             let call = toks.get(i + 3).is_some_and(|t| t.tok == Tok::OpenParen);
+            // SQLAlchemy: `pg_catalog.pg_class.relname` (schema.table.column) → `pg_class.relname`
+            if is(sql, toks.get(i + 3), ".") {
+                edits.push((t.start, toks[i + 2].start, String::new()));
+                needs_install |= SESSION_RELATIONS.contains(&name.as_str());
+                i += 2;
+                continue;
+            }
             let session_object = if call {
                 SESSION_FUNCTIONS.contains(&name.as_str())
             } else {
