@@ -31,10 +31,12 @@ pub struct GatewayConfig {
     pub auth: AuthConfig,
     /// Directory with the DuckDB extensions the databases need
     /// (`<dir>/v1.5.5/linux_amd64/<name>.duckdb_extension`); nothing is downloaded at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extension_directory: Option<PathBuf>,
     /// Configured databases; without any, the embedded default serves `<dataDir>`.
     pub databases: Vec<storage::DatabaseConfig>,
     /// Server-wide object storage readable by clients under allowed prefixes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object_store: Option<storage::ObjectStoreConfig>,
     /// HTTP admin listener: `/healthz`, `/readyz`, `/metrics`.
     pub admin: AdminConfig,
@@ -84,9 +86,11 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// DuckDB `memory_limit` for each database instance (e.g. `4GB`); unset = 75% of the
     /// container's memory limit (cgroup) when there is one, else DuckDB's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<String>,
     /// DuckDB `threads` for each database instance; unset = derived from the container's CPU
     /// limit (cgroup), else the machine's CPU count.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threads: Option<u32>,
     /// Default `idle_in_transaction_session_timeout` in milliseconds (0 = none).
     pub idle_in_transaction_timeout_ms: u64,
@@ -146,10 +150,13 @@ pub enum LogFormat {
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct TlsConfig {
     /// PEM certificate chain (`tls.crt` of a Kubernetes TLS Secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_file: Option<PathBuf>,
     /// PEM private key (`tls.key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
     /// Optional CA bundle (`ca.crt`), published for clients' `sslrootcert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
     /// Accept connections without TLS. Only allowed when `listen` is a loopback address.
     pub allow_plaintext: bool,
@@ -160,6 +167,7 @@ pub struct TlsConfig {
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct AuthConfig {
     /// Token file (YAML, see `duckgate-gateway token create`); default `<dataDir>/tokens.yaml`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
     /// `scram` (SCRAM-SHA-256) or `password` (cleartext password over TLS).
     pub method: AuthMethod,
