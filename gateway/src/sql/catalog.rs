@@ -84,6 +84,59 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_foreign_server",
     "pg_db_role_setting",
     "pg_shdescription",
+    "pg_opclass",
+    "pg_available_extensions",
+    // DuckDB's own views, passed through so every reference is unqualified (DuckDB resolves
+    // `pg_catalog.pg_collation.collname` style references only for the session's views)
+    "pg_am",
+    "pg_attrdef",
+    "pg_collation",
+    "pg_constraint",
+    "pg_depend",
+    "pg_description",
+    "pg_enum",
+    "pg_indexes",
+    "pg_prepared_statements",
+    "pg_proc",
+    "pg_sequence",
+    "pg_sequences",
+    "pg_settings",
+    "pg_tables",
+    "pg_tablespace",
+    "pg_views",
+];
+
+/// DuckDB views re-exported unchanged by the session (see `SESSION_RELATIONS`).
+const PASSTHROUGH_RELATIONS: &[&str] = &[
+    "pg_am",
+    "pg_attrdef",
+    "pg_collation",
+    "pg_constraint",
+    "pg_depend",
+    "pg_description",
+    "pg_enum",
+    "pg_indexes",
+    "pg_prepared_statements",
+    "pg_proc",
+    "pg_sequence",
+    "pg_sequences",
+    "pg_tables",
+    "pg_tablespace",
+    "pg_views",
+];
+
+/// Settings whose value is the same for every session, inlined where a query reads them with
+/// `current_setting('name')` (asyncpg, Grafana, SQLAlchemy ask for these).
+const CONSTANT_SETTINGS: &[(&str, &str)] = &[
+    ("server_version_num", "150000"),
+    ("default_table_access_method", "heap"),
+    ("jit", "off"),
+    ("max_identifier_length", "63"),
+    ("block_size", "8192"),
+    ("integer_datetimes", "on"),
+    ("server_encoding", "UTF8"),
+    ("lc_collate", "C"),
+    ("lc_ctype", "C"),
 ];
 
 /// Functions the session provides as TEMP macros.
@@ -106,12 +159,29 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "format_type",
     "pg_advisory_unlock_all",
     "quote_ident",
+    "pg_get_viewdef",
+    "pg_table_size",
+    "pg_relation_size",
+    "pg_total_relation_size",
+    "pg_indexes_size",
+    "pg_tablespace_location",
+    "pg_get_triggerdef",
+    "pg_get_ruledef",
+    "pg_statistics_obj_is_visible",
+    "pg_get_function_sqlbody",
+    "array_lower",
 ];
 
 /// The session's catalog objects (built once per process).
 pub fn install_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| format!("{}{}", FIXED_SQL, type_catalog_sql()))
+    SQL.get_or_init(|| {
+        let passthrough: String = PASSTHROUGH_RELATIONS
+            .iter()
+            .map(|r| format!("CREATE OR REPLACE TEMP VIEW {r} AS SELECT * FROM pg_catalog.{r};"))
+            .collect();
+        format!("{FIXED_SQL}{passthrough}{}", type_catalog_sql())
+    })
 }
 
 /// A PostgreSQL type the gateway sends on the wire, as `pg_type` describes it.
@@ -326,6 +396,28 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
      CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS NULL;\
+     CREATE OR REPLACE TEMP MACRO pg_get_viewdef(vid) AS \
+       (SELECT v.sql FROM duckdb_views() v WHERE v.view_oid = vid), \
+       (vid, pretty) AS (SELECT v.sql FROM duckdb_views() v WHERE v.view_oid = vid);\
+     CREATE OR REPLACE TEMP MACRO pg_table_size(rel) AS CAST(NULL AS BIGINT);\
+     CREATE OR REPLACE TEMP MACRO pg_relation_size(rel) AS CAST(NULL AS BIGINT), \
+       (rel, fork) AS CAST(NULL AS BIGINT);\
+     CREATE OR REPLACE TEMP MACRO pg_total_relation_size(rel) AS CAST(NULL AS BIGINT);\
+     CREATE OR REPLACE TEMP MACRO pg_indexes_size(rel) AS CAST(NULL AS BIGINT);\
+     CREATE OR REPLACE TEMP MACRO pg_tablespace_location(ts) AS '';\
+     CREATE OR REPLACE TEMP MACRO pg_get_triggerdef(t) AS CAST(NULL AS VARCHAR), (t, pretty) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO pg_get_ruledef(r) AS CAST(NULL AS VARCHAR), (r, pretty) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO pg_statistics_obj_is_visible(o) AS true;\
+     CREATE OR REPLACE TEMP MACRO pg_get_function_sqlbody(f) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO array_lower(arr, dim) AS CASE WHEN len(arr) > 0 THEN 1 END;\
+     CREATE OR REPLACE TEMP VIEW pg_opclass AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS opcmethod, NULL::VARCHAR AS opcname, NULL::BIGINT AS opcnamespace, \
+              NULL::BIGINT AS opcowner, NULL::BIGINT AS opcfamily, NULL::BIGINT AS opcintype, false AS opcdefault, \
+              NULL::BIGINT AS opckeytype WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_available_extensions AS \
+       SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS default_version, NULL::VARCHAR AS installed_version, \
+              NULL::VARCHAR AS comment WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT *, 'default' AS source FROM pg_catalog.pg_settings;\
      CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS \
        CASE WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') THEN ident \
             ELSE '\"' || replace(ident, '\"', '\"\"') || '\"' END;\
@@ -344,7 +436,7 @@ const FIXED_SQL: &str =
        SELECT oid, datname, 10::BIGINT AS datdba, 6 AS encoding, 'c'::VARCHAR AS datlocprovider, \
               datistemplate, datallowconn, -1 AS datconnlimit, 'C'::VARCHAR AS datcollate, \
               'C'::VARCHAR AS datctype, NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS datcollversion, \
-              NULL::VARCHAR[] AS datacl \
+              NULL::VARCHAR[] AS datacl, 1663::BIGINT AS dattablespace \
        FROM pg_catalog.pg_database WHERE datname NOT IN ('system', 'temp');\
      CREATE OR REPLACE TEMP VIEW pg_roles AS \
        SELECT 10::BIGINT AS oid, 'duckdb'::VARCHAR AS rolname, true AS rolsuper, true AS rolinherit, \
@@ -442,9 +534,15 @@ pub struct Rewritten {
 /// Rewrite client catalog constructs; `None` when the statement has none.
 pub fn rewrite(sql: &str) -> Option<Rewritten> {
     // the common case costs a scan and no allocation
-    if !["pg_", "reg", "collate", "generate_series"]
-        .iter()
-        .any(|n| contains_ignore_case(sql, n))
+    if ![
+        "pg_",
+        "reg",
+        "collate",
+        "generate_series",
+        "current_setting",
+    ]
+    .iter()
+    .any(|n| contains_ignore_case(sql, n))
     {
         return None;
     }
@@ -613,6 +711,23 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
                 }
             }
         }
+        // asyncpg, Grafana, SQLAlchemy: `current_setting('server_version_num')` and other
+        // constants become their value
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "current_setting")
+            && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+            && toks.get(i + 2).is_some_and(|t| t.tok == Tok::Literal)
+            && toks.get(i + 3).is_some_and(|t| t.tok == Tok::CloseParen)
+        {
+            let lit = &sql[toks[i + 2].start..toks[i + 2].end];
+            let name = lit.trim_matches('\'').to_ascii_lowercase();
+            if let Some((_, v)) = CONSTANT_SETTINGS.iter().find(|(n, _)| *n == name) {
+                // a `pg_catalog.` prefix before it was already removed by the rule above
+                edits.push((t.start, toks[i + 3].end, format!("'{v}'")));
+                i += 4;
+                continue;
+            }
+        }
         // SQLAlchemy's column reflection: PostgreSQL function names DuckDB spells differently
         if t.tok == Tok::Word && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen) {
             let renamed = match sql[t.start..t.end].to_ascii_lowercase().as_str() {
@@ -756,7 +871,7 @@ mod tests {
                 .needs_install
         );
         // DuckDB's own pg_catalog stays qualified
-        assert_eq!(rewrite("SELECT * FROM pg_catalog.pg_proc"), None);
+        assert_eq!(rewrite("SELECT pg_catalog.pg_typeof(1)"), None);
         // lookups by name
         let r = rewrite("SELECT attname FROM pg_attribute WHERE attrelid = 'public.t'::regclass")
             .unwrap();
