@@ -164,6 +164,9 @@ def main():
                     help=f"cargo build -p duckgate-gateway first (CARGO_TARGET_DIR={TARGET})")
     ap.add_argument("--out", default=os.path.join(HERE, "STATUS.md"), help="'-' for none")
     ap.add_argument("--only", help="comma-separated corpus names (e.g. psql,pgjdbc,published/dbeaver)")
+    ap.add_argument("--min-same-rows", type=int, default=0,
+                    help="fail (exit 1) when fewer queries succeed with PostgreSQL's row count: a "
+                         "ratchet that keeps the catalog layer from regressing")
     a = ap.parse_args()
     started = time.time()
 
@@ -237,6 +240,10 @@ def main():
     print(f"totals: {tot[0]} queries, {tot[1]} ok ({tot[2]} with another row count than PostgreSQL), "
           f"{tot[3]} error, {tot[4]} pg-error ({elapsed:.0f}s)",
           file=sys.stderr)
+    same = tot[1] - tot[2]
+    if same < a.min_same_rows:
+        sys.exit(f"regression: {same} queries answer with PostgreSQL's row count, "
+                 f"fewer than the recorded {a.min_same_rows}")
 
 
 if __name__ == "__main__":
