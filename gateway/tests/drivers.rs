@@ -146,3 +146,30 @@ async fn psycopg3_deallocate_reaches_protocol_statements() {
     c.batch_execute("PREPARE p AS SELECT 42").await.unwrap();
     c.batch_execute("DEALLOCATE p").await.unwrap();
 }
+
+/// psycopg 3 sends a list of `str` untyped (OID 0) as `'{a,c}'`; `col = ANY($1)` types such a
+/// parameter as an array, as PostgreSQL does, instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untyped_any_parameters_are_arrays() {
+    let gw = start().await;
+    let c = gw.connect().await;
+    c.batch_execute(
+        "CREATE TABLE letters (s VARCHAR, i INTEGER); \
+         INSERT INTO letters VALUES ('a', 1), ('b', 2), ('c', 3)",
+    )
+    .await
+    .unwrap();
+    let (mut raw, _) = Raw::connect(gw.port, &[("user", "psycopg"), ("database", "md:")]).await;
+    let mut msgs = Raw::parse(
+        "",
+        "SELECT i FROM letters WHERE s = ANY($1) ORDER BY i",
+        &[0],
+    );
+    msgs.extend(Raw::bind("", "", &[Some("{a,c}")], 0));
+    msgs.extend(Raw::execute("", 0));
+    msgs.extend(Raw::sync());
+    raw.send(&msgs).await;
+    let (rows, _, other) = raw.count_rows_until_ready().await;
+    assert_eq!(rows, 2, "{}", tags(&other));
+    assert!(!tags(&other).contains('E'), "{}", tags(&other));
+}

@@ -575,6 +575,16 @@ impl Session {
         let text = sql::compat::rewrite(&text).into_owned();
         let (id, info, sql) = blocking(&self.engine, move |e| {
             let (id, info) = e.prepare(&text)?;
+            // `= ANY($1)` with an untyped parameter is an array in PostgreSQL (psycopg 3 sends
+            // a list of str that way)
+            let arrays = sql::lexer::array_params(&text);
+            let untyped_type = |i: usize| {
+                if arrays.contains(&(i + 1)) {
+                    DuckType::List(Box::new(DuckType::Varchar))
+                } else {
+                    DuckType::Varchar
+                }
+            };
             let casts: Vec<(usize, String)> = info
                 .params
                 .iter()
@@ -584,7 +594,7 @@ impl Session {
                     let ty = oids
                         .get(i)
                         .and_then(|&o| types::duck_type_for_oid(o))
-                        .unwrap_or(DuckType::Varchar);
+                        .unwrap_or_else(|| untyped_type(i));
                     (i + 1, ty.sql_name())
                 })
                 .collect();
@@ -603,7 +613,7 @@ impl Session {
                         ) {
                             *slot = Some(ty);
                         } else if let Some(slot) = info2.params.get_mut(n - 1) {
-                            slot.get_or_insert(DuckType::Varchar);
+                            slot.get_or_insert(untyped_type(n - 1));
                         }
                     }
                     Ok((id2, info2, rewritten))

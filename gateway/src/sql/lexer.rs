@@ -281,6 +281,28 @@ pub fn max_param(sql: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// Placeholders used as the whole argument of `ANY(...)` / `ALL(...)`: PostgreSQL types them
+/// as arrays (`col = ANY($1)`).
+pub fn array_params(sql: &str) -> Vec<usize> {
+    let toks = tokens(sql);
+    toks.windows(4)
+        .filter_map(|w| match w {
+            [a, open, Token {
+                tok: Tok::Param(n), ..
+            }, close]
+                if a.tok == Tok::Word
+                    && (sql[a.start..a.end].eq_ignore_ascii_case("any")
+                        || sql[a.start..a.end].eq_ignore_ascii_case("all"))
+                    && open.tok == Tok::OpenParen
+                    && close.tok == Tok::CloseParen =>
+            {
+                Some(*n)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Rewrite `$n` as `($n::TYPE)` for the parameters in `casts` (indexed by n).
 pub fn cast_params(sql: &str, casts: &[(usize, String)]) -> String {
     let mut out = String::with_capacity(sql.len() + 16 * casts.len());

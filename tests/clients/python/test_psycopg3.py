@@ -78,13 +78,15 @@ def params():
 
 def any_array():
     # psycopg sends a Python str as `unknown` and so a list of str as an unknown-typed '{x,y}';
-    # the gateway cannot yet infer text[] from `= ANY($1)` (see tests/clients/README.md), so this
-    # uses psycopg's documented StrDumper, which sends str as text and lists as text[].
+    # the gateway types a placeholder that is the whole argument of ANY/ALL as an array
     from psycopg.types.string import StrDumper
     conn.execute("CREATE OR REPLACE TABLE py3_any (s VARCHAR, i INTEGER)")
     conn.execute("INSERT INTO py3_any VALUES ('x', 1), ('y', 2), ('z', 3)")
     eq(conn.execute("SELECT s FROM py3_any WHERE i = ANY(%s) ORDER BY i", [[1, 3]]).fetchall(),
        [("x",), ("z",)], "int list")
+    eq(conn.execute("SELECT i FROM py3_any WHERE s = ANY(%s) ORDER BY i", [["x", "z"]]).fetchall(),
+       [(1,), (3,)], "text list, default dumpers")
+    # and with psycopg's StrDumper (str as text, lists as text[])
     cur = conn.cursor()
     cur.adapters.register_dumper(str, StrDumper)
     eq(cur.execute("SELECT i FROM py3_any WHERE s = ANY(%s) ORDER BY i", [["x", "z"]]).fetchall(),
