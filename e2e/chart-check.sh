@@ -28,6 +28,7 @@ cmp -s operator/rbac/clusterrole.yaml "$CHART/files/rbac/clusterrole.yaml" ||
   fail "$CHART/files/rbac/clusterrole.yaml differs from operator/rbac/clusterrole.yaml: run e2e/sync-chart.sh"
 pass "chart copies of crds/ and operator/rbac/clusterrole.yaml are current"
 
+e2e_lock
 e2e_k8s_start
 HELM="$E2E_BIN/helm"
 work=$(mktemp -d)

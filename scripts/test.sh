@@ -43,3 +43,5 @@ echo "== chart: helm lint, helm template, server-side dry-run (e2e control plane
 # A control plane of its own (e2e/env.sh: other ports and run dir), so the chart's CRDs and
 # ClusterRoles never meet the operator tests' control plane.
 bash e2e/chart-check.sh
+echo "== e2e: chart + operator + gateways on the e2e control plane with the node agent (e2e/README.md)"
+bash e2e/run.sh
