@@ -175,6 +175,16 @@ source scripts/pg-env.sh
 S3_PORT="${S3_ENDPOINT##*:}"
 PG_PASSWORD=$(cat "$DUCKGATE_CACHE/pg/ducklake_rw.password")
 
+# Container processes an earlier agent could not stop (it was killed itself) would hold pod
+# addresses: end them. Only pids that still carry the agent's DUCKGATE_POD_IP are touched.
+if [ -f "$STATE/state/pods.json" ]; then
+  for p in $(jq -r '.[] | .containers[] | .pid // empty' "$STATE/state/pods.json"); do
+    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -q '^DUCKGATE_POD_IP='; then
+      echo "ending process $p left by an earlier run" >&2
+      kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
+fi
 # Images: what the node agent runs for each image name (see e2e/agent/agent.py, IMAGES).
 rm -rf "$STATE"
 mkdir -p "$STATE"/images/{gateway,operator,relay}/bin "$W"

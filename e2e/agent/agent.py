@@ -1184,10 +1184,12 @@ class Agent:
             return
         have = subprocess.run(["ip", "route", "show", "table", "local", net], capture_output=True, text=True, check=True)
         if "local" in have.stdout:
-            return
-        subprocess.run(["ip", "route", "add", "local", net, "dev", "lo"], check=True)
+            log(f"pod network {net} is already local to this host (an earlier agent's route: taken over)")
+        else:
+            subprocess.run(["ip", "route", "add", "local", net, "dev", "lo"], check=True)
+            log(f"pod network {net} is local to this host (route added)")
+        # The agent owns this range on this host: the route goes when the agent does.
         self.route_added = True
-        log(f"pod network {net} is local to this host (route added)")
 
     def remove_route(self):
         if self.route_added:
