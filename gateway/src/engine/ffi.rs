@@ -304,8 +304,10 @@ impl Prepared {
             let n = ffi::duckdb_prepared_statement_column_count(self.raw);
             (0..n)
                 .map(|i| {
-                    let name =
-                        borrowed_c_str(ffi::duckdb_prepared_statement_column_name(self.raw, i));
+                    // the caller owns this string (duckdb_free), unlike a result's column names
+                    let name = owned_c_str(
+                        ffi::duckdb_prepared_statement_column_name(self.raw, i).cast_mut(),
+                    );
                     let mut lt = ffi::duckdb_prepared_statement_column_logical_type(self.raw, i);
                     let ty = if lt.is_null() {
                         DuckType::Unsupported("INVALID".into())

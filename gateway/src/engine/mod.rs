@@ -62,6 +62,8 @@ pub struct Engine {
     deferred_close: Arc<Mutex<Vec<u64>>>,
     /// The bulk loader of a COPY FROM STDIN in progress.
     copy_in: Option<ffi::Appender>,
+    /// Statements whose result is a row count ("Count" column), not rows.
+    count_results: std::collections::HashSet<u64>,
 }
 
 // The engine moves between blocking-pool threads but is used by one at a time (mutex).
@@ -75,6 +77,7 @@ impl Engine {
             next_id: 1,
             deferred_close: Arc::new(Mutex::new(Vec::new())),
             copy_in: None,
+            count_results: std::collections::HashSet::new(),
         }
     }
 
@@ -86,7 +89,7 @@ impl Engine {
     fn close_deferred(&mut self) {
         let ids = std::mem::take(&mut *self.deferred_close.lock().unwrap());
         for id in ids {
-            self.statements.remove(&id);
+            self.close(id);
         }
     }
 
@@ -113,6 +116,13 @@ impl Engine {
         };
         let id = self.next_id;
         self.next_id += 1;
+        // DDL such as CREATE TABLE AS reports its row count as a one-row "Count" result
+        if matches!(
+            info.columns.as_slice(),
+            [Column { name, ty: DuckType::BigInt }] if name == "Count"
+        ) {
+            self.count_results.insert(id);
+        }
         self.statements.insert(id, stmt);
         Ok((id, info))
     }
@@ -163,6 +173,7 @@ impl Engine {
     }
 
     pub fn close(&mut self, id: u64) {
+        self.count_results.remove(&id);
         self.statements.remove(&id);
     }
 
@@ -194,11 +205,7 @@ impl Engine {
             .statements
             .get(&id)
             .ok_or_else(|| DbError::internal("prepared statement vanished"))?;
-        // DDL such as CREATE TABLE AS reports its row count as a one-row "Count" result
-        let count_column = matches!(
-            stmt.columns().as_slice(),
-            [Column { name, ty: DuckType::BigInt }] if name == "Count"
-        );
+        let count_column = self.count_results.contains(&id);
         stmt.bind(params)?;
         let mut result = stmt.execute(encoder.is_some())?;
         let Some(mut encoder) = encoder else {
