@@ -4,14 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::lake::{ducklake_database, env, extension_directory, s3_config};
+use common::lake::{env, write_lake_config};
 use common::proxy::Proxy;
 use common::raw::Raw;
 use common::{metric_value, spawn_process, spawn_process_in, sqlstate};
-use duckgate_config::storage::SecretRef;
 use tokio_postgres::{Client, NoTls};
 
 const ADMIN: [&str; 2] = ["--admin-listen", "127.0.0.1:0"];
@@ -293,38 +291,13 @@ async fn a_client_vanishing_mid_result_leaves_no_duckdb_work_behind() {
     );
 }
 
-fn lake_config(dir: &Path, id: &str, s3_port: u16) -> PathBuf {
-    let mut c = duckgate_config::GatewayConfig {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.join("data"),
-        extension_directory: Some(extension_directory()),
-        ..Default::default()
-    };
-    c.auth.trust = true;
-    c.tls.allow_plaintext = true;
-    let key_id = SecretRef {
-        file: Some(dir.join("s3-secret")),
-        env: None,
-    };
-    let mut s3 = s3_config(dir, "outage-secret", key_id);
-    s3.endpoint = Some(format!("127.0.0.1:{s3_port}"));
-    c.databases = vec![ducklake_database(
-        id,
-        format!("s3://duckgate-test/{id}/lake/"),
-        s3,
-    )];
-    let path = dir.join("gateway.yaml");
-    std::fs::write(&path, c.to_yaml()).unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_store_outage_gives_errors_then_recovers_without_a_restart() {
     let s3 = env("DUCKGATE_TEST_S3_ENDPOINT");
     let proxy = Proxy::start(s3.trim_start_matches("http://").to_owned()).await;
     let dir = tempfile::tempdir().unwrap();
     let id = format!("outage_{}", std::process::id());
-    let config = lake_config(dir.path(), &id, proxy.port);
+    let config = write_lake_config(dir.path(), &id, Some(format!("127.0.0.1:{}", proxy.port)));
     let gw = spawn_process(&["--config", config.to_str().unwrap(), ADMIN[0], ADMIN[1]]);
     let (c, _t) = connect_watched(gw.port, "lake", "lake").await;
     // enough rows that DuckLake writes a data file rather than inlining them in the catalog
@@ -368,12 +341,7 @@ async fn a_database_that_cannot_attach_makes_the_gateway_not_ready_until_it_does
     proxy.down();
     let dir = tempfile::tempdir().unwrap();
     let id = format!("notready_{}", std::process::id());
-    let s3 = env("DUCKGATE_TEST_S3_ENDPOINT");
-    let config = lake_config(
-        dir.path(),
-        &id,
-        s3.rsplit(':').next().unwrap().parse().unwrap(),
-    );
+    let config = write_lake_config(dir.path(), &id, None);
     // point the catalog at the proxy
     let mut c = duckgate_config::GatewayConfig::from_file(&config).unwrap();
     if let duckgate_config::storage::DatabaseKind::Ducklake { catalog, .. } =

@@ -11,28 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::lake::{ducklake_database, extension_directory, s3_config};
-use duckgate_config::storage::{DatabaseConfig, DatabaseKind, SecretRef};
+use common::lake::write_lake_config;
+use duckgate_config::storage::{DatabaseConfig, DatabaseKind};
 
 fn write_config(dir: &Path, id: &str) -> PathBuf {
-    let mut c = duckgate_config::GatewayConfig {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.join("data"),
-        extension_directory: Some(extension_directory()),
-        ..Default::default()
-    };
-    c.auth.trust = true;
-    c.tls.allow_plaintext = true;
-    let key_id = SecretRef {
-        file: Some(dir.join("s3-secret")),
-        env: None,
-    };
-    let s3 = s3_config(dir, "faults-secret", key_id);
-    c.databases = vec![ducklake_database(
-        id,
-        format!("s3://duckgate-test/{id}/lake/"),
-        s3,
-    )];
+    let path = write_lake_config(dir, id, None);
+    // plus a local database, to see that it keeps serving while the catalog is down
+    let mut c = duckgate_config::GatewayConfig::from_file(&path).unwrap();
     c.databases.push(DatabaseConfig {
         name: "scratch".into(),
         default: false,
@@ -40,7 +25,6 @@ fn write_config(dir: &Path, id: &str) -> PathBuf {
             path: dir.join("scratch.duckdb"),
         },
     });
-    let path = dir.join("gateway.yaml");
     std::fs::write(&path, c.to_yaml()).unwrap();
     path
 }

@@ -1424,6 +1424,29 @@ impl Session {
         PgError::new("57014", format!("COPY from stdin failed: {message}"))
     }
 
+    /// Every session setting back to its default (RESET ALL, DISCARD ALL), reported to the
+    /// client, then the command's tag.
+    async fn reset_all<W: Wire>(
+        &mut self,
+        w: &mut W,
+        tag: &str,
+    ) -> PgWireResult<Result<(), PgError>> {
+        self.settings = self.defaults.clone();
+        let sql = settings::duckdb_search_path(&self.settings.search_path);
+        if let Err(e) = self.engine_sql(sql).await {
+            return Ok(Err(e));
+        }
+        for (k, v) in self.settings.reported(&self.info.user) {
+            w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                k.to_owned(),
+                v,
+            )))
+            .await?;
+        }
+        w.feed_msg(complete(tag.into())).await?;
+        Ok(Ok(()))
+    }
+
     /// One DataRow of text values.
     async fn send_text_row<W: Wire>(&self, w: &mut W, values: &[String]) -> PgWireResult<()> {
         use bytes::BufMut;
@@ -1512,20 +1535,7 @@ impl Session {
                 if let Err(e) = r {
                     return Ok(Err(e.into()));
                 }
-                self.settings = self.defaults.clone();
-                let sql = settings::duckdb_search_path(&self.settings.search_path);
-                if let Err(e) = self.engine_sql(sql).await {
-                    return Ok(Err(e));
-                }
-                for (k, v) in self.settings.reported(&self.info.user) {
-                    w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
-                        k.to_owned(),
-                        v,
-                    )))
-                    .await?;
-                }
-                w.feed_msg(complete("DISCARD ALL".into())).await?;
-                Ok(Ok(()))
+                self.reset_all(w, "DISCARD ALL").await
             }
             Intercept::Deallocate { name } => {
                 if self.tx == TxState::Failed {
@@ -1560,20 +1570,7 @@ impl Session {
                 if self.tx == TxState::Failed {
                     return Ok(Err(PgError::aborted_transaction()));
                 }
-                self.settings = self.defaults.clone();
-                let sql = settings::duckdb_search_path(&self.settings.search_path);
-                if let Err(e) = self.engine_sql(sql).await {
-                    return Ok(Err(e));
-                }
-                for (k, v) in self.settings.reported(&self.info.user) {
-                    w.feed_msg(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
-                        k.to_owned(),
-                        v,
-                    )))
-                    .await?;
-                }
-                w.feed_msg(complete("RESET".into())).await?;
-                Ok(Ok(()))
+                self.reset_all(w, "RESET").await
             }
             Intercept::Reset { name } => {
                 self.apply_setting(w, name, &sql::SetValue::Default, Some("RESET"))

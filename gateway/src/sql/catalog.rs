@@ -86,27 +86,11 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_shdescription",
     "pg_opclass",
     "pg_available_extensions",
-    // DuckDB's own views, passed through so every reference is unqualified (DuckDB resolves
-    // `pg_catalog.pg_collation.collname` style references only for the session's views)
-    "pg_am",
-    "pg_attrdef",
-    "pg_collation",
-    "pg_constraint",
-    "pg_depend",
-    "pg_description",
-    "pg_enum",
-    "pg_indexes",
-    "pg_prepared_statements",
-    "pg_proc",
-    "pg_sequence",
-    "pg_sequences",
-    "pg_settings",
-    "pg_tables",
-    "pg_tablespace",
-    "pg_views",
 ];
 
-/// DuckDB views re-exported unchanged by the session (see `SESSION_RELATIONS`).
+/// DuckDB's own views, re-exported unchanged by the session so every reference can be
+/// unqualified (DuckDB resolves `pg_catalog.pg_collation.collname` style references only for
+/// the session's views).
 const PASSTHROUGH_RELATIONS: &[&str] = &[
     "pg_am",
     "pg_attrdef",
@@ -513,6 +497,11 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP VIEW pg_partitioned_table AS \
        SELECT NULL::BIGINT AS partrelid, NULL::VARCHAR AS partstrat, NULL::SMALLINT AS partnatts WHERE false;";
 
+/// A relation the session defines (its own view, or a re-export of DuckDB's).
+fn is_session_relation(name: &str) -> bool {
+    SESSION_RELATIONS.contains(&name) || PASSTHROUGH_RELATIONS.contains(&name)
+}
+
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     hay.as_bytes()
         .windows(needle.len())
@@ -652,14 +641,14 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
             // SQLAlchemy: `pg_catalog.pg_class.relname` (schema.table.column) → `pg_class.relname`
             if is(sql, toks.get(i + 3), ".") {
                 edits.push((t.start, toks[i + 2].start, String::new()));
-                needs_install |= SESSION_RELATIONS.contains(&name.as_str());
+                needs_install |= is_session_relation(&name);
                 i += 2;
                 continue;
             }
             let session_object = if call {
                 SESSION_FUNCTIONS.contains(&name.as_str())
             } else {
-                SESSION_RELATIONS.contains(&name.as_str())
+                is_session_relation(&name)
             };
             // psql, pgJDBC, SQLAlchemy: `pg_catalog.fn(` for functions DuckDB keeps in `main`
             // (array_to_string, …) or the session defines; `pg_catalog.pg_roles` and the other
@@ -742,7 +731,7 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
             let name = sql[t.start..t.end].to_ascii_lowercase();
             let call = toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen);
             if (call && SESSION_FUNCTIONS.contains(&name.as_str()))
-                || (!call && SESSION_RELATIONS.contains(&name.as_str()))
+                || (!call && is_session_relation(&name))
             {
                 needs_install = true;
             }

@@ -62,3 +62,33 @@ pub fn ducklake_database(schema: &str, data_path: String, s3: S3Config) -> Datab
 pub fn extension_directory() -> PathBuf {
     PathBuf::from(env("DUCKGATE_EXTENSION_DIR"))
 }
+
+/// A gateway config file in `dir` (loopback, trust, plaintext) whose default database `lake` is
+/// a DuckLake with catalog schema `id` and data under `s3://duckgate-test/<id>/lake/`; the S3
+/// endpoint can be overridden (a proxy in front of the test server).
+pub fn write_lake_config(dir: &Path, id: &str, s3_endpoint: Option<String>) -> PathBuf {
+    let mut c = duckgate_config::GatewayConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.join("data"),
+        extension_directory: Some(extension_directory()),
+        ..Default::default()
+    };
+    c.auth.trust = true;
+    c.tls.allow_plaintext = true;
+    let key_id = SecretRef {
+        file: Some(dir.join("s3-secret")),
+        env: None,
+    };
+    let mut s3 = s3_config(dir, "lake-test-secret", key_id);
+    if s3_endpoint.is_some() {
+        s3.endpoint = s3_endpoint;
+    }
+    c.databases = vec![ducklake_database(
+        id,
+        format!("s3://duckgate-test/{id}/lake/"),
+        s3,
+    )];
+    let path = dir.join("gateway.yaml");
+    std::fs::write(&path, c.to_yaml()).unwrap();
+    path
+}
