@@ -21,6 +21,13 @@ async fn copy_in(
     sink.finish().await
 }
 
+async fn count(c: &tokio_postgres::Client, table: &str) -> i64 {
+    c.query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
 async fn copy_out(c: &tokio_postgres::Client, sql: &str) -> String {
     let stream = c.copy_out(sql).await.unwrap();
     let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
@@ -142,12 +149,7 @@ async fn a_malformed_row_aborts_with_its_line_and_loads_nothing() {
         msg.contains("line 10001") && msg.contains("\"oops\""),
         "{msg}"
     );
-    let count: i64 = c
-        .query_one("SELECT count(*) FROM m", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(count, 0, "nothing half-loaded");
+    assert_eq!(count(&c, "m").await, 0, "nothing half-loaded");
 
     // wrong column counts, unterminated CSV quote
     let e = copy_in(&c, "COPY m FROM STDIN", "1\n").await.unwrap_err();
@@ -192,11 +194,7 @@ async fn copy_inside_a_transaction_follows_it() {
     c.batch_execute("BEGIN").await.unwrap();
     copy_in(&c, "COPY x FROM STDIN", "1\n2\n").await.unwrap();
     c.batch_execute("ROLLBACK").await.unwrap();
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM x", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = count(&c, "x").await;
     assert_eq!(n, 0);
     c.batch_execute("BEGIN").await.unwrap();
     copy_in(&c, "COPY x FROM STDIN", "1\n2\n").await.unwrap();
@@ -207,11 +205,7 @@ async fn copy_inside_a_transaction_follows_it() {
     let e = c.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(sqlstate(&e), "25P02");
     c.batch_execute("ROLLBACK").await.unwrap();
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM x", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = count(&c, "x").await;
     assert_eq!(n, 2);
 }
 
@@ -226,11 +220,7 @@ async fn a_client_abandoning_a_copy_leaves_nothing() {
         futures::pin_mut!(sink);
         sink.send(Bytes::from_static(b"1\n2\n")).await.unwrap();
     }
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM a", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = count(&c, "a").await;
     assert_eq!(n, 0);
 }
 

@@ -1447,6 +1447,21 @@ impl Session {
         Ok(Ok(()))
     }
 
+    /// A session setting's value as a one-row result (`set_config`, `current_setting`).
+    async fn answer_setting<W: Wire>(
+        &self,
+        w: &mut W,
+        name: &str,
+    ) -> PgWireResult<Result<(), PgError>> {
+        let shown = self
+            .settings
+            .show(name, &self.info.user)
+            .unwrap_or_default();
+        self.send_text_row(w, &[shown]).await?;
+        w.feed_msg(complete("SELECT 1".into())).await?;
+        Ok(Ok(()))
+    }
+
     /// One DataRow of text values.
     async fn send_text_row<W: Wire>(&self, w: &mut W, values: &[String]) -> PgWireResult<()> {
         use bytes::BufMut;
@@ -1479,25 +1494,13 @@ impl Session {
                 if let Err(e) = self.apply_setting(w, name, &v, None).await? {
                     return Ok(Err(e));
                 }
-                let shown = self
-                    .settings
-                    .show(name, &self.info.user)
-                    .unwrap_or_default();
-                self.send_text_row(w, &[shown]).await?;
-                w.feed_msg(complete("SELECT 1".into())).await?;
-                Ok(Ok(()))
+                self.answer_setting(w, name).await
             }
             Intercept::CurrentSetting { name } => {
                 if self.tx == TxState::Failed {
                     return Ok(Err(PgError::aborted_transaction()));
                 }
-                let shown = self
-                    .settings
-                    .show(name, &self.info.user)
-                    .unwrap_or_default();
-                self.send_text_row(w, &[shown]).await?;
-                w.feed_msg(complete("SELECT 1".into())).await?;
-                Ok(Ok(()))
+                self.answer_setting(w, name).await
             }
             Intercept::NoOp { tag } => {
                 if self.tx == TxState::Failed {
