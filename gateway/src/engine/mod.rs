@@ -1,8 +1,8 @@
 //! DuckDB execution for one session: a connection, its prepared statements, and streaming of
 //! encoded result rows with backpressure.
 //!
-//! Everything here is blocking and runs on tokio's blocking pool (`spawn_blocking`), never on
-//! the async threads. A session's engine sits behind a mutex so that exactly one thread uses
+//! Everything here is blocking: it runs in `block_in_place` on a worker thread or on tokio's
+//! blocking pool, never as ordinary async work. A session's engine sits behind a mutex so that exactly one thread uses
 //! its DuckDB connection at a time.
 
 pub mod encode;
@@ -177,30 +177,24 @@ impl Engine {
         self.statements.remove(&id);
     }
 
-    /// Execute a prepared statement and stream its outcome into `sink`. Returns when the result
-    /// is exhausted, failed, or the receiver went away (the query is then abandoned).
-    pub fn execute(
-        &mut self,
-        id: u64,
-        params: &[ParamValue],
-        encoder: Option<RowEncoder>,
-        sink: &mpsc::Sender<StreamItem>,
-    ) {
-        let item = match self.run(id, params, encoder, sink) {
-            Ok(Some(done)) => done,
-            Ok(None) => return, // receiver gone
-            Err(e) => StreamItem::Error(e),
-        };
-        let _ = sink.blocking_send(item);
+    /// Execute a prepared statement on the calling thread as far as its first two chunks.
+    ///
+    /// Most statements (a point lookup, `SELECT 1`, DML) end there: the whole outcome comes
+    /// back without a thread hand-off. A longer result returns its first batch at once (time
+    /// to first row) and the rest as a [`Pending`] to stream with [`Engine::resume`].
+    pub fn start(&mut self, id: u64, params: &[ParamValue], encoder: Option<RowEncoder>) -> Start {
+        match self.start_inner(id, params, encoder) {
+            Ok(s) => s,
+            Err(e) => Start::Finished(vec![StreamItem::Error(e)]),
+        }
     }
 
-    fn run(
+    fn start_inner(
         &mut self,
         id: u64,
         params: &[ParamValue],
         encoder: Option<RowEncoder>,
-        sink: &mpsc::Sender<StreamItem>,
-    ) -> Result<Option<StreamItem>, DbError> {
+    ) -> Result<Start, DbError> {
         let stmt = self
             .statements
             .get(&id)
@@ -220,30 +214,87 @@ impl Engine {
             } else {
                 while result.next_chunk()?.is_some() {}
             }
-            return Ok(Some(StreamItem::Done {
+            return Ok(Start::Finished(vec![StreamItem::Done {
                 changed_rows: changed,
-            }));
+            }]));
         };
         encoder.resolve_unknown(|i| result.column_type(i));
         let mut batch = RowBatch::default();
-        let mut first = true;
-        while let Some(chunk) = result.next_chunk()? {
-            encoder.encode_chunk(&chunk, &mut batch.data, &mut batch.ends);
-            // The first chunk goes out at once (time to first row); later ones in ~64 KiB batches.
-            if first || batch.data.len() >= BATCH_BYTES {
-                first = false;
-                let full = std::mem::take(&mut batch);
-                if sink.blocking_send(StreamItem::Rows(full)).is_err() {
-                    return Ok(None);
+        // Two chunks: a one-chunk result is only known to be complete once the next fetch
+        // comes back empty.
+        for _ in 0..2 {
+            match result.next_chunk()? {
+                Some(chunk) => encoder.encode_chunk(&chunk, &mut batch.data, &mut batch.ends),
+                None => {
+                    let mut items = Vec::with_capacity(2);
+                    if !batch.ends.is_empty() {
+                        items.push(StreamItem::Rows(batch));
+                    }
+                    items.push(StreamItem::Done { changed_rows: None });
+                    return Ok(Start::Finished(items));
                 }
             }
         }
-        if !batch.ends.is_empty() && sink.blocking_send(StreamItem::Rows(batch)).is_err() {
-            return Ok(None);
-        }
-        Ok(Some(StreamItem::Done { changed_rows: None }))
+        Ok(Start::Streaming {
+            first: batch,
+            rest: Pending { result, encoder },
+        })
+    }
+
+    /// Stream the rest of a started result into `sink` in ~64 KiB batches. Returns when the
+    /// result is exhausted, failed, or the receiver went away (the query is then abandoned).
+    /// Runs with the engine locked: the result reads from the session's connection.
+    pub fn resume(&mut self, rest: Pending, sink: &mpsc::Sender<StreamItem>) {
+        let Pending {
+            mut result,
+            mut encoder,
+        } = rest;
+        let mut batch = RowBatch::default();
+        let mut pump = || -> Result<Option<StreamItem>, DbError> {
+            while let Some(chunk) = result.next_chunk()? {
+                encoder.encode_chunk(&chunk, &mut batch.data, &mut batch.ends);
+                if batch.data.len() >= BATCH_BYTES {
+                    let full = std::mem::take(&mut batch);
+                    if sink.blocking_send(StreamItem::Rows(full)).is_err() {
+                        return Ok(None);
+                    }
+                }
+            }
+            if !batch.ends.is_empty()
+                && sink
+                    .blocking_send(StreamItem::Rows(std::mem::take(&mut batch)))
+                    .is_err()
+            {
+                return Ok(None);
+            }
+            Ok(Some(StreamItem::Done { changed_rows: None }))
+        };
+        let item = match pump() {
+            Ok(Some(done)) => done,
+            Ok(None) => return, // receiver gone
+            Err(e) => StreamItem::Error(e),
+        };
+        let _ = sink.blocking_send(item);
     }
 }
+
+/// How far [`Engine::start`] got.
+pub enum Start {
+    /// The whole outcome: zero or more row batches, then `Done` or `Error`.
+    Finished(Vec<StreamItem>),
+    /// The first rows, and the rest of the result still to read.
+    Streaming { first: RowBatch, rest: Pending },
+}
+
+/// A result whose remaining rows have not been read yet.
+pub struct Pending {
+    result: ffi::QueryResult,
+    encoder: RowEncoder,
+}
+
+// Read by one thread at a time: the session hands it to the blocking pool and never touches
+// its connection until the stream ends (`Session::quiesce`).
+unsafe impl Send for Pending {}
 
 /// The single BIGINT "Count" value of a changed-rows result.
 fn read_count(chunk: &ffi::Chunk) -> u64 {

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::engine::{
     Column, ColumnFormat, DbError, EncodeSettings, Engine, RowEncoder, SharedEngine, StatementInfo,
-    StatementKind, STREAM_QUEUE_BATCHES,
+    Start, StatementKind, StreamItem, STREAM_QUEUE_BATCHES,
 };
 use crate::error::PgError;
 use crate::sql::copy::CopyFormat;
@@ -1105,25 +1105,49 @@ impl Session {
                                 )
                             }),
                         };
-                        let (tx, rx) = mpsc::channel(STREAM_QUEUE_BATCHES);
                         let params = std::mem::take(&mut portal.params);
                         let id = *id;
                         self.cancel.reason.store(CANCEL_NONE, Ordering::SeqCst);
-                        let engine = self.engine.clone();
-                        // counted until DuckDB really stops working on it, so a statement
-                        // left behind by a vanished client would show here
-                        let metrics = self.metrics.clone();
-                        metrics.statements_running.inc();
-                        tokio::task::spawn_blocking(move || {
-                            let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
-                            e.execute(id, &params, encoder, &tx);
-                            metrics.statements_running.dec();
-                        });
                         let deadline = (self.settings.statement_timeout_ms > 0).then(|| {
                             Instant::now()
                                 + Duration::from_millis(self.settings.statement_timeout_ms)
                         });
+                        // counted until DuckDB really stops working on it, so a statement
+                        // left behind by a vanished client would show here
+                        let metrics = self.metrics.clone();
+                        metrics.statements_running.inc();
+                        // The statement starts on this thread; while it does, the timeout
+                        // needs its own timer.
+                        let timer = deadline.map(|d| {
+                            let cancel = self.cancel.clone();
+                            tokio::spawn(async move {
+                                tokio::time::sleep_until(d).await;
+                                cancel.cancel(CANCEL_TIMEOUT);
+                            })
+                        });
+                        let started =
+                            blocking(&self.engine, move |e| e.start(id, &params, encoder)).await;
+                        if let Some(t) = timer {
+                            t.abort();
+                        }
+                        let (first, rx) = match started {
+                            Start::Finished(items) => {
+                                metrics.statements_running.dec();
+                                (items, None)
+                            }
+                            Start::Streaming { first, rest } => {
+                                let (tx, rx) = mpsc::channel(STREAM_QUEUE_BATCHES);
+                                let engine = self.engine.clone();
+                                tokio::task::spawn_blocking(move || {
+                                    let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
+                                    e.resume(rest, &tx);
+                                    metrics.statements_running.dec();
+                                });
+                                (vec![StreamItem::Rows(first)], Some(rx))
+                            }
+                        };
                         portal.state = PortalState::Running(Box::new(RowStream::new(
+                            first,
                             rx,
                             deadline,
                             self.cancel.clone(),

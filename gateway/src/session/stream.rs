@@ -57,7 +57,8 @@ pub enum Next {
 
 /// Rows of one execution, as they arrive from the engine.
 pub struct RowStream {
-    rx: mpsc::Receiver<StreamItem>,
+    /// `None` when the engine delivered the whole outcome up front.
+    rx: Option<mpsc::Receiver<StreamItem>>,
     queued: VecDeque<StreamItem>,
     batch: RowBatch,
     consumed: usize,
@@ -68,14 +69,16 @@ pub struct RowStream {
 }
 
 impl RowStream {
+    /// `first`: what the engine already produced; `rx`: where the rest arrives, if anything.
     pub fn new(
-        rx: mpsc::Receiver<StreamItem>,
+        first: Vec<StreamItem>,
+        rx: Option<mpsc::Receiver<StreamItem>>,
         deadline: Option<Instant>,
         cancel: Arc<CancelState>,
     ) -> Self {
         RowStream {
             rx,
-            queued: VecDeque::new(),
+            queued: first.into(),
             batch: RowBatch::default(),
             consumed: 0,
             row: 0,
@@ -93,18 +96,19 @@ impl RowStream {
         if let Some(item) = self.queued.pop_front() {
             return Some(item);
         }
+        let rx = self.rx.as_mut()?;
         loop {
             match self.deadline {
                 Some(d) => {
                     tokio::select! {
-                        item = self.rx.recv() => return item,
+                        item = rx.recv() => return item,
                         _ = tokio::time::sleep_until(d) => {
                             self.deadline = None;
                             self.cancel.cancel(CANCEL_TIMEOUT);
                         }
                     }
                 }
-                None => return self.rx.recv().await,
+                None => return rx.recv().await,
             }
         }
     }
@@ -142,7 +146,10 @@ impl RowStream {
         if self.end.is_some() {
             return;
         }
-        while let Some(item) = self.rx.recv().await {
+        let Some(rx) = self.rx.as_mut() else {
+            return;
+        };
+        while let Some(item) = rx.recv().await {
             let last = !matches!(item, StreamItem::Rows(_));
             self.queued.push_back(item);
             if last {
