@@ -29,8 +29,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::engine::{
-    Column, ColumnFormat, DbError, EncodeSettings, Engine, RowEncoder, SharedEngine, StatementInfo,
-    Start, StatementKind, StreamItem, STREAM_QUEUE_BATCHES,
+    Column, ColumnFormat, DbError, EncodeSettings, Engine, RowEncoder, SharedEngine, Start,
+    StatementInfo, StatementKind, StreamItem, STREAM_QUEUE_BATCHES,
 };
 use crate::error::PgError;
 use crate::sql::copy::CopyFormat;
