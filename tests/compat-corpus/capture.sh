@@ -2,14 +2,14 @@
 # Capture what each PostgreSQL client really sends (issue #5, item 1): start a throwaway
 # PostgreSQL 15 cluster (127.0.0.1:${CORPUS_PG_PORT:-54333}, trust, log_statement=all), create
 # schema.pg.sql, run one capture program per client with application_name = the client, stop the
-# cluster, and let extract.py write tests/compat-corpus/<client>.sql from the server log.
+# cluster, and let extract.py write tests/compat-corpus/<client>.sql from the server log; then
+# record.sh records PostgreSQL's answers to them (expected/).
 # Driver installs are those of tests/clients/run.sh (same paths, same pins). ~1-2 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 HERE="$PWD/tests/compat-corpus"
 CL="$DUCKGATE_CACHE/clients"
-PG_BIN=/usr/lib/postgresql/15/bin
 PORT="${CORPUS_PG_PORT:-54333}"
 STATE="$DUCKGATE_CACHE/corpus-pg"     # the server logs are copied here at the end
 started=$(date +%s)
@@ -33,33 +33,12 @@ mkdir -p "$CL/bin"
 (cd "$HERE/capture/go" && GOMODCACHE="$CL/gomodcache" GOFLAGS=-mod=mod go build -o "$CL/bin/corpus-pgx" .)
 
 # ---------------------------------------------------------------- throwaway cluster
-[ -x "$PG_BIN/initdb" ] || { echo "needs PostgreSQL 15 (bash scripts/start-postgres.sh installs it)" >&2; exit 1; }
-PGDIR="$STATE"
-RUNAS=()
-if [ "$(id -u)" = 0 ]; then
-  # postgres refuses root: run it as `postgres`. $HOME is often 0700 for others (as in
-  # scripts/pg-env.sh), then the cluster lives under /var/lib and only its logs come here.
-  RUNAS=(runuser -u postgres --)
-  mkdir -p "$STATE"
-  runuser -u postgres -- test -x "$STATE" || PGDIR=/var/lib/duckgate-corpus-pg
-fi
-DATA="$PGDIR/data"
-stop_pg() { [ -f "$DATA/postmaster.pid" ] && "${RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true; }
-stop_pg
-rm -rf "$DATA" "$PGDIR/run" "$PGDIR/log"
-mkdir -p "$DATA" "$PGDIR/run" "$STATE"
-[ ${#RUNAS[@]} -eq 0 ] || chown postgres "$PGDIR" "$DATA" "$PGDIR/run"
-trap stop_pg EXIT
-"${RUNAS[@]}" "$PG_BIN/initdb" -D "$DATA" -U corpus -E UTF8 --locale=C.UTF-8 --auth=trust --no-sync >/dev/null
-"${RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$DATA" -w -t 60 -l "$PGDIR/startup.log" start -o \
-  "-c listen_addresses=127.0.0.1 -p $PORT -k $PGDIR/run -c fsync=off -c synchronous_commit=off \
-   -c logging_collector=on -c log_destination=stderr,csvlog -c log_directory=$PGDIR/log \
-   -c log_filename=pg.log -c log_statement=all -c log_line_prefix='%a|' -c log_min_messages=warning" >/dev/null
+source "$HERE/pg.sh"
+corpus_pg_start "$STATE" "$PORT" corpus corpus -c logging_collector=on -c log_destination=stderr,csvlog \
+  -c log_directory=@PGDIR@/log -c log_filename=pg.log -c log_statement=all \
+  -c "log_line_prefix='%a|'" -c log_min_messages=warning
 export CORPUS_HOST=127.0.0.1 CORPUS_PORT="$PORT" CORPUS_USER=corpus CORPUS_DB=corpus
-PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U corpus)
-PGAPPNAME=setup "${PSQL[@]}" -d postgres -c "CREATE DATABASE corpus" >/dev/null
-PGAPPNAME=setup "${PSQL[@]}" -d corpus -f "$HERE/schema.pg.sql" >/dev/null
-echo "== PostgreSQL 15 on 127.0.0.1:$PORT ($DATA), schema created"
+echo "== PostgreSQL 15 on 127.0.0.1:$PORT ($PGDIR/data), schema created"
 
 # ---------------------------------------------------------------- one program per client
 PY="$CL/venv/bin/python"
@@ -86,4 +65,7 @@ cp "$PGDIR/log/pg.csv" "$STATE/pg.csv"; cp "$PGDIR/log/pg.log" "$STATE/pg.log"
 "$PY" "$HERE/extract.py" --log "$STATE/pg.csv" --out "$HERE" \
   --dsn "host=127.0.0.1 port=$PORT user=corpus dbname=corpus application_name=setup" \
   --published "$HERE/published"
+corpus_pg_stop
 echo "== capture done in $(( $(date +%s) - started ))s (server log: $STATE/pg.log, pg.csv)"
+# PostgreSQL's answers to the new corpus, from a fresh cluster (expected/, what run.py compares with)
+bash "$HERE/record.sh"

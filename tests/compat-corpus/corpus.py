@@ -26,7 +26,26 @@ SAVEPOINT and DECLARE run after BEGIN, RELEASE / ROLLBACK TO after BEGIN + SAVEP
 FETCH / CLOSE after BEGIN + DECLARE of that cursor. A failing prelude is the entry's error.
 """
 import json
+import os
 import re
+
+# The corpus files in the order both run.py and record.py replay them: the captured clients, then
+# the hand-written published/<tool>.sql in name order.
+CLIENT_ORDER = ["psql", "psycopg2", "psycopg3", "asyncpg", "sqlalchemy-psycopg2",
+                "sqlalchemy-psycopg3", "pgjdbc", "node-pg", "pgx"]
+
+
+def files(here):
+    """[(name, path)] of every corpus file under `here` (name: `psql`, `published/dbeaver`...)."""
+    out = [(c, os.path.join(here, c + ".sql")) for c in CLIENT_ORDER]
+    pub = os.path.join(here, "published")
+    out += [("published/" + f[:-4], os.path.join(pub, f)) for f in sorted(os.listdir(pub)) if f.endswith(".sql")]
+    return out
+
+
+def app_name(name):
+    """The application_name a corpus file is replayed with: the client's (as at capture time)."""
+    return name.split("/")[-1]
 
 META = re.compile(r"^-- ([a-z][a-z-]*): ?(.*)$")
 OIDLINE = re.compile(r"^-- oid (\d+): (class|type|namespace) (.+)$")
@@ -108,9 +127,31 @@ def _error(res):
             (res.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode(errors="replace")).strip()
 
 
-def execute(pgconn, entry, sql=None, params=None):
-    """Run one entry on a psycopg.pq.PGconn the way the client sent it. Returns (status, rows,
-    error) with status ok/error. Leaves the session idle (rolls back an open transaction)."""
+class Answer:
+    """What a server answered to one entry: status ok/error, the total row count, the first
+    error (`SQLSTATE message`) and every result set in order, each a dict with `columns`
+    ([name, type OID] per column) and `rows` (text-format values, None for NULL)."""
+
+    def __init__(self, status, rows=0, error=None, results=None):
+        self.status, self.rows, self.error, self.results = status, rows, error, results or []
+
+
+def _result_set(res):
+    cols = [[(res.fname(i) or b"").decode(errors="replace"), res.ftype(i)] for i in range(res.nfields)]
+    rows = []
+    for r in range(res.ntuples):
+        row = []
+        for c in range(res.nfields):
+            v = res.get_value(r, c)
+            row.append(None if v is None else v.decode(errors="backslashreplace"))
+        rows.append(row)
+    return {"columns": cols, "rows": rows}
+
+
+def run(pgconn, entry, sql=None, params=None):
+    """Run one entry on a psycopg.pq.PGconn the way the client sent it (text results, untyped
+    text parameters) and return its Answer. Leaves the session idle (rolls back an open
+    transaction)."""
     from psycopg import pq
 
     sql = entry.sql if sql is None else sql
@@ -121,13 +162,13 @@ def execute(pgconn, entry, sql=None, params=None):
             err = "(prelude " + pre + ") " + _error(res)
             if pgconn.status == pq.ConnStatus.OK and pgconn.transaction_status != pq.TransactionStatus.IDLE:
                 pgconn.exec_(b"ROLLBACK")
-            return "error", 0, err
+            return Answer("error", 0, err)
     if entry.protocol == "extended":
         enc = [None if p is None else str(p).encode() for p in (params or [])]
         pgconn.send_query_params(sql.encode(), enc)
     else:
         pgconn.send_query(sql.encode())
-    rows, err = 0, None
+    rows, err, results = 0, None, []
     while True:
         res = pgconn.get_result()
         if res is None:
@@ -137,6 +178,7 @@ def execute(pgconn, entry, sql=None, params=None):
             err = _error(res)
         elif st == pq.ExecStatus.TUPLES_OK:
             rows += res.ntuples
+            results.append(_result_set(res))
         elif st == pq.ExecStatus.COPY_IN:
             pgconn.put_copy_end(b"corpus runner: no COPY data")
         elif st == pq.ExecStatus.COPY_OUT:
@@ -145,10 +187,16 @@ def execute(pgconn, entry, sql=None, params=None):
                 if n < 0:
                     break
     if pgconn.status != pq.ConnStatus.OK:
-        return "error", 0, (err or "connection lost").strip()
+        return Answer("error", 0, (err or "connection lost").strip(), results)
     if pgconn.transaction_status != pq.TransactionStatus.IDLE:
         pgconn.exec_(b"ROLLBACK")
-    return ("error", rows, err.strip()) if err else ("ok", rows, None)
+    return Answer("error", rows, err.strip(), results) if err else Answer("ok", rows, None, results)
+
+
+def execute(pgconn, entry, sql=None, params=None):
+    """run() as (status, rows, error), status ok/error (what extract.py records as `-- pg:`)."""
+    a = run(pgconn, entry, sql, params)
+    return a.status, a.rows, a.error
 
 
 def describe(status, rows, err):

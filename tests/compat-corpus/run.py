@@ -1,14 +1,19 @@
-"""Run every corpus query against the gateway and report ok / error per query (issue #5).
+"""Run every corpus query against the gateway and compare its answer with PostgreSQL's (issue #5).
 
     ~/.cache/duckgate/clients/venv/bin/python tests/compat-corpus/run.py [--build] [--out STATUS.md]
 
 Starts a gateway (trust + plaintext on loopback, a fresh data directory), creates
 schema.duckdb.sql, then runs each entry of <client>.sql and published/<tool>.sql the way the
 client sent it (simple or extended protocol, the captured parameters as untyped text, user-object
-OIDs swapped for the gateway's). Prints a table per client and totals and writes them to
-STATUS.md. Always exits 0: the corpus is a to-do list for the catalog layer, not a gate.
+OIDs and the database name swapped for the gateway's; one connection per file with the client's
+application_name). Each answer is compared with what PostgreSQL 15 answered (expected/, written
+by record.sh) after the normalizations of content.py: `same` (column names and every row),
+`rows differ` (as many rows, some cell differs) or `count differs`. Prints a table per client,
+totals and the top differences and writes them to STATUS.md. Exits 1 only when a ratchet
+(--min-same-rows, --min-same-content) is not met.
 """
 import argparse
+import json
 import os
 import re
 import socket
@@ -21,6 +26,7 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import content  # noqa: E402
 import corpus  # noqa: E402
 
 import psycopg  # noqa: E402
@@ -28,8 +34,7 @@ from psycopg import pq  # noqa: E402
 
 CACHE = os.environ.get("DUCKGATE_CACHE", os.path.expanduser("~/.cache/duckgate"))
 TARGET = os.path.join(CACHE, "target")
-CLIENT_ORDER = ["psql", "psycopg2", "psycopg3", "asyncpg", "sqlalchemy-psycopg2",
-                "sqlalchemy-psycopg3", "pgjdbc", "node-pg", "pgx"]
+EXPECTED = os.path.join(HERE, "expected")
 
 LOOKUP = {
     "class": "SELECT c.oid::BIGINT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
@@ -76,11 +81,24 @@ class Gateway:
         self.dsn = dsn
         self.oid_cache = {}
         self.conn = None
+        self.app = None
+        self.lookups = None  # a session of its own for OID lookups and server_facts()
 
     def pgconn(self, app):
-        if self.conn is None or self.conn.closed or self.conn.pgconn.status != pq.ConnStatus.OK:
+        """The session for `app` (a new one when the application changes or the last one broke:
+        each corpus file runs in its own session, as each client did at capture time)."""
+        if (self.conn is None or self.conn.closed or self.conn.pgconn.status != pq.ConnStatus.OK
+                or app != self.app):
+            if self.conn is not None and not self.conn.closed:
+                self.conn.close()
             self.conn = psycopg.connect(self.dsn + f" application_name={app}", autocommit=True)
+            self.app = app
         return self.conn.pgconn
+
+    def lookup(self):
+        if self.lookups is None or self.lookups.closed or self.lookups.pgconn.status != pq.ConnStatus.OK:
+            self.lookups = psycopg.connect(self.dsn + " application_name=corpus-runner", autocommit=True)
+        return self.lookups.pgconn
 
     def resolve(self, kind, name):
         """The gateway's OID of a user object, or None. PostgreSQL's `public` is tried as DuckDB's
@@ -94,16 +112,20 @@ class Gateway:
             else:
                 tries = [(s, n)] + ([("main", n)] if s == "public" else [])
             for schema, obj in tries:
-                r = self.pgconn("corpus-runner").exec_(LOOKUP[kind].format(s=schema, n=obj).encode())
+                r = self.lookup().exec_(LOOKUP[kind].format(s=schema, n=obj).encode())
                 if r.status == pq.ExecStatus.TUPLES_OK and r.ntuples == 1:
                     self.oid_cache[key] = r.get_value(0, 0).decode()
                     break
         return self.oid_cache[key]
 
 
-def substitute(gw, e):
-    """The entry's SQL and params with PostgreSQL OIDs of user objects replaced by the gateway's."""
+def substitute(gw, e, pg_db=None, gw_db=None):
+    """The entry's SQL and params with PostgreSQL OIDs of user objects replaced by the gateway's,
+    and a parameter that is exactly the capture's database name (the connection's database, e.g.
+    DBeaver's `WHERE datname = $1`) replaced by the gateway's current_database()."""
     sql, params, missing = e.sql, list(e.params) if e.params is not None else None, []
+    if params is not None and pg_db and gw_db:
+        params = [gw_db if p == pg_db else p for p in params]
     for oid, (kind, name) in e.oids.items():
         new = gw.resolve(kind, name)
         if new is None:
@@ -135,26 +157,50 @@ def md(s):
     return (s or "").replace("|", "\\|").replace("\n", " ")
 
 
-def run_file(gw, path, app):
+def load_expected(name):
+    path = os.path.join(EXPECTED, name + ".json")
+    if not os.path.exists(path):
+        return {}
+    return json.load(open(path, encoding="utf-8"))["entries"]
+
+
+def run_file(gw, path, app, expected, comparer, facts):
     entries = corpus.parse(open(path, encoding="utf-8").read())
     rows = []
     for e in entries:
-        sql, params, missing = substitute(gw, e)
+        sql, params, missing = substitute(gw, e, facts.get("database"), comparer.gw.facts["database"] if comparer else None)
         t0 = time.time()
         try:
-            status, n, err = corpus.execute(gw.pgconn(app), e, sql, params)
+            ans = corpus.run(gw.pgconn(app), e, sql, params)
         except Exception as x:  # noqa: BLE001 - a broken connection is an error of this entry
-            status, n, err = "error", 0, f"{type(x).__name__}: {x}"
+            ans = corpus.Answer("error", 0, f"{type(x).__name__}: {x}")
             gw.conn = None
+        status, n, err = ans.status, ans.rows, ans.error
         pg = e.meta.get("pg", "")
+        exp = expected.get(e.id)
+        if exp is not None:
+            pg = corpus.describe(exp["status"], exp["rows"], exp.get("error"))
         if status == "error" and pg.startswith("error"):
             status = "pg-error"  # PostgreSQL fails it too (e.g. SAVEPOINT outside a transaction)
         note = ""
         if missing:
             note = "no gateway OID for " + ", ".join(missing)
+        verdict = None
+        if status == "ok":
+            if exp is None or comparer is None:
+                verdict = content.Verdict("no record", note="no recorded PostgreSQL answer: run record.sh")
+            elif exp["key"] != content.entry_key(e):
+                verdict = content.Verdict("no record", note="the recorded answer is for another statement: run record.sh")
+            else:
+                verdict = comparer.compare(exp, ans, e.sql)
         rows.append(dict(id=e.id, status=status, rows=n, pg=pg, err=err or "", note=note,
-                         secs=time.time() - t0))
+                         verdict=verdict, secs=time.time() - t0, answer=content.expected_entry(e, ans, ans)))
     return rows
+
+
+def short(v, n=60):
+    v = v if len(v) <= n else v[:n - 1] + "…"
+    return "`" + v.replace("`", "'") + "`" if v else "``"
 
 
 def main():
@@ -167,15 +213,19 @@ def main():
     ap.add_argument("--min-same-rows", type=int, default=0,
                     help="fail (exit 1) when fewer queries succeed with PostgreSQL's row count: a "
                          "ratchet that keeps the catalog layer from regressing")
+    ap.add_argument("--answers", metavar="DIR",
+                    help="also write the gateway's answers to DIR/<corpus>.json in expected/'s format "
+                         "(raw, not normalized), to diff by hand")
+    ap.add_argument("--min-same-content", type=int, default=0,
+                    help="fail (exit 1) when fewer queries answer exactly what PostgreSQL answers "
+                         "(`same`: column names and rows, after content.py's normalizations)")
     a = ap.parse_args()
     started = time.time()
 
     if a.build or not os.path.exists(a.gateway):
         subprocess.run(["cargo", "build", "-q", "-p", "duckgate-gateway"], cwd=ROOT, check=True,
                        env=dict(os.environ, CARGO_TARGET_DIR=TARGET))
-    files = [(c, os.path.join(HERE, c + ".sql")) for c in CLIENT_ORDER]
-    pub = os.path.join(HERE, "published")
-    files += [("published/" + f[:-4], os.path.join(pub, f)) for f in sorted(os.listdir(pub)) if f.endswith(".sql")]
+    files = corpus.files(HERE)
     if a.only:
         want = set(a.only.split(","))
         files = [f for f in files if f[0] in want]
@@ -189,7 +239,14 @@ def main():
                 r = setup.exec_(stmt.encode())
                 if r.status == pq.ExecStatus.FATAL_ERROR:
                     sys.exit(f"schema.duckdb.sql failed on the gateway: {r.error_message.decode()}\n{stmt}")
-            results = {name: run_file(gw, path, name.split("/")[-1]) for name, path in files}
+            facts = json.load(open(os.path.join(EXPECTED, "cluster.json"))) if os.path.exists(
+                os.path.join(EXPECTED, "cluster.json")) else {}
+            comparer = None
+            if facts:
+                gw_facts = content.server_facts(gw.lookup())
+                comparer = content.Comparer(facts, gw_facts, facts.get("types"))
+            results = {name: run_file(gw, path, corpus.app_name(name), load_expected(name), comparer, facts)
+                       for name, path in files}
         finally:
             proc.terminate()
             try:
@@ -197,53 +254,114 @@ def main():
             except subprocess.TimeoutExpired:
                 proc.kill()
     elapsed = time.time() - started
+    if a.answers:
+        for name, rows in results.items():
+            path = os.path.join(a.answers, name + ".json")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(content.dump({"corpus": name, "generated by": "tests/compat-corpus/run.py --answers",
+                                      "server": "the gateway", "entries": {r["id"]: r["answer"] for r in rows}}) + "\n")
 
     rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     out = ["# Compatibility corpus against the gateway", "",
            "Generated by `tests/compat-corpus/run.py` (do not edit). Each entry of a corpus file runs as",
-           "the client sent it on a gateway with `schema.duckdb.sql`. `ok`: the gateway answered;",
-           "`error`: it failed; `pg-error`: it fails on PostgreSQL too (see `-- pg:` in the corpus).",
-           "`rows` is the gateway's row count, `pg` what PostgreSQL returned at capture time.",
+           "the client sent it on a gateway with `schema.duckdb.sql` and its answer is compared with what",
+           "PostgreSQL 15 answered with `schema.pg.sql` (`expected/`, written by `record.sh`). `ok`: the",
+           "gateway answered; `error`: it failed; `pg-error`: PostgreSQL fails it too. Content of `ok`",
+           "answers (see README.md for the normalizations): `same` = same column names and rows;",
+           "`rows differ` = as many rows, some cell or column name differs; `count differs` = another",
+           "number of rows (or result sets). `rows` is the gateway's row count, `pg` PostgreSQL's.",
            "", f"Source tree: `{rev}`; gateway binary built "
            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(os.path.getmtime(a.gateway)))}; run time {elapsed:.0f}s.", ""]
     summary, causes = [], Counter()
+    colcount, colexample, typecount, typeexample = Counter(), {}, Counter(), {}
     for name, rows in results.items():
         c = Counter(r["status"] for r in rows)
-        differ = sum(1 for r in rows if r["status"] == "ok" and r["pg"].endswith(("row", "rows"))
-                     and r["pg"] != corpus.describe("ok", r["rows"], None))
-        summary.append((name, len(rows), c["ok"], differ, c["error"], c["pg-error"]))
+        k = Counter(r["verdict"].kind for r in rows if r["verdict"])
+        types = sum(1 for r in rows if r["verdict"] and r["verdict"].types)
+        summary.append((name, len(rows), c["ok"], k["same"], k["rows differ"], k["count differs"],
+                        k["no record"], c["error"], c["pg-error"], types))
         for r in rows:
             if r["status"] == "error":
                 causes[cause(r["err"])] += 1
-    tot = [sum(s[i] for s in summary) for i in (1, 2, 3, 4, 5)]
-    out += ["## Totals", "", "`ok, rows differ`: answered, but not as many rows as PostgreSQL (a subset of `ok`).", "",
-            "| corpus | queries | ok | ok, rows differ | error | pg-error |", "|---|---:|---:|---:|---:|---:|"]
-    out += [f"| {n} | {q} | {o} | {d} | {e} | {p} |" for n, q, o, d, e, p in summary]
-    out += ["| **all** | **%d** | **%d** | **%d** | **%d** | **%d** |" % tuple(tot), ""]
-    out += ["## Top error causes", "", "| count | cause |", "|---:|---|"]
+            v = r["verdict"]
+            if v and v.kind == "rows differ":
+                for col, ex in v.columns.items():
+                    colcount[col] += 1
+                    colexample.setdefault(col, (r["id"],) + ex)
+            if v:
+                for col, pt, gt in v.types:
+                    key = f"{pt} → {gt}"
+                    typecount[key] += 1
+                    typeexample.setdefault(key, f"{r['id']} `{col}`")
+    tot = [sum(s[i] for s in summary) for i in range(1, 10)]
+    out += ["## Totals", "",
+            "| corpus | queries | ok | same content | rows differ | count differs | error | pg-error | column types differ |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out += [f"| {n} | {q} | {o} | {sm} | {rd} | {cd} | {e} | {p} | {t} |"
+            for n, q, o, sm, rd, cd, nr, e, p, t in summary]
+    out += ["| **all** | **%d** | **%d** | **%d** | **%d** | **%d** | **%d** | **%d** | **%d** |"
+            % tuple(tot[i] for i in (0, 1, 2, 3, 4, 6, 7, 8)), ""]
+    shapes = Counter()
+    for rows in results.values():
+        for r in rows:
+            if r["verdict"] and r["verdict"].kind == "same":
+                res = r["answer"].get("results", [])
+                shapes["no result set (commands)" if not res else "rows" if r["rows"] else "an empty result"] += 1
+    if shapes:
+        out += ["Of the `same` answers, " + ", ".join(f"{n} with {k}" for k, n in sorted(shapes.items())) + ".", ""]
+    if tot[5]:
+        out += [f"{tot[5]} answered entries have no (current) recorded PostgreSQL answer: run `record.sh`.", ""]
+    out += ["`column types differ`: answered entries where some result column has another type OID than",
+            "on PostgreSQL (not part of `same`; see the table below).", ""]
+    out += ["## Top content differences", "",
+            "Columns that differ in `rows differ` entries (an entry counts once per column), with the first",
+            "example: PostgreSQL's value, then the gateway's, after normalization (`(column)` / `(no column)`:",
+            "the column exists on one side only).", "",
+            "| column | entries | example | PostgreSQL | gateway |", "|---|---:|---|---|---|"]
+    for col, n in colcount.most_common(40):
+        eid, pv, gv = colexample[col]
+        out.append(f"| {md(col)} | {n} | {eid} | {md(short(pv))} | {md(short(gv))} |")
+    out += ["", "## Top column type differences", "", "| PostgreSQL type → gateway type | columns | example |",
+            "|---|---:|---|"]
+    out += [f"| {md(k)} | {n} | {md(typeexample[k])} |" for k, n in typecount.most_common(25)]
+    out += ["", "## Top error causes", "", "| count | cause |", "|---:|---|"]
     out += [f"| {n} | {md(k)} |" for k, n in causes.most_common(40)]
     out.append("")
     for name, rows in results.items():
-        out += [f"## {name}", "", "| id | result | rows | pg | first error line / note |", "|---|---|---:|---|---|"]
+        out += [f"## {name}", "", "| id | result | rows | pg | content | first difference / error |",
+                "|---|---|---:|---|---|---|"]
         for r in rows:
-            detail = r["err"].split("\n")[0][:200] if r["status"] != "ok" else ""
+            v = r["verdict"]
+            if r["status"] != "ok":
+                detail = r["err"].split("\n")[0][:200]
+            elif v.kind == "rows differ":
+                detail = f"`{v.column}`: {short(v.pg)} vs {short(v.gw)}" + (f"; {v.note}" if v.note else "")
+            else:
+                detail = v.note
             if r["note"]:
                 detail = (detail + "; " if detail else "") + r["note"]
             pg = r["pg"] if not r["pg"].startswith("error") else "error"
-            out.append(f"| {r['id']} | {r['status']} | {r['rows'] if r['status'] == 'ok' else ''} | {pg} | {md(detail)} |")
+            out.append(f"| {r['id']} | {r['status']} | {r['rows'] if r['status'] == 'ok' else ''} | {pg} | "
+                       f"{v.kind if v else ''} | {md(detail)} |")
         out.append("")
     text = "\n".join(out) + "\n"
-    print(text)
-    if a.out != "-":
+    if a.out == "-":
+        print(text)
+    else:
         with open(a.out, "w", encoding="utf-8") as f:
             f.write(text)
-    print(f"totals: {tot[0]} queries, {tot[1]} ok ({tot[2]} with another row count than PostgreSQL), "
-          f"{tot[3]} error, {tot[4]} pg-error ({elapsed:.0f}s)",
-          file=sys.stderr)
-    same = tot[1] - tot[2]
-    if same < a.min_same_rows:
-        sys.exit(f"regression: {same} queries answer with PostgreSQL's row count, "
-                 f"fewer than the recorded {a.min_same_rows}")
+    same_rows = tot[2] + tot[3]  # answered with PostgreSQL's row count
+    print(f"totals: {tot[0]} queries, {tot[1]} ok (same content {tot[2]}, rows differ {tot[3]}, "
+          f"count differs {tot[4]}" + (f", no record {tot[5]}" if tot[5] else "") + f"), {tot[6]} error, "
+          f"{tot[7]} pg-error ({elapsed:.0f}s)", file=sys.stderr)
+    failed = []
+    if same_rows < a.min_same_rows:
+        failed.append(f"{same_rows} queries answer with PostgreSQL's row count, fewer than the recorded {a.min_same_rows}")
+    if tot[2] < a.min_same_content:
+        failed.append(f"{tot[2]} queries answer what PostgreSQL answers, fewer than the recorded {a.min_same_content}")
+    if failed:
+        sys.exit("regression: " + "; ".join(failed))
 
 
 if __name__ == "__main__":
