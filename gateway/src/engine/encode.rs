@@ -262,6 +262,18 @@ impl RowEncoder {
         }
     }
 
+    /// Whether a result of `count` columns typed `actual` is what this encoder was built for.
+    /// Encoding reads DuckDB's vectors as the announced types, so a mismatch must never reach
+    /// [`RowEncoder::encode_chunk`].
+    pub fn fits(&self, count: usize, mut actual: impl FnMut(usize) -> DuckType) -> bool {
+        count == self.columns.len()
+            && self
+                .columns
+                .iter()
+                .enumerate()
+                .all(|(i, c)| matches!(c.ty, DuckType::Unsupported(_)) || c.ty == actual(i))
+    }
+
     /// Append every row of `chunk` to `out`; push each row's end offset to `row_ends`.
     pub fn encode_chunk(&mut self, chunk: &Chunk, out: &mut BytesMut, row_ends: &mut Vec<usize>) {
         let rows = chunk.len();

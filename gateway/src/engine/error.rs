@@ -30,6 +30,8 @@ pub enum ErrorClass {
     Other,
 }
 
+pub const PLAN_CHANGED: &str = "cached plan must not change result type";
+
 /// An error raised by DuckDB (or by our use of it), with the SQLSTATE we answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
@@ -47,6 +49,21 @@ impl DbError {
             message,
             sqlstate,
         }
+    }
+
+    /// A prepared statement now produces other columns than it described (DuckDB rebound it
+    /// after a schema change); PostgreSQL's error and wording, which pgJDBC recognises and
+    /// answers by preparing again.
+    pub fn plan_changed() -> Self {
+        DbError {
+            class: ErrorClass::NotImplemented,
+            message: PLAN_CHANGED.to_owned(),
+            sqlstate: "0A000",
+        }
+    }
+
+    pub fn is_plan_changed(&self) -> bool {
+        self.sqlstate == "0A000" && self.message == PLAN_CHANGED
     }
 
     pub fn internal(msg: impl Into<String>) -> Self {

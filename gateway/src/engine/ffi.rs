@@ -578,6 +578,10 @@ impl QueryResult {
     }
 
     /// The type DuckDB actually produced for a result column.
+    pub fn column_count(&mut self) -> usize {
+        unsafe { ffi::duckdb_column_count(&mut self.raw) as usize }
+    }
+
     pub fn column_type(&mut self, col: usize) -> DuckType {
         unsafe {
             let mut lt = ffi::duckdb_column_logical_type(&mut self.raw, col as u64);

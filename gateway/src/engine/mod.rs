@@ -16,7 +16,7 @@ use bytes::BytesMut;
 use tokio::sync::mpsc;
 
 pub use encode::{ColumnFormat, EncodeSettings, RowEncoder};
-pub use error::DbError;
+pub use error::{DbError, PLAN_CHANGED};
 pub use ffi::{Column, Connection, Database, Interrupter, StatementKind};
 
 use crate::types::{params::ParamValue, DuckType};
@@ -218,6 +218,10 @@ impl Engine {
                 changed_rows: changed,
             }]));
         };
+        let count = result.column_count();
+        if !encoder.fits(count, |i| result.column_type(i)) {
+            return Err(DbError::plan_changed());
+        }
         encoder.resolve_unknown(|i| result.column_type(i));
         let mut batch = RowBatch::default();
         // Two chunks: a one-chunk result is only known to be complete once the next fetch

@@ -7,7 +7,7 @@ pub mod stream;
 pub mod wire;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::engine::{
     Column, ColumnFormat, DbError, EncodeSettings, Engine, RowEncoder, SharedEngine, Start,
-    StatementInfo, StatementKind, StreamItem, STREAM_QUEUE_BATCHES,
+    StatementInfo, StatementKind, StreamItem, PLAN_CHANGED, STREAM_QUEUE_BATCHES,
 };
 use crate::error::PgError;
 use crate::sql::copy::CopyFormat;
@@ -117,7 +117,22 @@ struct Prepared {
     copy_out: Option<CopyOut>,
     engine: SharedEngine,
     deferred_close: Arc<Mutex<Vec<u64>>>,
+    /// Its last start took less than [`INLINE_START_MAX`]: the next one runs directly on the
+    /// async worker, without the thread hand-off of `block_in_place`.
+    quick: AtomicBool,
 }
+
+/// A statement whose previous start took less than this runs inline on the async worker. A
+/// worker blocked this long delays its other tasks by no more than a network round trip;
+/// longer or unknown statements go through `block_in_place`.
+const INLINE_START_MAX: Duration = Duration::from_micros(500);
+
+/// Prepared SELECTs kept per session for repeated simple-protocol queries and unnamed Parse
+/// messages (what pgbench, ORMs and most drivers send), so they skip DuckDB's parse, bind and
+/// plan. Emptied by anything that could change what a statement means (DDL, SET, transaction
+/// control, any non-SELECT); DuckDB itself rebinds a statement when another session changed
+/// the catalog.
+const PLAN_CACHE_ENTRIES: usize = 64;
 
 impl Drop for Prepared {
     fn drop(&mut self) {
@@ -140,6 +155,9 @@ enum PortalState {
 
 struct Portal {
     stmt: Arc<Prepared>,
+    /// Send the RowDescription once the statement has started (the simple protocol: a plan
+    /// that changed under the cache is re-prepared before anything reaches the client).
+    describe: bool,
     params: Vec<params::ParamValue>,
     result_binary: Vec<bool>,
     state: PortalState,
@@ -176,6 +194,8 @@ pub struct Session {
     in_copy_in_pipeline: bool,
     /// The catalog layer's TEMP macros and views exist (sql::catalog).
     catalog_installed: bool,
+    /// Prepared SELECTs by text and parameter types (see [`PLAN_CACHE_ENTRIES`]).
+    plan_cache: HashMap<(String, Vec<u32>), Arc<Prepared>>,
 }
 
 fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
@@ -189,6 +209,21 @@ fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
         pg.typmod,
         i16::from(binary),
     )
+}
+
+/// The simple protocol's RowDescription (all columns in text), if the statement has columns.
+async fn send_row_description<W: Wire>(w: &mut W, columns: &[Column]) -> PgWireResult<()> {
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let fields = columns
+        .iter()
+        .map(|c| field(&c.name, &c.ty, false))
+        .collect();
+    w.feed_msg(PgWireBackendMessage::RowDescription(RowDescription::new(
+        fields,
+    )))
+    .await
 }
 
 fn text_column(name: &str) -> Column {
@@ -272,6 +307,19 @@ async fn blocking<T: Send + 'static>(
     engine: &SharedEngine,
     f: impl FnOnce(&mut Engine) -> T + Send + 'static,
 ) -> T {
+    blocking_or_inline(engine, false, f).await
+}
+
+/// [`blocking`], or with `inline` a plain call on this thread, for work known to be short.
+async fn blocking_or_inline<T: Send + 'static>(
+    engine: &SharedEngine,
+    inline: bool,
+    f: impl FnOnce(&mut Engine) -> T + Send + 'static,
+) -> T {
+    if inline {
+        let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
+        return f(&mut e);
+    }
     let engine = engine.clone();
     let run = move || {
         let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
@@ -318,6 +366,7 @@ impl Session {
             extended: false,
             in_copy_in_pipeline: false,
             catalog_installed: false,
+            plan_cache: HashMap::new(),
         }
     }
 
@@ -461,6 +510,7 @@ impl Session {
                 engine: self.engine.clone(),
                 deferred_close: self.deferred_close.clone(),
                 copy_out: None,
+                quick: AtomicBool::new(false),
             });
         };
         match sql::copy::parse(&text) {
@@ -474,6 +524,7 @@ impl Session {
                     engine: self.engine.clone(),
                     deferred_close: self.deferred_close.clone(),
                     copy_out: None,
+                    quick: AtomicBool::new(false),
                 })
             }
             Some(Ok(c)) => {
@@ -498,6 +549,7 @@ impl Session {
                     columns: Vec::new(),
                     engine: self.engine.clone(),
                     deferred_close: self.deferred_close.clone(),
+                    quick: AtomicBool::new(false),
                 });
             }
             None => {}
@@ -532,6 +584,7 @@ impl Session {
                 engine: self.engine.clone(),
                 deferred_close: self.deferred_close.clone(),
                 copy_out: None,
+                quick: AtomicBool::new(false),
             });
         }
         if let Err(r) = sql::guard::check_text(&text) {
@@ -573,6 +626,7 @@ impl Session {
             engine: self.engine.clone(),
             deferred_close: self.deferred_close.clone(),
             copy_out: None,
+            quick: AtomicBool::new(false),
         })
     }
 
@@ -638,6 +692,29 @@ impl Session {
         Ok((id, info, sql))
     }
 
+    /// [`Session::prepare`] through the session's plan cache: a SELECT prepared before with the
+    /// same text and parameter types is reused.
+    async fn prepare_cached(
+        &mut self,
+        sql: &str,
+        client_oids: &[u32],
+    ) -> Result<Arc<Prepared>, PgError> {
+        let key = (sql.to_owned(), client_oids.to_vec());
+        if let Some(p) = self.plan_cache.get(&key) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(self.prepare(sql, client_oids).await?);
+        let select =
+            matches!(&p.body, Body::Duck { info, .. } if info.kind == StatementKind::Select);
+        if select && p.copy_out.is_none() {
+            if self.plan_cache.len() >= PLAN_CACHE_ENTRIES {
+                self.plan_cache.clear();
+            }
+            self.plan_cache.insert(key, p.clone());
+        }
+        Ok(p)
+    }
+
     // ------------------------------------------------------------------ simple query
 
     pub async fn simple_query<W: Wire>(&mut self, w: &mut W, query: &str) -> PgWireResult<()> {
@@ -694,8 +771,8 @@ impl Session {
         if self.tx == TxState::Failed && !is_tx_exit(text) {
             return Ok(Err(PgError::aborted_transaction()));
         }
-        let stmt = match self.prepare(text, &[]).await {
-            Ok(s) => Arc::new(s),
+        let stmt = match self.prepare_cached(text, &[]).await {
+            Ok(s) => s,
             Err(e) => return Ok(Err(e)),
         };
         if !stmt.param_oids.is_empty() {
@@ -707,25 +784,27 @@ impl Session {
                 ),
             )));
         }
-        if !stmt.columns.is_empty() {
-            let fields = stmt
-                .columns
-                .iter()
-                .map(|c| field(&c.name, &c.ty, false))
-                .collect();
-            w.feed_msg(PgWireBackendMessage::RowDescription(RowDescription::new(
-                fields,
-            )))
-            .await?;
-        }
         let mut portal = Portal {
             result_binary: vec![false; stmt.columns.len()],
+            describe: true,
             stmt,
             params: Vec::new(),
             state: PortalState::NotStarted,
         };
         let implicit = multi || self.info.read_only;
-        self.run_portal(w, &mut portal, 0, implicit).await
+        let r = self.run_portal(w, &mut portal, 0, implicit).await?;
+        if matches!(&r, Err(e) if e.code == "0A000" && e.message == PLAN_CHANGED) {
+            // a cached plan went stale (another session changed a table it reads): once more,
+            // prepared afresh; nothing was sent for the first attempt
+            portal.stmt = match self.prepare(text, &[]).await {
+                Ok(s) => Arc::new(s),
+                Err(e) => return Ok(Err(e)),
+            };
+            portal.result_binary = vec![false; portal.stmt.columns.len()];
+            portal.state = PortalState::NotStarted;
+            return self.run_portal(w, &mut portal, 0, implicit).await;
+        }
+        Ok(r)
     }
 
     // ------------------------------------------------------------------ extended protocol
@@ -746,9 +825,15 @@ impl Session {
                 format!("prepared statement \"{name}\" already exists"),
             )));
         }
-        match self.prepare(query, type_oids).await {
+        // only unnamed statements use the plan cache: a named one is the client's own cache
+        let prepared = if name.is_empty() {
+            self.prepare_cached(query, type_oids).await
+        } else {
+            self.prepare(query, type_oids).await.map(Arc::new)
+        };
+        match prepared {
             Ok(p) => {
-                self.statements.insert(name.to_owned(), Arc::new(p));
+                self.statements.insert(name.to_owned(), p);
                 w.feed_msg(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
                     .await?;
                 Ok(Ok(()))
@@ -836,6 +921,7 @@ impl Session {
             portal.to_owned(),
             Portal {
                 stmt,
+                describe: false,
                 params: decoded,
                 result_binary,
                 state: PortalState::NotStarted,
@@ -1022,6 +1108,11 @@ impl Session {
             PortalState::Running(_) => {}
             PortalState::NotStarted => {
                 let stmt = portal.stmt.clone();
+                if !matches!(&stmt.body, Body::Duck { info, .. } if info.kind == StatementKind::Select)
+                {
+                    // DDL, SET, transaction control…: cached plans may no longer mean the same
+                    self.plan_cache.clear();
+                }
                 match &stmt.body {
                     Body::Empty => {
                         portal.state = PortalState::Done;
@@ -1033,6 +1124,9 @@ impl Session {
                     }
                     Body::Intercepted(i) => {
                         portal.state = PortalState::Done;
+                        if portal.describe {
+                            send_row_description(w, &stmt.columns).await?;
+                        }
                         return self.run_intercept(w, i).await;
                     }
                     Body::CopyIn(c) => {
@@ -1125,10 +1219,31 @@ impl Session {
                                 cancel.cancel(CANCEL_TIMEOUT);
                             })
                         });
-                        let started =
-                            blocking(&self.engine, move |e| e.start(id, &params, encoder)).await;
+                        let inline = stmt.quick.load(Ordering::Relaxed);
+                        let begun = Instant::now();
+                        let started = blocking_or_inline(&self.engine, inline, move |e| {
+                            e.start(id, &params, encoder)
+                        })
+                        .await;
+                        stmt.quick
+                            .store(begun.elapsed() < INLINE_START_MAX, Ordering::Relaxed);
                         if let Some(t) = timer {
                             t.abort();
+                        }
+                        if let Start::Finished(items) = &started {
+                            if let Some(StreamItem::Error(e)) =
+                                items.iter().find(|i| matches!(i, StreamItem::Error(_)))
+                            {
+                                if e.is_plan_changed() {
+                                    metrics.statements_running.dec();
+                                    self.plan_cache.clear();
+                                    portal.state = PortalState::Done;
+                                    return Ok(Err(e.clone().into()));
+                                }
+                            }
+                        }
+                        if portal.describe {
+                            send_row_description(w, &stmt.columns).await?;
                         }
                         let (first, rx) = match started {
                             Start::Finished(items) => {
