@@ -739,38 +739,37 @@ async fn bulk_inserts_arrays_and_the_statement_cache() {
     c.close().await.unwrap();
 }
 
-/// KNOWN GATEWAY BUG (tests/clients/README.md, "Open"): a table function whose arguments are
-/// parameters (`range($1)`, `generate_series(1, $1)`, `unnest($1)` in FROM) cannot be bound by
-/// DuckDB before the values are known, so DuckDB describes its prepared statement as one
-/// placeholder column named `unknown`, which the gateway reports as one `text` column. Drivers
-/// that prepare and describe (sqlx, tokio-postgres, pgx, asyncpg, pgJDBC once server-prepared,
-/// psycopg 3) then read a one-column result as text; a result of more columns does not match the
-/// description (its extra columns were dropped; since the stale-plan check of efa8c44 it fails
-/// with 0A000). PostgreSQL describes `count bigint` and `(i int8, j int8)`.
-/// This test pins today's behaviour so that it fails when the gateway describes such statements
-/// correctly; then swap in the correct assertions noted below.
+/// A table function whose arguments are parameters (`range($1)`, `generate_series(1, $1)`)
+/// cannot be bound by DuckDB before the values are known (DuckDB describes one placeholder
+/// column `unknown`); sqlx checks every column's type against the description.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn known_gateway_bug_table_function_with_parameter_arguments() {
+async fn table_functions_with_parameter_arguments() {
     use sqlx::{Column, TypeInfo};
     let s = secure(AuthMethod::Scram).await;
     let mut c = s.conn().await;
+    // DuckDB binds range($1) only once it has the value; the gateway describes the columns
+    // from a probe with a typed NULL
     let row = sqlx::query("SELECT count(*) FROM range($1) t(i)")
         .bind(3i64)
         .fetch_one(&mut c)
         .await
         .unwrap();
     let col = &row.columns()[0];
-    // correct: ("count_star()", "INT8") and row.get::<i64, _>(0) == 3
-    assert_eq!((col.name(), col.type_info().name()), ("unknown", "TEXT"));
-    assert_eq!(row.get::<String, _>(0), "3");
-    // correct: Ok(vec![(0, 0), (1, 2), (2, 4)])
-    let r = sqlx::query_as::<_, (i64, i64)>("SELECT i, i * 2 AS j FROM range($1) t(i)")
+    assert_eq!(col.type_info().name(), "INT8", "{}", col.name());
+    assert_eq!(row.get::<i64, _>(0), 3);
+    let v = sqlx::query_as::<_, (i64, i64)>("SELECT i, i * 2 AS j FROM range($1) t(i)")
         .bind(3i64)
         .fetch_all(&mut c)
-        .await;
-    let e = r.expect_err("a two-column result under a one-column description");
-    assert_eq!(sqlstate(&e), "0A000", "{e:?}");
-    // the workaround: literal arguments, the parameter in WHERE / LIMIT
+        .await
+        .unwrap();
+    assert_eq!(v, [(0, 0), (1, 2), (2, 4)]);
+    let v: Vec<(i64,)> = sqlx::query_as("SELECT * FROM generate_series(1, $1)")
+        .bind(2i64)
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(v, [(1,), (2,)]);
+    // the parameter in WHERE / LIMIT was never a problem
     let v: Vec<(i64, i64)> =
         sqlx::query_as("SELECT i, i * 2 AS j FROM range(1000) t(i) WHERE i < $1")
             .bind(3i64)

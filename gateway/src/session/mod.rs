@@ -211,6 +211,49 @@ fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
     )
 }
 
+/// DuckDB cannot bind a table function whose arguments are parameters (`range($1)`,
+/// `generate_series(1, $1)`) before it has the values, and describes such a statement as one
+/// placeholder column `unknown`. Drivers that prepare (sqlx, tokio-postgres, pgx, asyncpg,
+/// psycopg 3) need the real columns: take them from a probe with each parameter replaced by a
+/// typed NULL (the parameter's known or declared type, else VARCHAR). Executions then produce
+/// exactly those columns; if the probe does not bind, the placeholder stays.
+fn describe_unbound_result(
+    e: &mut Engine,
+    sql_text: &str,
+    mut info: StatementInfo,
+    client_oids: &[u32],
+) -> StatementInfo {
+    let unbound = matches!(
+        info.columns.as_slice(),
+        [Column { name, ty: DuckType::Unsupported(_) }] if name == "unknown"
+    );
+    if !unbound || info.params.is_empty() {
+        return info;
+    }
+    let ty = |n: usize| {
+        info.params
+            .get(n - 1)
+            .cloned()
+            .flatten()
+            .or_else(|| {
+                client_oids
+                    .get(n - 1)
+                    .and_then(|&o| types::duck_type_for_oid(o))
+            })
+            .unwrap_or(DuckType::Varchar)
+    };
+    let probe = sql::lexer::replace_params(sql_text, |n| {
+        Some(format!("CAST(NULL AS {})", ty(n).sql_name()))
+    });
+    if let Ok((id, probed)) = e.prepare(&probe) {
+        e.close(id);
+        if probed.params.is_empty() && !probed.columns.is_empty() {
+            info.columns = probed.columns;
+        }
+    }
+    info
+}
+
 /// The simple protocol's RowDescription (all columns in text), if the statement has columns.
 async fn send_row_description<W: Wire>(w: &mut W, columns: &[Column]) -> PgWireResult<()> {
     if columns.is_empty() {
@@ -666,6 +709,7 @@ impl Session {
                 })
                 .collect();
             if casts.is_empty() {
+                let info = describe_unbound_result(e, &text, info, &oids);
                 return Ok::<_, DbError>((id, info, text));
             }
             let rewritten = sql::lexer::cast_params(&text, &casts);
@@ -683,9 +727,13 @@ impl Session {
                             slot.get_or_insert(untyped_type(n - 1));
                         }
                     }
+                    let info2 = describe_unbound_result(e, &rewritten, info2, &oids);
                     Ok((id2, info2, rewritten))
                 }
-                Err(_) => Ok((id, info, text)),
+                Err(_) => {
+                    let info = describe_unbound_result(e, &text, info, &oids);
+                    Ok((id, info, text))
+                }
             }
         })
         .await?;

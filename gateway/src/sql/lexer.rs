@@ -320,9 +320,35 @@ pub fn cast_params(sql: &str, casts: &[(usize, String)]) -> String {
     out
 }
 
+/// `sql` with each placeholder `$n` for which `with(n)` answers replaced by that text.
+pub fn replace_params(sql: &str, with: impl Fn(usize) -> Option<String>) -> String {
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut at = 0;
+    for t in tokens(sql) {
+        if let Tok::Param(n) = t.tok {
+            if let Some(text) = with(n) {
+                out.push_str(&sql[at..t.start]);
+                out.push_str(&text);
+                at = t.end;
+            }
+        }
+    }
+    out.push_str(&sql[at..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replaces_placeholders_outside_quotes() {
+        let s = "SELECT * FROM range($1) t WHERE '$1' <> $2 -- $1\n";
+        assert_eq!(
+            replace_params(s, |n| (n == 1).then(|| "NULL".to_owned())),
+            "SELECT * FROM range(NULL) t WHERE '$1' <> $2 -- $1\n"
+        );
+    }
 
     #[test]
     fn splits_respecting_quotes_and_comments() {
