@@ -75,7 +75,10 @@ async fn session_changes_empty_the_cache() {
     assert_eq!(table(&a.simple_query(q).await.unwrap()).1, [row(&["main"])]);
     // the search path decides which table the same text reads
     a.batch_execute("SET search_path = other").await.unwrap();
-    assert_eq!(table(&a.simple_query(q).await.unwrap()).1, [row(&["other"])]);
+    assert_eq!(
+        table(&a.simple_query(q).await.unwrap()).1,
+        [row(&["other"])]
+    );
     a.batch_execute("RESET search_path").await.unwrap();
     assert_eq!(table(&a.simple_query(q).await.unwrap()).1, [row(&["main"])]);
     // a temporary table shadows the persistent one
@@ -106,13 +109,19 @@ async fn unnamed_statements_reuse_plans_and_see_new_data() {
     let q = "SELECT v FROM un WHERE k = $1";
     let types = [tokio_postgres::types::Type::INT4];
     for _ in 0..3 {
-        let r = a.query_typed(q, &[(&1i32, types[0].clone())]).await.unwrap();
+        let r = a
+            .query_typed(q, &[(&1i32, types[0].clone())])
+            .await
+            .unwrap();
         assert_eq!(r[0].get::<_, String>(0), "one");
     }
     b.batch_execute("INSERT INTO un VALUES (2, 'two')")
         .await
         .unwrap();
-    let r = a.query_typed(q, &[(&2i32, types[0].clone())]).await.unwrap();
+    let r = a
+        .query_typed(q, &[(&2i32, types[0].clone())])
+        .await
+        .unwrap();
     assert_eq!(r[0].get::<_, String>(0), "two");
     // a schema change under an unnamed statement that was already described: PostgreSQL's
     // error for a changed plan (pgJDBC re-prepares on it), then the new shape
@@ -127,7 +136,10 @@ async fn unnamed_statements_reuse_plans_and_see_new_data() {
             Some("cached plan must not change result type")
         );
     }
-    let r = a.query_typed(q, &[(&2i32, types[0].clone())]).await.unwrap();
+    let r = a
+        .query_typed(q, &[(&2i32, types[0].clone())])
+        .await
+        .unwrap();
     assert_eq!(r[0].get::<_, i32>(0), 20);
     // the session is healthy
     assert_eq!(
