@@ -157,7 +157,13 @@ async fn psql_backslash_listings_show_the_duckdb_objects() {
     );
     assert!(ok, "{err}");
     let di = run("\\di");
-    assert!(di.contains(" amount_idx | index | duckdb | orders"), "{di}");
+    let row = |name: &str| {
+        di.lines()
+            .any(|l| l.contains(&format!(" {name} ")) && l.contains("| index | duckdb | orders"))
+    };
+    assert!(row("amount_idx"), "{di}");
+    // the PRIMARY KEY's index, under PostgreSQL's name
+    assert!(row("orders_pkey"), "{di}");
 }
 
 /// Session statements pools and drivers send: asyncpg's reset batch, DISCARD ALL, set_config /

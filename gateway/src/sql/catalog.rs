@@ -86,20 +86,20 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_shdescription",
     "pg_opclass",
     "pg_available_extensions",
+    "pg_constraint",
+    "pg_am",
+    "pg_description",
+    "pg_indexes",
 ];
 
 /// DuckDB's own views, re-exported unchanged by the session so every reference can be
 /// unqualified (DuckDB resolves `pg_catalog.pg_collation.collname` style references only for
 /// the session's views).
 const PASSTHROUGH_RELATIONS: &[&str] = &[
-    "pg_am",
     "pg_attrdef",
     "pg_collation",
-    "pg_constraint",
     "pg_depend",
-    "pg_description",
     "pg_enum",
-    "pg_indexes",
     "pg_prepared_statements",
     "pg_proc",
     "pg_sequence",
@@ -154,6 +154,10 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "pg_statistics_obj_is_visible",
     "pg_get_function_sqlbody",
     "array_lower",
+    "pg_get_constraintdef",
+    "obj_description",
+    "col_description",
+    "pg_table_is_visible",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -164,7 +168,11 @@ pub fn install_sql() -> &'static str {
             .iter()
             .map(|r| format!("CREATE OR REPLACE TEMP VIEW {r} AS SELECT * FROM pg_catalog.{r};"))
             .collect();
-        format!("{FIXED_SQL}{passthrough}{}", type_catalog_sql())
+        format!(
+            "{FIXED_SQL}{passthrough}{}{}",
+            type_catalog_sql(),
+            objects_sql()
+        )
     })
 }
 
@@ -364,6 +372,257 @@ fn type_catalog_sql() -> String {
     )
 }
 
+/// PostgreSQL's system catalogs and their fixed OIDs: `'pg_catalog.pg_class'::regclass` and
+/// `pg_description.classoid` (SQLAlchemy, psql, pgJDBC join descriptions on them).
+const SYSTEM_CATALOGS: &[(&str, u32)] = &[
+    ("pg_tablespace", 1213),
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", 1259),
+    ("pg_authid", 1260),
+    ("pg_database", 1262),
+    ("pg_sequence", 2224),
+    ("pg_am", 2601),
+    ("pg_attrdef", 2604),
+    ("pg_constraint", 2606),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_language", 2612),
+    ("pg_namespace", 2615),
+    ("pg_opclass", 2616),
+    ("pg_operator", 2617),
+    ("pg_rewrite", 2618),
+    ("pg_trigger", 2620),
+    ("pg_extension", 3079),
+    ("pg_policy", 3256),
+    ("pg_statistic_ext", 3381),
+    ("pg_collation", 3456),
+    ("pg_enum", 3501),
+    ("pg_publication", 6104),
+];
+
+/// The default btree operator class (PostgreSQL's OID) of each type an index column is reported
+/// as: `pg_index.indclass`, which SQLAlchemy's index reflection returns.
+const BTREE_OPCLASSES: &[(u32, u32)] = {
+    use crate::types::oid::*;
+    &[
+        (INT2, 1979),
+        (INT4, 1978),
+        (INT8, 3124),
+        (OID, 1981),
+        (TEXT, 3126),
+        (VARCHAR, 3126),
+        (NUMERIC, 3125),
+        (DATE, 3122),
+        (FLOAT8, 3123),
+        (TIMESTAMPTZ, 3127),
+        (TIMESTAMP, 3128),
+        (BIT, 10002),
+        (BOOL, 10003),
+        (BPCHAR, 10004),
+        (BYTEA, 10006),
+        (CHAR, 10007),
+        (FLOAT4, 10012),
+        (INTERVAL, 10022),
+        (NAME, 10028),
+        (TIME, 10038),
+        (TIMETZ, 10041),
+        (VARBIT, 10043),
+        (UUID, 10065),
+        (JSONB, 10088),
+    ]
+};
+
+/// Relations, constraints, indexes and comments as PostgreSQL shows them, from DuckDB's catalog.
+///
+/// - Constraints: DuckDB's PRIMARY KEY, UNIQUE, FOREIGN KEY and CHECK constraints under
+///   PostgreSQL's names (`<table>_pkey`, `<table>_<columns>_key`, `<table>_<columns>_fkey`,
+///   `<table>[_<column>]_check`); NOT NULL is `pg_attribute.attnotnull` only, as in PostgreSQL.
+///   OIDs are derived from the table's OID and the constraint's position among the table's
+///   constraints: `2^31 + table_oid * 128 + 2 * k` (stable while the table's constraints are),
+///   and the index that enforces a PRIMARY KEY or UNIQUE constraint is that OID + 1 (it has no
+///   OID of its own in DuckDB). DuckDB's object OIDs are small counters, far below 2^31.
+/// - Indexes (`pg_index`, index rows of `pg_class`, `pg_indexes`, `pg_get_indexdef`): DuckDB's
+///   CREATE INDEX indexes plus one per PRIMARY KEY / UNIQUE constraint, all `btree` (DuckDB's
+///   ART indexes answer the same lookups).
+/// - Comments (`pg_description`, `obj_description`, `col_description`) from DuckDB's `comment`.
+fn objects_sql() -> String {
+    use crate::types::oid;
+    let catalogs: String = SYSTEM_CATALOGS
+        .iter()
+        .map(|(n, o)| format!(" WHEN '{n}' THEN {o}"))
+        .collect();
+    let opclasses: String = BTREE_OPCLASSES
+        .iter()
+        .map(|(t, o)| format!(" WHEN {t} THEN {o}"))
+        .collect();
+    format!(
+        "CREATE OR REPLACE TEMP MACRO duckgate_catalog_oid(name) AS \
+           CASE WHEN NOT contains(name, '.') OR lower(trim(split_part(name, '.', 1), '\"')) = 'pg_catalog' THEN \
+             CASE lower(trim(split_part(name, '.', -1), '\"')){catalogs} END END;\
+         CREATE OR REPLACE TEMP MACRO duckgate_regclass(name) AS CASE \
+           WHEN regexp_full_match(name, '[0-9]+') THEN TRY_CAST(name AS BIGINT) \
+           ELSE COALESCE(duckgate_catalog_oid(name), ( \
+           SELECT dg_c.oid FROM pg_catalog.pg_class dg_c JOIN pg_catalog.pg_namespace dg_n ON dg_n.oid = dg_c.relnamespace \
+           WHERE dg_c.relname = trim(split_part(name, '.', -1), '\"') \
+             AND (NOT contains(name, '.') OR dg_n.nspname = trim(split_part(name, '.', 1), '\"')) \
+           ORDER BY (dg_n.nspname = current_schema()) DESC LIMIT 1)) END;\
+         CREATE OR REPLACE TEMP MACRO to_regclass(name) AS duckgate_regclass(name);\
+         CREATE OR REPLACE TEMP MACRO duckgate_btree_opclass(type_oid) AS CASE type_oid{opclasses} ELSE 0 END;\
+         CREATE OR REPLACE TEMP MACRO duckgate_qualified(schema_name, name) AS \
+           CASE WHEN list_contains(current_schemas(true), schema_name) THEN '' \
+                ELSE quote_ident(schema_name) || '.' END || quote_ident(name);\
+         CREATE OR REPLACE TEMP VIEW duckgate_constraints AS \
+           SELECT c.*, \
+             left(CASE c.contype WHEN 'p' THEN c.table_name || '_pkey' \
+               WHEN 'u' THEN c.table_name || '_' || array_to_string(c.constraint_column_names, '_') || '_key' \
+               WHEN 'f' THEN c.table_name || '_' || array_to_string(c.constraint_column_names, '_') || '_fkey' \
+               ELSE c.table_name || CASE WHEN len(c.constraint_column_names) = 1 \
+                 THEN '_' || c.constraint_column_names[1] ELSE '' END || '_check' END, 63) AS conname, \
+             (2147483648 + c.table_oid * 128 + c.k * 2)::BIGINT AS oid, \
+             CASE WHEN c.contype IN ('p', 'u') THEN (2147483648 + c.table_oid * 128 + c.k * 2 + 1)::BIGINT END AS index_oid, \
+             list_transform(c.constraint_column_indexes, x -> (x + 1)::SMALLINT) AS conkey \
+           FROM (SELECT *, CASE constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' \
+                   WHEN 'FOREIGN KEY' THEN 'f' ELSE 'c' END AS contype, \
+                   row_number() OVER (PARTITION BY database_oid, table_oid ORDER BY constraint_index) - 1 AS k \
+                 FROM duckdb_constraints() \
+                 WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')) c;\
+         CREATE OR REPLACE TEMP VIEW duckgate_foreign_keys AS \
+           SELECT c.oid, any_value(t.table_oid) AS confrelid, any_value(t.schema_name) AS ref_schema, \
+                  any_value(t.table_name) AS ref_table, \
+                  list(col.column_index::SMALLINT ORDER BY g.pos) AS confkey \
+           FROM duckgate_constraints c \
+           JOIN duckdb_tables() t ON t.database_oid = c.database_oid AND t.schema_name = c.schema_name \
+             AND t.table_name = c.referenced_table \
+           CROSS JOIN LATERAL generate_series(1, len(c.referenced_column_names)) g(pos) \
+           JOIN duckdb_columns() col ON col.table_oid = t.table_oid \
+             AND col.column_name = c.referenced_column_names[g.pos] \
+           WHERE c.contype = 'f' GROUP BY c.oid;\
+         CREATE OR REPLACE TEMP VIEW pg_constraint AS \
+           SELECT c.oid, c.conname, c.schema_oid AS connamespace, c.contype, false AS condeferrable, \
+                  false AS condeferred, true AS convalidated, c.table_oid AS conrelid, 0::BIGINT AS contypid, \
+                  COALESCE(c.index_oid, u.index_oid, 0)::BIGINT AS conindid, 0::BIGINT AS conparentid, \
+                  COALESCE(fk.confrelid, 0)::BIGINT AS confrelid, \
+                  CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype, \
+                  CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confdeltype, \
+                  CASE WHEN c.contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype, \
+                  true AS conislocal, 0 AS coninhcount, false AS connoinherit, c.conkey, fk.confkey, \
+                  NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop, \
+                  NULL::BIGINT[] AS conexclop, c.expression AS conbin \
+           FROM duckgate_constraints c LEFT JOIN duckgate_foreign_keys fk ON fk.oid = c.oid \
+           LEFT JOIN duckgate_constraints u ON u.table_oid = fk.confrelid AND u.contype IN ('p', 'u') \
+             AND u.conkey = fk.confkey;\
+         CREATE OR REPLACE TEMP MACRO pg_get_constraintdef(con) AS ( \
+           SELECT CASE dg_c.contype \
+             WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(list_transform(dg_c.constraint_column_names, x -> quote_ident(x)), ', ') || ')' \
+             WHEN 'u' THEN 'UNIQUE (' || array_to_string(list_transform(dg_c.constraint_column_names, x -> quote_ident(x)), ', ') || ')' \
+             WHEN 'f' THEN 'FOREIGN KEY (' || array_to_string(list_transform(dg_c.constraint_column_names, x -> quote_ident(x)), ', ') \
+               || ') REFERENCES ' || duckgate_qualified(dg_fk.ref_schema, dg_fk.ref_table) || '(' \
+               || array_to_string(list_transform(dg_c.referenced_column_names, x -> quote_ident(x)), ', ') || ')' \
+             ELSE 'CHECK (' || dg_c.expression || ')' END \
+           FROM duckgate_constraints dg_c LEFT JOIN duckgate_foreign_keys dg_fk ON dg_fk.oid = dg_c.oid WHERE dg_c.oid = con), \
+           (con, pretty) AS pg_get_constraintdef(con);\
+         CREATE OR REPLACE TEMP VIEW duckgate_indexes AS \
+           WITH base AS ( \
+             SELECT i.index_oid AS oid, i.index_name AS relname, i.database_oid, i.schema_oid, i.schema_name, \
+                    i.table_oid, i.table_name, i.is_unique, i.is_primary, NULL::BIGINT AS conoid, \
+                    list_transform(regexp_extract_all(i.expressions[2:-2], \
+                      '(?:[^,(]|\\((?:[^()]|\\([^()]*\\))*\\))+'), e -> trim(e)) AS elems \
+             FROM duckdb_indexes() i \
+             UNION ALL \
+             SELECT c.index_oid, c.conname, c.database_oid, c.schema_oid, c.schema_name, c.table_oid, c.table_name, \
+                    true, c.contype = 'p', c.oid, list_transform(c.constraint_column_names, x -> quote_ident(x)) \
+             FROM duckgate_constraints c WHERE c.contype IN ('p', 'u')) \
+           SELECT b.oid, b.relname, b.database_oid, b.schema_oid, b.schema_name, b.table_oid, b.table_name, \
+                  b.is_unique, b.is_primary, b.conoid, \
+                  list(COALESCE(col.column_index, 0)::SMALLINT ORDER BY g.pos) AS indkey, \
+                  list(b.elems[g.pos] ORDER BY g.pos) AS elements, \
+                  list(duckgate_btree_opclass(duckgate_column_type_oid(col.data_type))::BIGINT ORDER BY g.pos) AS indclass, \
+                  list(CASE WHEN duckgate_column_type_oid(col.data_type) IN ({text}, {varchar}) THEN 100 ELSE 0 END::BIGINT \
+                       ORDER BY g.pos) AS indcollation, \
+                  'CREATE ' || CASE WHEN b.is_unique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(b.relname) \
+                    || ' ON ' || duckgate_qualified(b.schema_name, b.table_name) || ' USING btree (' \
+                    || array_to_string(list(b.elems[g.pos] ORDER BY g.pos), ', ') || ')' AS indexdef \
+           FROM base b CROSS JOIN LATERAL generate_series(1, len(b.elems)) g(pos) \
+           LEFT JOIN duckdb_columns() col ON col.table_oid = b.table_oid \
+             AND col.column_name = CASE WHEN b.elems[g.pos] LIKE '\"%\"' \
+               THEN replace(b.elems[g.pos][2:-2], '\"\"', '\"') ELSE b.elems[g.pos] END \
+           GROUP BY b.oid, b.relname, b.database_oid, b.schema_oid, b.schema_name, b.table_oid, b.table_name, \
+                    b.is_unique, b.is_primary, b.conoid;\
+         CREATE OR REPLACE TEMP VIEW pg_index AS \
+           SELECT oid AS indexrelid, table_oid AS indrelid, len(indkey)::SMALLINT AS indnatts, \
+                  len(indkey)::SMALLINT AS indnkeyatts, is_unique AS indisunique, false AS indnullsnotdistinct, \
+                  is_primary AS indisprimary, false AS indisexclusion, true AS indimmediate, false AS indisclustered, \
+                  true AS indisvalid, false AS indcheckxmin, true AS indisready, true AS indislive, \
+                  false AS indisreplident, indkey, indcollation, indclass, \
+                  list_transform(indkey, x -> 0::SMALLINT) AS indoption, \
+                  CASE WHEN list_contains(indkey, 0) \
+                    THEN array_to_string(list_filter(elements, (e, i) -> indkey[i] = 0), ', ') END AS indexprs, \
+                  NULL::VARCHAR AS indpred \
+           FROM duckgate_indexes;\
+         CREATE OR REPLACE TEMP MACRO pg_get_indexdef(idx) AS \
+             (SELECT dg_i.indexdef FROM duckgate_indexes dg_i WHERE dg_i.oid = idx), \
+           (idx, col, pretty) AS (SELECT CASE WHEN col = 0 THEN dg_i.indexdef ELSE dg_i.elements[col] END \
+                                  FROM duckgate_indexes dg_i WHERE dg_i.oid = idx);\
+         CREATE OR REPLACE TEMP VIEW pg_indexes AS \
+           SELECT schema_name AS schemaname, table_name AS tablename, relname AS indexname, \
+                  NULL::VARCHAR AS tablespace, indexdef FROM duckgate_indexes;\
+         CREATE OR REPLACE TEMP VIEW pg_class AS \
+           WITH rows AS ( \
+             SELECT * FROM pg_catalog.pg_class WHERE relkind <> 'i' AND oid NOT IN ( \
+               SELECT view_oid FROM duckdb_views() WHERE database_name = 'temp' \
+                 AND (view_name IN ({session_views}) OR starts_with(view_name, 'duckgate_'))) \
+             UNION ALL \
+             SELECT t.* REPLACE (i.oid AS oid, i.relname AS relname, 'i' AS relkind, len(i.indkey) AS relnatts, \
+                                 0 AS relchecks, false AS relhasindex, false AS relhaspkey) \
+             FROM duckgate_indexes i JOIN pg_catalog.pg_class t ON t.oid = i.table_oid) \
+           SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions, CAST(relacl AS VARCHAR[]) AS relacl, \
+                  CASE relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END::BIGINT AS relam, \
+                  CASE WHEN relkind = 'r' THEN 'd' ELSE 'n' END AS relreplident, \
+                  relkind = 'v' AS relhasrules, \
+                  relkind = 'r' AND oid IN (SELECT conrelid FROM pg_constraint WHERE contype = 'f' \
+                                            UNION ALL SELECT confrelid FROM pg_constraint WHERE contype = 'f') \
+                    AS relhastriggers), \
+                  false AS relforcerowsecurity FROM rows;\
+         CREATE OR REPLACE TEMP VIEW pg_am AS \
+           SELECT * FROM (VALUES (2::BIGINT, 'heap', 'heap_tableam_handler', 't'), \
+                                 (403::BIGINT, 'btree', 'bthandler', 'i')) v(oid, amname, amhandler, amtype);\
+         CREATE OR REPLACE TEMP VIEW pg_description AS \
+           SELECT table_oid AS objoid, 1259::BIGINT AS classoid, 0 AS objsubid, comment AS description \
+             FROM duckdb_tables() WHERE comment <> '' \
+           UNION ALL SELECT view_oid, 1259, 0, comment FROM duckdb_views() WHERE NOT internal AND comment <> '' \
+           UNION ALL SELECT table_oid, 1259, column_index, comment FROM duckdb_columns() \
+             WHERE NOT internal AND comment <> '' \
+           UNION ALL SELECT index_oid, 1259, 0, comment FROM duckdb_indexes() WHERE comment <> '' \
+           UNION ALL SELECT sequence_oid, 1259, 0, comment FROM duckdb_sequences() WHERE comment <> '' \
+           UNION ALL SELECT type_oid, 1247, 0, comment FROM duckdb_types() WHERE NOT internal AND comment <> '' \
+           UNION ALL SELECT oid, 2615, 0, comment FROM duckdb_schemas() WHERE comment <> '';\
+         CREATE OR REPLACE TEMP MACRO obj_description(obj) AS \
+             (SELECT min(dg_d.description) FROM pg_description dg_d WHERE dg_d.objoid = obj AND dg_d.objsubid = 0), \
+           (obj, catalog) AS (SELECT min(dg_d.description) FROM pg_description dg_d \
+             WHERE dg_d.objoid = obj AND dg_d.objsubid = 0 AND dg_d.classoid = duckgate_catalog_oid(catalog));\
+         CREATE OR REPLACE TEMP MACRO col_description(rel, attnum) AS (SELECT min(dg_d.description) \
+           FROM pg_description dg_d WHERE dg_d.objoid = rel AND dg_d.classoid = 1259 AND dg_d.objsubid = attnum);\
+         CREATE OR REPLACE TEMP VIEW duckgate_relation_schemas AS \
+           SELECT c.oid, s.schema_name FROM pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace \
+           UNION ALL SELECT oid, schema_name FROM duckgate_indexes WHERE conoid IS NOT NULL;\
+         CREATE OR REPLACE TEMP MACRO pg_table_is_visible(rel) AS list_contains(current_schemas(true), \
+           (SELECT min(dg_r.schema_name) FROM duckgate_relation_schemas dg_r WHERE dg_r.oid = rel));",
+        text = oid::TEXT,
+        varchar = oid::VARCHAR,
+        session_views = SESSION_RELATIONS
+            .iter()
+            .chain(PASSTHROUGH_RELATIONS)
+            .chain(["pg_settings"].iter())
+            .map(|r| format!("'{r}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
 /// Session objects that do not depend on the type table.
 const FIXED_SQL: &str =
     // psql \l \dn \dt \dv \df (Owner column); pgJDBC, Npgsql
@@ -374,9 +633,6 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP MACRO pg_get_function_identity_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_partkeydef(rel_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_expr(expr, rel) AS expr, (expr, rel, pretty) AS expr;\
-     CREATE OR REPLACE TEMP MACRO pg_get_indexdef(idx) AS \
-       (SELECT sql FROM duckdb_indexes() WHERE index_oid = idx), \
-       (idx, col, pretty) AS (SELECT sql FROM duckdb_indexes() WHERE index_oid = idx);\
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
      CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS NULL;\
@@ -406,14 +662,8 @@ const FIXED_SQL: &str =
        CASE WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') THEN ident \
             ELSE '\"' || replace(ident, '\"', '\"\"') || '\"' END;\
      CREATE OR REPLACE TEMP MACRO array_upper(arr, dim) AS len(arr);\
-     CREATE OR REPLACE TEMP MACRO duckgate_regclass(name) AS ( \
-       SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-       WHERE c.relname = trim(split_part(name, '.', -1), '\"') \
-         AND (NOT contains(name, '.') OR n.nspname = trim(split_part(name, '.', 1), '\"')) \
-       ORDER BY (n.nspname = current_schema()) DESC LIMIT 1);\
      CREATE OR REPLACE TEMP MACRO duckgate_regtype(name) AS ( \
        SELECT oid FROM pg_catalog.pg_type WHERE typname = lower(trim(name, '\"')) ORDER BY oid LIMIT 1);\
-     CREATE OR REPLACE TEMP MACRO to_regclass(name) AS duckgate_regclass(name);\
      CREATE OR REPLACE TEMP MACRO to_regtype(name) AS duckgate_regtype(name);\
      CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(tab, col) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP VIEW pg_database AS \
@@ -434,9 +684,6 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP VIEW pg_auth_members AS \
        SELECT NULL::BIGINT AS oid, NULL::BIGINT AS roleid, NULL::BIGINT AS member, NULL::BIGINT AS grantor, \
               false AS admin_option, false AS inherit_option, false AS set_option WHERE false;\
-     CREATE OR REPLACE TEMP VIEW pg_class AS \
-       SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions, CAST(relacl AS VARCHAR[]) AS relacl), \
-              false AS relforcerowsecurity FROM pg_catalog.pg_class;\
      CREATE OR REPLACE TEMP VIEW pg_policy AS \
        SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS polname, NULL::BIGINT AS polrelid, NULL::VARCHAR AS polcmd, \
               NULL::BOOLEAN AS polpermissive, NULL::BIGINT[] AS polroles, NULL::VARCHAR AS polqual, \
@@ -464,8 +711,6 @@ const FIXED_SQL: &str =
               NULL::VARCHAR AS ev_enabled, false AS is_instead WHERE false;\
      CREATE OR REPLACE TEMP VIEW pg_foreign_table AS \
        SELECT NULL::BIGINT AS ftrelid, NULL::BIGINT AS ftserver, NULL::VARCHAR[] AS ftoptions WHERE false;\
-     CREATE OR REPLACE TEMP VIEW pg_index AS \
-       SELECT *, false AS indnullsnotdistinct FROM pg_catalog.pg_index;\
      CREATE OR REPLACE TEMP VIEW pg_matviews AS \
        SELECT NULL::VARCHAR AS schemaname, NULL::VARCHAR AS matviewname, NULL::VARCHAR AS matviewowner, \
               NULL::VARCHAR AS tablespace, false AS hasindexes, false AS ispopulated, NULL::VARCHAR AS definition WHERE false;\
@@ -574,7 +819,16 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         // pgJDBC, SQLAlchemy, Npgsql: `'schema.name'::regclass` / `'int4'::regtype` look an
         // object up by name; they become the session macros that do the lookup in DuckDB's
         // catalog (NULL when there is no such object).
-        if t.tok == Tok::Literal && is(sql, toks.get(i + 1), ":") && is(sql, toks.get(i + 2), ":") {
+        // (SQLAlchemy with psycopg 3 binds the name: `$2::regclass`, `CAST($2 AS REGCLASS)`)
+        let name_arg = |t: &Token| match t.tok {
+            Tok::Literal => Some(sql[t.start..t.end].to_owned()),
+            Tok::Param(_) => Some(format!("{}::VARCHAR", &sql[t.start..t.end])),
+            _ => None,
+        };
+        if matches!(t.tok, Tok::Literal | Tok::Param(_))
+            && is(sql, toks.get(i + 1), ":")
+            && is(sql, toks.get(i + 2), ":")
+        {
             let mut k = i + 3;
             if is(sql, toks.get(k), "pg_catalog") && is(sql, toks.get(k + 1), ".") {
                 k += 2;
@@ -585,11 +839,39 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
                 "regtype" => Some("duckgate_regtype"),
                 _ => None,
             };
-            if let Some(func) = func {
-                let lit = &sql[t.start..t.end];
-                edits.push((t.start, toks[k].end, format!("{func}({lit})")));
+            if let (Some(func), Some(arg)) = (func, name_arg(t)) {
+                edits.push((t.start, toks[k].end, format!("{func}({arg})")));
                 needs_install = true;
                 i = k + 1;
+                continue;
+            }
+        }
+        // SQLAlchemy: `CAST('pg_catalog.pg_class' AS REGCLASS)` is the same lookup by name
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "cast")
+            && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+            && toks.get(i + 2).is_some_and(|t| {
+                t.tok == Tok::Literal && sql[t.start..].starts_with('\'')
+                    || matches!(t.tok, Tok::Param(_))
+            })
+            && is(sql, toks.get(i + 3), "as")
+        {
+            let mut k = i + 4;
+            if is(sql, toks.get(k), "pg_catalog") && is(sql, toks.get(k + 1), ".") {
+                k += 2;
+            }
+            let func = match word(k).unwrap_or_default().as_str() {
+                "regclass" => Some("duckgate_regclass"),
+                "regtype" => Some("duckgate_regtype"),
+                _ => None,
+            };
+            if let Some(func) =
+                func.filter(|_| toks.get(k + 1).is_some_and(|t| t.tok == Tok::CloseParen))
+            {
+                let arg = name_arg(&toks[i + 2]).unwrap_or_default();
+                edits.push((t.start, toks[k + 1].end, format!("{func}({arg})")));
+                needs_install = true;
+                i = k + 2;
                 continue;
             }
         }
@@ -838,7 +1120,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             r.sql,
-            "SELECT c.oid FROM pg_class c WHERE c.relname ~ '(?s:.*)(?:^(t)$)(?s:.*)'  AND pg_catalog.pg_table_is_visible(c.oid)"
+            "SELECT c.oid FROM pg_class c WHERE c.relname ~ '(?s:.*)(?:^(t)$)(?s:.*)'  AND pg_table_is_visible(c.oid)"
         );
         assert!(r.needs_install, "pg_class is the session's view");
     }
@@ -876,6 +1158,26 @@ mod tests {
         assert_eq!(
             rewrite("SELECT 'int4'::pg_catalog.regtype").unwrap().sql,
             "SELECT duckgate_regtype('int4')"
+        );
+        // SQLAlchemy: the catalog of a description, as a literal or a bound parameter
+        assert_eq!(
+            rewrite("SELECT 1 WHERE classoid = CAST('pg_catalog.pg_class' AS REGCLASS)")
+                .unwrap()
+                .sql,
+            "SELECT 1 WHERE classoid = duckgate_regclass('pg_catalog.pg_class')"
+        );
+        assert_eq!(
+            rewrite("SELECT 1 WHERE classoid = CAST($2 AS REGCLASS) AND x = $1::regclass")
+                .unwrap()
+                .sql,
+            "SELECT 1 WHERE classoid = duckgate_regclass($2::VARCHAR) AND x = duckgate_regclass($1::VARCHAR)"
+        );
+        // a column cast to regclass prints its name
+        assert_eq!(
+            rewrite("SELECT CAST(c.oid AS REGCLASS) FROM pg_class c")
+                .unwrap()
+                .sql,
+            "SELECT CAST(c.oid AS VARCHAR) FROM pg_class c"
         );
         // psql's publication listing: the series' column takes the alias
         assert_eq!(
