@@ -169,11 +169,10 @@ async fn transactions_and_failed_state() {
         .unwrap()
         .get(0);
     assert_eq!(n, 0);
-    // savepoints are refused clearly
-    c.batch_execute("BEGIN").await.unwrap();
-    let e = c.batch_execute("SAVEPOINT s1").await.unwrap_err();
-    assert_eq!(sqlstate(&e), "0A000");
-    c.batch_execute("ROLLBACK").await.unwrap();
+    // savepoints work while nothing needs undoing (tests/cursors.rs has the rest)
+    c.batch_execute("BEGIN; SAVEPOINT s1; RELEASE s1; COMMIT")
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -579,17 +579,39 @@ async fn transactions_commit_roll_back_and_drop() {
     assert_eq!(sqlstate(&e), "25P02");
     tx.rollback().await.unwrap();
 
-    // a nested transaction is a SAVEPOINT, which DuckDB does not have (0A000)
+    // a nested transaction is a SAVEPOINT: committing it keeps its rows; rolling it back
+    // after a write needs nested transactions, which DuckDB does not have (0A000)
     let mut tx = pool.begin().await.unwrap();
-    let e = tx.begin().await.err().unwrap();
+    let mut inner = tx.begin().await.unwrap();
+    sqlx::query("INSERT INTO ledger VALUES (3, 'kept 3')")
+        .execute(&mut *inner)
+        .await
+        .unwrap();
+    inner.commit().await.unwrap();
+    tx.commit().await.unwrap();
+    // (sqlx keeps its savepoint depth when that rollback fails, so this part goes by hand)
+    let mut c = pool.acquire().await.unwrap();
+    for sql in [
+        "BEGIN",
+        "SAVEPOINT s",
+        "INSERT INTO ledger VALUES (4, 'undone')",
+    ] {
+        sqlx::query(sql).execute(&mut *c).await.unwrap();
+    }
+    let e = sqlx::query("ROLLBACK TO SAVEPOINT s")
+        .execute(&mut *c)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(sqlstate(&e), "0A000");
-    tx.rollback().await.unwrap();
+    sqlx::query("ROLLBACK").execute(&mut *c).await.unwrap();
+    drop(c);
 
     let notes: Vec<String> = sqlx::query_scalar("SELECT note FROM ledger ORDER BY id")
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(notes, ["kept 1", "kept 2"]);
+    assert_eq!(notes, ["kept 1", "kept 2", "kept 3"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

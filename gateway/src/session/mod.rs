@@ -34,6 +34,7 @@ use crate::engine::{
 };
 use crate::error::PgError;
 use crate::sql::copy::CopyFormat;
+use crate::sql::cursor::CursorCommand;
 use crate::sql::{self, Intercept, TxControl};
 use crate::types::{self, oid, params, pg_type_of, DuckType};
 pub use settings::SessionSettings;
@@ -158,9 +159,28 @@ struct Portal {
     /// Send the RowDescription once the statement has started (the simple protocol: a plan
     /// that changed under the cache is re-prepared before anything reaches the client).
     describe: bool,
+    /// A SQL cursor (DECLARE): `FETCH`/`MOVE` answer with their own tags, not PortalSuspended.
+    cursor: Option<CursorPortal>,
     params: Vec<params::ParamValue>,
     result_binary: Vec<bool>,
     state: PortalState,
+}
+
+/// What a SQL cursor adds to its portal.
+struct CursorPortal {
+    /// WITH HOLD: survives the COMMIT of its transaction.
+    hold: bool,
+    /// The command tag verb of the statement running it now: `FETCH` or `MOVE`.
+    verb: &'static str,
+}
+
+/// A SAVEPOINT. DuckDB has no nested transactions: rolling back to a savepoint only works
+/// while nothing that changes state ran after it (nested `with conn.transaction()` blocks,
+/// a catalog lookup that failed inside a savepoint), and is refused otherwise.
+struct Savepoint {
+    name: String,
+    /// A statement that may have changed something ran after it.
+    dirty: bool,
 }
 
 /// Identity and routing of a session.
@@ -196,6 +216,8 @@ pub struct Session {
     catalog_installed: bool,
     /// Prepared SELECTs by text and parameter types (see [`PLAN_CACHE_ENTRIES`]).
     plan_cache: HashMap<(String, Vec<u32>), Arc<Prepared>>,
+    /// SAVEPOINTs of the open transaction block, oldest first.
+    savepoints: Vec<Savepoint>,
 }
 
 fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
@@ -209,6 +231,25 @@ fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
         pg.typmod,
         i16::from(binary),
     )
+}
+
+/// Statements that leave data, schema and settings as they were: they keep a SAVEPOINT
+/// restorable.
+fn changes_nothing(body: &Body) -> bool {
+    match body {
+        Body::Empty => true,
+        Body::Duck { info, .. } => {
+            matches!(info.kind, StatementKind::Select | StatementKind::Explain)
+        }
+        Body::Intercepted(i) => matches!(
+            i,
+            Intercept::Show { .. }
+                | Intercept::CurrentSetting { .. }
+                | Intercept::Tx(_)
+                | Intercept::Cursor(_)
+        ),
+        Body::CopyIn(_) => false,
+    }
 }
 
 /// DuckDB cannot bind a table function whose arguments are parameters (`range($1)`,
@@ -410,6 +451,7 @@ impl Session {
             in_copy_in_pipeline: false,
             catalog_installed: false,
             plan_cache: HashMap::new(),
+            savepoints: Vec::new(),
         }
     }
 
@@ -423,6 +465,11 @@ impl Session {
 
     pub fn fatal_sent(&self) -> bool {
         self.fatal_sent
+    }
+
+    /// The newest savepoint of that name.
+    fn savepoint_index(&self, name: &str) -> Option<usize> {
+        self.savepoints.iter().rposition(|s| s.name == name)
     }
 
     pub fn in_transaction(&self) -> bool {
@@ -835,6 +882,7 @@ impl Session {
         let mut portal = Portal {
             result_binary: vec![false; stmt.columns.len()],
             describe: true,
+            cursor: None,
             stmt,
             params: Vec::new(),
             state: PortalState::NotStarted,
@@ -970,6 +1018,7 @@ impl Session {
             Portal {
                 stmt,
                 describe: false,
+                cursor: None,
                 params: decoded,
                 result_binary,
                 state: PortalState::NotStarted,
@@ -1121,8 +1170,9 @@ impl Session {
     pub async fn sync<W: Wire>(&mut self, w: &mut W) -> PgWireResult<()> {
         self.finish_implicit(w).await?;
         if !self.in_transaction() {
-            // portals live until the end of their transaction
-            self.portals.clear();
+            // portals live until the end of their transaction (held cursors longer)
+            self.portals
+                .retain(|_, p| p.cursor.as_ref().is_some_and(|c| c.hold));
         }
         self.send_ready(w).await
     }
@@ -1146,8 +1196,11 @@ impl Session {
         match &portal.state {
             PortalState::Done => {
                 // PostgreSQL answers a finished portal with an empty completion.
-                let tag = match &portal.stmt.body {
-                    Body::Duck { info, .. } => sql::command_tag(info.kind, &portal.stmt.sql, 0),
+                let tag = match (&portal.cursor, &portal.stmt.body) {
+                    (Some(c), _) => format!("{} 0", c.verb),
+                    (None, Body::Duck { info, .. }) => {
+                        sql::command_tag(info.kind, &portal.stmt.sql, 0)
+                    }
                     _ => "SELECT 0".into(),
                 };
                 w.feed_msg(complete(tag)).await?;
@@ -1160,6 +1213,11 @@ impl Session {
                 {
                     // DDL, SET, transaction control…: cached plans may no longer mean the same
                     self.plan_cache.clear();
+                }
+                if !changes_nothing(&stmt.body) {
+                    for s in &mut self.savepoints {
+                        s.dirty = true;
+                    }
                 }
                 match &stmt.body {
                     Body::Empty => {
@@ -1329,17 +1387,23 @@ impl Session {
         let mut sent: u64 = 0;
         loop {
             if max_rows > 0 && sent as usize >= max_rows {
-                w.feed_msg(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
-                    .await?;
+                let m = match &portal.cursor {
+                    Some(c) => complete(format!("{} {sent}", c.verb)),
+                    None => PgWireBackendMessage::PortalSuspended(PortalSuspended::new()),
+                };
+                w.feed_msg(m).await?;
                 return Ok(Ok(()));
             }
             match stream.next().await {
                 Next::Row(data) => {
-                    w.feed_msg(PgWireBackendMessage::DataRow(DataRow::new(
-                        data,
-                        field_count,
-                    )))
-                    .await?;
+                    // MOVE reads a cursor's rows without sending them
+                    if !matches!(&portal.cursor, Some(c) if c.verb == "MOVE") {
+                        w.feed_msg(PgWireBackendMessage::DataRow(DataRow::new(
+                            data,
+                            field_count,
+                        )))
+                        .await?;
+                    }
                     sent += 1;
                 }
                 Next::End(result) => {
@@ -1350,8 +1414,11 @@ impl Session {
                                 unreachable!()
                             };
                             let n = changed.unwrap_or(sent);
-                            w.feed_msg(complete(sql::command_tag(info.kind, &portal.stmt.sql, n)))
-                                .await?;
+                            let tag = match &portal.cursor {
+                                Some(c) => format!("{} {sent}", c.verb),
+                                None => sql::command_tag(info.kind, &portal.stmt.sql, n),
+                            };
+                            w.feed_msg(complete(tag)).await?;
                             Ok(Ok(()))
                         }
                         Err(e) => Ok(Err(self.cancel.map_error(e))),
@@ -1611,6 +1678,124 @@ impl Session {
         PgError::new("57014", format!("COPY from stdin failed: {message}"))
     }
 
+    /// DECLARE / FETCH / MOVE / CLOSE: a cursor is a portal named after it, run in batches.
+    async fn run_cursor<W: Wire>(
+        &mut self,
+        w: &mut W,
+        command: &Result<CursorCommand, sql::cursor::CursorError>,
+    ) -> PgWireResult<Result<(), PgError>> {
+        let command = match command {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(PgError::new(e.code, e.message.clone()))),
+        };
+        if self.tx == TxState::Failed {
+            return Ok(Err(PgError::aborted_transaction()));
+        }
+        match command {
+            CursorCommand::Declare {
+                name,
+                query,
+                hold,
+                binary,
+            } => {
+                if !hold && !matches!(self.tx, TxState::Block) {
+                    return Ok(Err(PgError::new(
+                        "25P01",
+                        "DECLARE CURSOR can only be used in transaction blocks",
+                    )));
+                }
+                if self.portals.contains_key(name) {
+                    return Ok(Err(PgError::new(
+                        "42P03",
+                        format!("cursor \"{name}\" already exists"),
+                    )));
+                }
+                let stmt = match Box::pin(self.prepare(query, &[])).await {
+                    Ok(s) => s,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if !matches!(stmt.body, Body::Duck { .. }) || stmt.columns.is_empty() {
+                    return Ok(Err(PgError::new(
+                        "42P11",
+                        "cannot open a statement that returns no rows as a cursor",
+                    )));
+                }
+                let portal = Portal {
+                    result_binary: vec![*binary; stmt.columns.len()],
+                    stmt: Arc::new(stmt),
+                    describe: false,
+                    cursor: Some(CursorPortal {
+                        hold: *hold,
+                        verb: "FETCH",
+                    }),
+                    params: Vec::new(),
+                    state: PortalState::NotStarted,
+                };
+                self.portals.insert(name.clone(), portal);
+                w.feed_msg(complete("DECLARE CURSOR".into())).await?;
+                Ok(Ok(()))
+            }
+            CursorCommand::Fetch { name, count, skip } => {
+                let Some(mut portal) = self.portals.remove(name) else {
+                    return Ok(Err(PgError::new(
+                        "34000",
+                        format!("cursor \"{name}\" does not exist"),
+                    )));
+                };
+                let verb = if *skip { "MOVE" } else { "FETCH" };
+                if let Some(c) = &mut portal.cursor {
+                    c.verb = verb;
+                }
+                if !*skip {
+                    let fields = portal
+                        .stmt
+                        .columns
+                        .iter()
+                        .zip(&portal.result_binary)
+                        .map(|(c, &binary)| field(&c.name, &c.ty, binary))
+                        .collect();
+                    w.feed_msg(PgWireBackendMessage::RowDescription(RowDescription::new(
+                        fields,
+                    )))
+                    .await?;
+                }
+                let r = match count {
+                    // FETCH 0 would re-read the current row; a forward-only cursor has none
+                    Some(0) => {
+                        w.feed_msg(complete(format!("{verb} 0"))).await?;
+                        Ok(())
+                    }
+                    _ => {
+                        let max = count.map_or(0, |n| n as usize);
+                        Box::pin(self.run_portal(w, &mut portal, max, false)).await?
+                    }
+                };
+                self.portals.insert(name.clone(), portal);
+                Ok(r)
+            }
+            CursorCommand::Close { name: Some(name) } => {
+                match self.portals.get(name) {
+                    Some(p) if p.cursor.is_some() => {
+                        self.portals.remove(name);
+                    }
+                    _ => {
+                        return Ok(Err(PgError::new(
+                            "34000",
+                            format!("cursor \"{name}\" does not exist"),
+                        )))
+                    }
+                }
+                w.feed_msg(complete("CLOSE CURSOR".into())).await?;
+                Ok(Ok(()))
+            }
+            CursorCommand::Close { name: None } => {
+                self.portals.retain(|_, p| p.cursor.is_none());
+                w.feed_msg(complete("CLOSE CURSOR ALL".into())).await?;
+                Ok(Ok(()))
+            }
+        }
+    }
+
     /// Every session setting back to its default (RESET ALL, DISCARD ALL), reported to the
     /// client, then the command's tag.
     async fn reset_all<W: Wire>(
@@ -1689,6 +1874,7 @@ impl Session {
                 }
                 self.answer_setting(w, name).await
             }
+            Intercept::Cursor(c) => self.run_cursor(w, c).await,
             Intercept::NoOp { tag } => {
                 if self.tx == TxState::Failed {
                     return Ok(Err(PgError::aborted_transaction()));
@@ -1852,10 +2038,73 @@ impl Session {
         t: &TxControl,
     ) -> PgWireResult<Result<(), PgError>> {
         match t {
-            TxControl::Savepoint => Ok(Err(PgError::new(
-                "0A000",
-                "savepoints are not supported: DuckDB has no nested transactions",
-            ))),
+            TxControl::Savepoint { name } => {
+                match self.tx {
+                    TxState::Failed => return Ok(Err(PgError::aborted_transaction())),
+                    TxState::Block => {}
+                    TxState::Idle { .. } => {
+                        return Ok(Err(PgError::new(
+                            "25P01",
+                            "SAVEPOINT can only be used in transaction blocks",
+                        )))
+                    }
+                }
+                self.savepoints.push(Savepoint {
+                    name: name.clone(),
+                    dirty: false,
+                });
+                w.feed_msg(complete("SAVEPOINT".into())).await?;
+                Ok(Ok(()))
+            }
+            TxControl::Release { name } => {
+                if self.tx == TxState::Failed {
+                    return Ok(Err(PgError::aborted_transaction()));
+                }
+                let Some(at) = self.savepoint_index(name) else {
+                    return Ok(Err(no_savepoint(name)));
+                };
+                // its changes (if any) stay part of the transaction, as in PostgreSQL
+                let dirty = self.savepoints[at..].iter().any(|s| s.dirty);
+                self.savepoints.truncate(at);
+                if let Some(outer) = self.savepoints.last_mut() {
+                    outer.dirty |= dirty;
+                }
+                w.feed_msg(complete("RELEASE".into())).await?;
+                Ok(Ok(()))
+            }
+            TxControl::RollbackTo { name } => {
+                let Some(at) = self.savepoint_index(name) else {
+                    return Ok(Err(no_savepoint(name)));
+                };
+                if self.savepoints[at..].iter().any(|s| s.dirty) {
+                    return Ok(Err(PgError::new(
+                        "0A000",
+                        format!(
+                            "cannot roll back to savepoint \"{name}\": statements that may have \
+                             changed data or settings ran after it, and DuckDB has no nested \
+                             transactions; roll back the whole transaction"
+                        ),
+                    )));
+                }
+                if self.tx == TxState::Failed {
+                    // only reads failed since the savepoint; the transaction is usable again
+                    // if DuckDB still has it open
+                    if let Err(e) = self.engine_batch("SELECT 1").await {
+                        return Ok(Err(PgError::new(
+                            "0A000",
+                            format!(
+                                "cannot roll back to savepoint \"{name}\": the failed statement \
+                                 aborted DuckDB's transaction ({}); roll back the whole transaction",
+                                e.message
+                            ),
+                        )));
+                    }
+                    self.tx = TxState::Block;
+                }
+                self.savepoints.truncate(at + 1);
+                w.feed_msg(complete("ROLLBACK".into())).await?;
+                Ok(Ok(()))
+            }
             TxControl::Begin { read_only } => {
                 match self.tx {
                     TxState::Block | TxState::Failed => {
@@ -1885,6 +2134,7 @@ impl Session {
                             return Ok(Err(e));
                         }
                         self.tx = TxState::Block;
+                        self.savepoints.clear();
                     }
                 }
                 w.feed_msg(complete("BEGIN".into())).await?;
@@ -1913,8 +2163,13 @@ impl Session {
                         let result = self
                             .engine_batch(if do_commit { "COMMIT" } else { "ROLLBACK" })
                             .await;
-                        self.portals
-                            .retain(|_, p| matches!(p.state, PortalState::NotStarted));
+                        self.savepoints.clear();
+                        self.portals.retain(|_, p| match &p.cursor {
+                            // WITH HOLD cursors outlive a COMMIT (their rows were read into
+                            // memory before it, by quiesce)
+                            Some(c) => c.hold && do_commit,
+                            None => matches!(p.state, PortalState::NotStarted),
+                        });
                         match result {
                             Ok(()) => {
                                 w.feed_msg(complete(
@@ -1936,6 +2191,12 @@ impl Session {
 fn is_tx_exit(sql: &str) -> bool {
     matches!(
         sql::intercept(sql, |_| false),
-        Some(Intercept::Tx(TxControl::Commit | TxControl::Rollback))
+        Some(Intercept::Tx(
+            TxControl::Commit | TxControl::Rollback | TxControl::RollbackTo { .. }
+        ))
     )
+}
+
+fn no_savepoint(name: &str) -> PgError {
+    PgError::new("3B001", format!("savepoint \"{name}\" does not exist"))
 }

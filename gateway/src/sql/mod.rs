@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod compat;
 pub mod copy;
+pub mod cursor;
 pub mod fingerprint;
 pub mod guard;
 pub mod lexer;
@@ -20,8 +21,18 @@ pub enum TxControl {
     },
     Commit,
     Rollback,
-    /// SAVEPOINT / RELEASE / ROLLBACK TO: DuckDB has no savepoints.
-    Savepoint,
+    /// `SAVEPOINT name` (DuckDB has no nested transactions: see the session's emulation).
+    Savepoint {
+        name: String,
+    },
+    /// `RELEASE [SAVEPOINT] name`.
+    Release {
+        name: String,
+    },
+    /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`.
+    RollbackTo {
+        name: String,
+    },
 }
 
 /// A value in a SET statement.
@@ -70,8 +81,10 @@ pub enum Intercept {
     /// `DISCARD ALL`: RESET ALL, DEALLOCATE ALL, close portals, drop temporary tables (pools
     /// such as pgbouncer and asyncpg's reset).
     DiscardAll,
+    /// `DECLARE … CURSOR`, `FETCH`, `MOVE`, `CLOSE` (or why one cannot run).
+    Cursor(Result<cursor::CursorCommand, cursor::CursorError>),
     /// Statements about features the endpoint has nothing for, answered with their tag:
-    /// `CLOSE ALL` / `CLOSE cursor`, `UNLISTEN`, `DISCARD PLANS|SEQUENCES|TEMP` (asyncpg's
+    /// `UNLISTEN`, `DISCARD PLANS|SEQUENCES|TEMP` (asyncpg's
     /// connection reset sends `CLOSE ALL; UNLISTEN *; RESET ALL`).
     NoOp {
         tag: &'static str,
@@ -96,12 +109,18 @@ pub fn intercept(sql: &str, is_session_setting: impl Fn(&str) -> bool) -> Option
         "ABORT" => Some(Intercept::Tx(TxControl::Rollback)),
         "ROLLBACK" => {
             if lexer::has_top_level_word(sql, "TO") {
-                Some(Intercept::Tx(TxControl::Savepoint))
+                let name = cursor::savepoint_name(sql)?;
+                Some(Intercept::Tx(TxControl::RollbackTo { name }))
             } else {
                 Some(Intercept::Tx(TxControl::Rollback))
             }
         }
-        "SAVEPOINT" | "RELEASE" => Some(Intercept::Tx(TxControl::Savepoint)),
+        "SAVEPOINT" => Some(Intercept::Tx(TxControl::Savepoint {
+            name: cursor::savepoint_name(sql)?,
+        })),
+        "RELEASE" => Some(Intercept::Tx(TxControl::Release {
+            name: cursor::savepoint_name(sql)?,
+        })),
         "SET" => parse_set(sql, &is_session_setting),
         "DEALLOCATE" => parse_deallocate(sql),
         "DISCARD" => match w(1) {
@@ -117,13 +136,7 @@ pub fn intercept(sql: &str, is_session_setting: impl Fn(&str) -> bool) -> Option
             }),
             _ => None,
         },
-        "CLOSE" => Some(Intercept::NoOp {
-            tag: if w(1) == "ALL" {
-                "CLOSE CURSOR ALL"
-            } else {
-                "CLOSE CURSOR"
-            },
-        }),
+        "DECLARE" | "FETCH" | "MOVE" | "CLOSE" => cursor::parse(sql).map(Intercept::Cursor),
         "UNLISTEN" => Some(Intercept::NoOp { tag: "UNLISTEN" }),
         "LISTEN" | "NOTIFY" => Some(Intercept::Unsupported {
             what: "LISTEN/NOTIFY",
@@ -525,7 +538,17 @@ mod tests {
         assert_eq!(i("ROLLBACK"), Some(Intercept::Tx(TxControl::Rollback)));
         assert_eq!(
             i("rollback to savepoint a"),
-            Some(Intercept::Tx(TxControl::Savepoint))
+            Some(Intercept::Tx(TxControl::RollbackTo { name: "a".into() }))
+        );
+        assert_eq!(
+            i("SAVEPOINT \"_pg3_1\""),
+            Some(Intercept::Tx(TxControl::Savepoint {
+                name: "_pg3_1".into()
+            }))
+        );
+        assert_eq!(
+            i("RELEASE SAVEPOINT b"),
+            Some(Intercept::Tx(TxControl::Release { name: "b".into() }))
         );
         assert_eq!(i("select 1"), None);
     }

@@ -130,8 +130,27 @@ def copy():
     conn.commit()
 
 
+def named_cursor():
+    # a named cursor is DECLARE ... CURSOR + FETCH FORWARD itersize (server-side streaming)
+    with conn.cursor(name="py2_big") as cur:
+        cur.itersize = 5000
+        cur.execute("SELECT i, i::VARCHAR FROM range(100000) t(i) ORDER BY i")
+        n, last = 0, None
+        for row in cur:
+            n, last = n + 1, row
+        eq(n, 100000, "rows through the cursor")
+        eq(last, (99999, "99999"), "last row")
+    conn.commit()
+    with conn.cursor(name="py2_held", withhold=True) as cur:
+        cur.execute("SELECT i FROM range(10) t(i) ORDER BY i")
+        eq(cur.fetchmany(3), [(0,), (1,), (2,)], "fetchmany")
+        conn.commit()
+        eq(cur.fetchall(), [(i,) for i in range(3, 10)], "WITH HOLD after commit")
+
+
 for name, fn in [("connect+scram+tls", connect), ("types", types), ("params", params),
-                 ("transactions", transactions), ("set/show", settings), ("copy", copy)]:
+                 ("transactions", transactions), ("set/show", settings), ("copy", copy),
+                 ("named cursor", named_cursor)]:
     if not run(C, name, fn) and name.startswith("connect"):
         break
     if conn is not None and conn.status != psycopg2.extensions.STATUS_READY:

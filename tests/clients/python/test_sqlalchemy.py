@@ -34,10 +34,9 @@ items = sa.Table(
 
 def connect(driver):
     def fn():
-        # use_native_hstore=False: otherwise the psycopg dialect looks up hstore with
-        # TypeInfo.fetch inside a SAVEPOINT at connect, and DuckDB has no nested transactions
-        # (see tests/clients/README.md)
-        eng = sa.create_engine(url(driver), pool_pre_ping=True, use_native_hstore=False)
+        # default options: the psycopg dialect looks up hstore with TypeInfo.fetch inside a
+        # SAVEPOINT at first connect
+        eng = sa.create_engine(url(driver), pool_pre_ping=True)
         with eng.connect() as c:
             eq(c.execute(sa.text("SELECT 41 + :x"), {"x": 1}).scalar(), 42, "text()")
         # the dialect parsed version() at connect
