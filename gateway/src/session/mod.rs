@@ -467,6 +467,31 @@ impl Session {
         self.fatal_sent
     }
 
+    /// Whether a (database, schema,) relation name refers to a view and to no table.
+    async fn names_only_a_view(&mut self, parts: &[String]) -> bool {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let (name, schema, database) = match parts {
+            [n] => (n, None, None),
+            [s, n] => (n, Some(s), None),
+            [d, s, n] => (n, Some(s), Some(d)),
+            _ => return false,
+        };
+        let mut filter = String::new();
+        if let Some(s) = schema {
+            filter.push_str(&format!(" AND schema_name = {}", quote(s)));
+        }
+        if let Some(d) = database {
+            filter.push_str(&format!(" AND database_name = {}", quote(d)));
+        }
+        let sql = format!(
+            "SELECT (SELECT count(*) FROM duckdb_views() WHERE NOT internal AND view_name = {n}{filter}) > 0 \
+             AND (SELECT count(*) FROM duckdb_tables() WHERE table_name = {n}{filter}) = 0",
+            n = quote(name)
+        );
+        let r = blocking(&self.engine, move |e| e.query_strings(&sql)).await;
+        matches!(r.as_deref(), Ok([Some(v)]) if v == "true")
+    }
+
     /// The newest savepoint of that name.
     fn savepoint_index(&self, name: &str) -> Option<usize> {
         self.savepoints.iter().rposition(|s| s.name == name)
@@ -684,6 +709,12 @@ impl Session {
             ));
         }
         self.quiesce().await;
+        let text = match sql::compat::alter_table_rename(&text) {
+            Some(parts) if self.names_only_a_view(&parts).await => {
+                sql::compat::alter_table_as_view(&text)
+            }
+            _ => text,
+        };
         let (id, info, sql_used) = self.prepare_duck(text, client_oids).await?;
         if let Err(r) = sql::guard::check_kind(info.kind) {
             self.engine

@@ -21,9 +21,93 @@ pub const DUCKDB_VERSION: &str = "v1.5.5";
 
 /// Apply every rule.
 pub fn rewrite(sql: &str) -> Cow<'_, str> {
-    match rewrite_bytea_hex(sql) {
-        Cow::Borrowed(s) => rewrite_version(s),
-        Cow::Owned(s) => Cow::Owned(rewrite_version(&s).into_owned()),
+    let mut out = Cow::Borrowed(sql);
+    for rule in [
+        rewrite_bytea_hex,
+        rewrite_version,
+        rewrite_catalog_qualified_system_schema,
+    ] {
+        if let Cow::Owned(s) = rule(&out) {
+            out = Cow::Owned(s);
+        }
+    }
+    out
+}
+
+/// `"db".information_schema.columns` / `db.pg_catalog.pg_class` → without the database.
+/// dbt-postgres names every relation with its database (`"db".INFORMATION_SCHEMA.columns` in
+/// `get_columns_in_relation`, which incremental models run); in DuckDB these schemas live in
+/// the system catalog, not in the attached database, so the three-part name does not resolve.
+/// A session sees one database, so the database part adds nothing.
+fn rewrite_catalog_qualified_system_schema(sql: &str) -> Cow<'_, str> {
+    let toks = tokens(sql);
+    let dot = |i: usize| {
+        toks.get(i)
+            .is_some_and(|t| t.tok == Tok::Other && &sql[t.start..t.end] == ".")
+    };
+    let system = |i: usize| {
+        toks.get(i).is_some_and(|t| {
+            let w = sql[t.start..t.end].trim_matches('"');
+            t.tok == Tok::Word
+                && (w.eq_ignore_ascii_case("information_schema")
+                    || w.eq_ignore_ascii_case("pg_catalog"))
+        })
+    };
+    let mut out = String::new();
+    let mut at = 0;
+    for i in 0..toks.len() {
+        let starts_name = i == 0 || !dot(i - 1);
+        if toks[i].tok == Tok::Word
+            && starts_name
+            && dot(i + 1)
+            && system(i + 2)
+            && dot(i + 3)
+            && toks.get(i + 4).is_some_and(|t| t.tok == Tok::Word)
+        {
+            out.push_str(&sql[at..toks[i].start]);
+            at = toks[i + 2].start;
+        }
+    }
+    if at == 0 {
+        return Cow::Borrowed(sql);
+    }
+    out.push_str(&sql[at..]);
+    Cow::Owned(out)
+}
+
+/// `ALTER TABLE name RENAME TO other`: the name's parts (database, schema, relation; one to
+/// three of them, unquoted as PostgreSQL folds them). PostgreSQL renames a view this way (dbt
+/// swaps every model, views included, with `alter table … rename to …`); DuckDB wants ALTER
+/// VIEW for a view, so the session checks what the name is.
+pub fn alter_table_rename(sql: &str) -> Option<Vec<String>> {
+    let toks: Vec<_> = tokens(sql)
+        .into_iter()
+        .filter(|t| t.tok != Tok::Semicolon)
+        .collect();
+    let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
+    let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
+    if !(kw(0, "ALTER") && kw(1, "TABLE")) {
+        return None;
+    }
+    let mut i = 2;
+    if kw(i, "IF") && kw(i + 1, "EXISTS") {
+        i += 2;
+    }
+    let mut parts = vec![super::cursor::identifier(text(i))];
+    while text(i + 1) == "." {
+        i += 2;
+        parts.push(super::cursor::identifier(text(i)));
+    }
+    let renames = kw(i + 1, "RENAME") && kw(i + 2, "TO") && toks.len() == i + 4;
+    (renames && parts.len() <= 3 && !parts.iter().any(String::is_empty)).then_some(parts)
+}
+
+/// The same statement with `TABLE` replaced by `VIEW`.
+pub fn alter_table_as_view(sql: &str) -> String {
+    let toks = tokens(sql);
+    match toks.get(1) {
+        Some(t) => format!("{}VIEW{}", &sql[..t.start], &sql[t.end..]),
+        None => sql.to_owned(),
     }
 }
 
@@ -133,6 +217,49 @@ mod tests {
         assert_eq!(rewrite("select 'version()'"), "select 'version()'");
         assert_eq!(rewrite("select other.version()"), "select other.version()");
         assert_eq!(rewrite("select version from t"), "select version from t");
+    }
+
+    #[test]
+    fn system_schemas_lose_their_database_qualifier() {
+        assert_eq!(
+            rewrite(
+                r#"select column_name from "analytics".INFORMATION_SCHEMA.columns where table_schema = 'main'"#
+            ),
+            "select column_name from INFORMATION_SCHEMA.columns where table_schema = 'main'"
+        );
+        assert_eq!(
+            rewrite("SELECT * FROM db.pg_catalog.pg_class c, x.\"information_schema\".tables"),
+            "SELECT * FROM pg_catalog.pg_class c, \"information_schema\".tables"
+        );
+        for sql in [
+            "SELECT * FROM information_schema.columns",
+            "SELECT * FROM main.information_schema",
+            "SELECT 'db.information_schema.columns'",
+            "SELECT a.b.information_schema.c",
+        ] {
+            assert_eq!(rewrite(sql), sql);
+        }
+    }
+
+    #[test]
+    fn alter_table_rename_is_recognised() {
+        assert_eq!(
+            alter_table_rename(r#"alter table "db"."main"."v__dbt_backup" rename to "v""#),
+            Some(vec!["db".into(), "main".into(), "v__dbt_backup".into()])
+        );
+        assert_eq!(
+            alter_table_rename("ALTER TABLE IF EXISTS V RENAME TO w;"),
+            Some(vec!["v".into()])
+        );
+        assert_eq!(
+            alter_table_rename("ALTER TABLE v RENAME COLUMN a TO b"),
+            None
+        );
+        assert_eq!(alter_table_rename("ALTER TABLE v ADD COLUMN a INT"), None);
+        assert_eq!(
+            alter_table_as_view("alter table x rename to y"),
+            "alter VIEW x rename to y"
+        );
     }
 
     #[test]
