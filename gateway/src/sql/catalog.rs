@@ -332,28 +332,65 @@ fn type_catalog_sql() -> String {
         "CREATE OR REPLACE TEMP MACRO duckgate_column_type_oid(t) AS {column_case};\
          CREATE OR REPLACE TEMP VIEW duckgate_types AS SELECT * FROM (VALUES {rows}) \
            v(oid, typname, display, typlen, typcategory, typelem, typarray, typtype);\
+         CREATE OR REPLACE TEMP MACRO duckgate_qualified(schema_name, name) AS \
+           CASE WHEN list_contains(current_schemas(true), schema_name) THEN '' \
+                ELSE quote_ident(schema_name) || '.' END || quote_ident(name);\
+         CREATE OR REPLACE TEMP VIEW duckgate_user_types AS \
+           SELECT t.type_oid::BIGINT AS oid, t.type_name AS typname, t.schema_oid::BIGINT AS typnamespace, \
+                  t.schema_name, \
+                  CASE t.logical_type WHEN 'ENUM' THEN 'e' WHEN 'STRUCT' THEN 'c' ELSE 'd' END AS typtype, \
+                  CASE t.logical_type WHEN 'ENUM' THEN 'E' WHEN 'STRUCT' THEN 'C' ELSE 'U' END AS typcategory, \
+                  CASE t.logical_type WHEN 'ENUM' THEN 4 ELSE -1 END AS typlen, \
+                  CASE WHEN t.logical_type IN ('ENUM', 'STRUCT') THEN 0 \
+                       ELSE duckgate_column_type_oid(t.logical_type) END::BIGINT AS typbasetype, \
+                  CASE WHEN t.logical_type = 'ENUM' THEN 'ENUM(' || array_to_string(list_transform(t.labels, \
+                    l -> '''' || replace(l, '''', '''''') || ''''), ', ') || ')' END AS enum_spelling \
+           FROM duckdb_types() t WHERE NOT t.internal AND t.type_oid IS NOT NULL;\
+         CREATE OR REPLACE TEMP VIEW duckgate_all_types AS \
+           SELECT oid, typname, 11::BIGINT AS typnamespace, 'pg_catalog' AS schema_name, display, typname AS base_name, \
+                  typlen, typcategory, typelem, typarray, typtype, 0::BIGINT AS typbasetype FROM duckgate_types \
+           UNION ALL SELECT oid, typname, typnamespace, schema_name, NULL, typname, typlen, typcategory, 0, \
+                  {user_array} + oid, typtype, typbasetype FROM duckgate_user_types \
+           UNION ALL SELECT {user_array} + oid, '_' || typname, typnamespace, schema_name, NULL, typname, -1, 'A', \
+                  oid, 0, 'b', 0 FROM duckgate_user_types;\
          CREATE OR REPLACE TEMP VIEW pg_type AS \
-           SELECT oid, typname, 11::BIGINT AS typnamespace, 10::BIGINT AS typowner, typlen, \
+           SELECT oid, typname, typnamespace, 10::BIGINT AS typowner, typlen, \
                   typlen > 0 AND typlen <= 8 AS typbyval, typtype, typcategory, false AS typispreferred, \
                   true AS typisdefined, ',' AS typdelim, 0::BIGINT AS typrelid, NULL::VARCHAR AS typsubscript, \
                   typelem, typarray, typname || 'in' AS typinput, typname || 'out' AS typoutput, \
                   typname || 'recv' AS typreceive, typname || 'send' AS typsend, '-' AS typmodin, '-' AS typmodout, \
                   '-' AS typanalyze, 'i' AS typalign, 'p' AS typstorage, false AS typnotnull, \
-                  0::BIGINT AS typbasetype, -1 AS typtypmod, 0 AS typndims, \
+                  typbasetype, -1 AS typtypmod, 0 AS typndims, \
                   CASE WHEN typcategory = 'S' THEN 100 ELSE 0 END::BIGINT AS typcollation, \
                   NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl \
-           FROM duckgate_types;\
+           FROM duckgate_all_types;\
          CREATE OR REPLACE TEMP MACRO format_type(type_oid, typmod) AS ( \
            SELECT CASE \
              WHEN type_oid = {numeric} AND typmod >= 4 \
                THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')' \
-             ELSE display END \
-           FROM duckgate_types WHERE oid = type_oid);\
+             WHEN type_oid IN ({varchar}, {bpchar}) AND typmod >= 4 THEN dg_t.display || '(' || (typmod - 4) || ')' \
+             ELSE COALESCE(dg_t.display, duckgate_qualified(dg_t.schema_name, dg_t.base_name) \
+               || CASE WHEN dg_t.typcategory = 'A' THEN '[]' ELSE '' END) END \
+           FROM duckgate_all_types dg_t WHERE dg_t.oid = type_oid);\
+         CREATE OR REPLACE TEMP MACRO duckgate_regtype(name) AS ( \
+           SELECT min(dg_t.oid) FROM duckgate_all_types dg_t \
+           WHERE dg_t.typname = lower(trim(name, '\"')) OR dg_t.display = lower(trim(name, '\"')) \
+              OR dg_t.typnamespace <> 11 AND dg_t.typname = trim(split_part(name, '.', -1), '\"') \
+                 AND (NOT contains(name, '.') OR dg_t.schema_name = trim(split_part(name, '.', 1), '\"')));\
+         CREATE OR REPLACE TEMP MACRO to_regtype(name) AS duckgate_regtype(name);\
+         CREATE OR REPLACE TEMP MACRO duckgate_regtype_name(type_oid) AS \
+           CASE WHEN type_oid = 0 THEN '-' ELSE COALESCE(format_type(type_oid, NULL), type_oid::VARCHAR) END;\
          CREATE OR REPLACE TEMP VIEW pg_namespace AS \
            SELECT oid, nspname, 10::BIGINT AS nspowner, NULL::VARCHAR[] AS nspacl FROM pg_catalog.pg_namespace \
-           UNION ALL SELECT 11, 'pg_catalog', 10, NULL;\
+           UNION ALL SELECT 11, 'pg_catalog', 10, NULL \
+           UNION ALL SELECT oid, schema_name, 10, NULL FROM duckdb_schemas() \
+             WHERE database_name = 'system' AND schema_name = 'information_schema';\
+         CREATE OR REPLACE TEMP VIEW duckgate_enum_columns AS \
+           SELECT enum_spelling, min(oid) AS oid FROM duckgate_user_types WHERE enum_spelling IS NOT NULL \
+           GROUP BY enum_spelling;\
          CREATE OR REPLACE TEMP VIEW pg_attribute AS \
-           SELECT table_oid AS attrelid, column_name AS attname, duckgate_column_type_oid(data_type)::BIGINT AS atttypid, \
+           SELECT table_oid AS attrelid, column_name AS attname, \
+                  COALESCE(dg_e.oid, {user_array} + dg_ea.oid, duckgate_column_type_oid(data_type))::BIGINT AS atttypid, \
                   0 AS attstattarget, -1::SMALLINT AS attlen, column_index::SMALLINT AS attnum, 0 AS attndims, \
                   -1 AS attcacheoff, \
                   CASE WHEN data_type LIKE 'DECIMAL(%' AND NOT data_type LIKE '%]' \
@@ -361,16 +398,26 @@ fn type_catalog_sql() -> String {
                   false AS attbyval, 'p' AS attstorage, 'i' AS attalign, NOT is_nullable AS attnotnull, \
                   column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity, \
                   '' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, \
-                  CASE WHEN duckgate_column_type_oid(data_type) IN ({text}, {varchar}) THEN 100 ELSE 0 END::BIGINT AS attcollation, \
+                  CASE WHEN dg_e.oid IS NULL AND duckgate_column_type_oid(data_type) IN ({text}, {varchar}) \
+                    THEN 100 ELSE 0 END::BIGINT AS attcollation, \
                   NULL::VARCHAR AS attcompression, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, \
                   NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval \
-           FROM duckdb_columns();",
+           FROM duckdb_columns() \
+           LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
+           LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type;",
         rows = rows.join(", "),
         numeric = oid::NUMERIC,
         text = oid::TEXT,
         varchar = oid::VARCHAR,
+        bpchar = oid::BPCHAR,
+        user_array = USER_ARRAY_OID_BASE,
     )
 }
+
+/// The array type of a DuckDB user type (enum, struct, alias) has no OID in DuckDB; `pg_type`
+/// gives it this base + the type's OID (DuckDB's object OIDs are small counters; the range
+/// [2^30, 2^31) is left to these, [2^31, 2^32) to constraints and their indexes).
+const USER_ARRAY_OID_BASE: u64 = 1 << 30;
 
 /// PostgreSQL's system catalogs and their fixed OIDs: `'pg_catalog.pg_class'::regclass` and
 /// `pg_description.classoid` (SQLAlchemy, psql, pgJDBC join descriptions on them).
@@ -455,6 +502,10 @@ fn objects_sql() -> String {
         .iter()
         .map(|(n, o)| format!(" WHEN '{n}' THEN {o}"))
         .collect();
+    let catalog_names: String = SYSTEM_CATALOGS
+        .iter()
+        .map(|(n, o)| format!(" WHEN {o} THEN '{n}'"))
+        .collect();
     let opclasses: String = BTREE_OPCLASSES
         .iter()
         .map(|(t, o)| format!(" WHEN {t} THEN {o}"))
@@ -472,9 +523,6 @@ fn objects_sql() -> String {
            ORDER BY (dg_n.nspname = current_schema()) DESC LIMIT 1)) END;\
          CREATE OR REPLACE TEMP MACRO to_regclass(name) AS duckgate_regclass(name);\
          CREATE OR REPLACE TEMP MACRO duckgate_btree_opclass(type_oid) AS CASE type_oid{opclasses} ELSE 0 END;\
-         CREATE OR REPLACE TEMP MACRO duckgate_qualified(schema_name, name) AS \
-           CASE WHEN list_contains(current_schemas(true), schema_name) THEN '' \
-                ELSE quote_ident(schema_name) || '.' END || quote_ident(name);\
          CREATE OR REPLACE TEMP VIEW duckgate_constraints AS \
            SELECT c.*, \
              left(CASE c.contype WHEN 'p' THEN c.table_name || '_pkey' \
@@ -607,8 +655,12 @@ fn objects_sql() -> String {
          CREATE OR REPLACE TEMP MACRO col_description(rel, attnum) AS (SELECT min(dg_d.description) \
            FROM pg_description dg_d WHERE dg_d.objoid = rel AND dg_d.classoid = 1259 AND dg_d.objsubid = attnum);\
          CREATE OR REPLACE TEMP VIEW duckgate_relation_schemas AS \
-           SELECT c.oid, s.schema_name FROM pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace \
-           UNION ALL SELECT oid, schema_name FROM duckgate_indexes WHERE conoid IS NOT NULL;\
+           SELECT c.oid, c.relname, s.schema_name FROM pg_catalog.pg_class c \
+           JOIN duckdb_schemas() s ON s.oid = c.relnamespace \
+           UNION ALL SELECT oid, relname, schema_name FROM duckgate_indexes WHERE conoid IS NOT NULL;\
+         CREATE OR REPLACE TEMP MACRO duckgate_regclass_name(rel) AS CASE WHEN rel = 0 THEN '-' ELSE COALESCE( \
+           (SELECT min(duckgate_qualified(dg_r.schema_name, dg_r.relname)) FROM duckgate_relation_schemas dg_r \
+            WHERE dg_r.oid = rel), CASE rel{catalog_names} END, rel::VARCHAR) END;\
          CREATE OR REPLACE TEMP MACRO pg_table_is_visible(rel) AS list_contains(current_schemas(true), \
            (SELECT min(dg_r.schema_name) FROM duckgate_relation_schemas dg_r WHERE dg_r.oid = rel));",
         text = oid::TEXT,
@@ -662,9 +714,6 @@ const FIXED_SQL: &str =
        CASE WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') THEN ident \
             ELSE '\"' || replace(ident, '\"', '\"\"') || '\"' END;\
      CREATE OR REPLACE TEMP MACRO array_upper(arr, dim) AS len(arr);\
-     CREATE OR REPLACE TEMP MACRO duckgate_regtype(name) AS ( \
-       SELECT oid FROM pg_catalog.pg_type WHERE typname = lower(trim(name, '\"')) ORDER BY oid LIMIT 1);\
-     CREATE OR REPLACE TEMP MACRO to_regtype(name) AS duckgate_regtype(name);\
      CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(tab, col) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP VIEW pg_database AS \
        SELECT oid, datname, 10::BIGINT AS datdba, 6 AS encoding, 'c'::VARCHAR AS datlocprovider, \
@@ -821,7 +870,9 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         // catalog (NULL when there is no such object).
         // (SQLAlchemy with psycopg 3 binds the name: `$2::regclass`, `CAST($2 AS REGCLASS)`)
         let name_arg = |t: &Token| match t.tok {
-            Tok::Literal => Some(sql[t.start..t.end].to_owned()),
+            Tok::Literal if sql[t.start..].starts_with('\'') => {
+                Some(sql[t.start..t.end].to_owned())
+            }
             Tok::Param(_) => Some(format!("{}::VARCHAR", &sql[t.start..t.end])),
             _ => None,
         };
@@ -888,13 +939,18 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
                 "regclass" | "regtype" | "regproc" | "regnamespace" | "regrole"
             )
         {
-            edits.push((t.start, t.end, "VARCHAR".into()));
+            let ty = sql[t.start..t.end].to_ascii_lowercase();
+            if cast_as || !print_name(&mut edits, sql, &toks, i - 3, t.end, &ty) {
+                edits.push((t.start, t.end, "VARCHAR".into()));
+            }
             i += 1;
             continue;
         }
         // psql \d: `x::pg_catalog.regtype::pg_catalog.text` → `x::VARCHAR::text`. The reg*
         // types become their text (DuckDB has no OID-alias types); a cast to them from text
-        // then keeps the name, which is what these queries print.
+        // then keeps the name, which is what these queries print. A column cast to regclass or
+        // regtype prints the object's name (psql's `c.oid::pg_catalog.regclass`, asyncpg's
+        // `elemtype::regtype::text`, psycopg's `t.oid::regtype::text`).
         if t.tok == Tok::Word
             && is(sql, Some(t), "pg_catalog")
             && is(sql, toks.get(i + 1), ".")
@@ -904,6 +960,10 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
             && toks.get(i + 2).is_some_and(|t| t.tok == Tok::Word)
         {
             let ty = word(i + 2).unwrap_or_default();
+            if print_name(&mut edits, sql, &toks, i - 3, toks[i + 2].end, &ty) {
+                i += 3;
+                continue;
+            }
             let replacement = match ty.as_str() {
                 "regtype" | "regclass" | "regproc" | "regprocedure" | "regnamespace"
                 | "regrole" | "regoper" | "regconfig" => "VARCHAR".to_owned(),
@@ -1032,6 +1092,43 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         sql: partial_regex_matches(&out),
         needs_install,
     })
+}
+
+/// `operand::regclass` / `operand::regtype` where the operand (ending at token `last`) is a
+/// column reference (`oid`, `c.oid`): the whole cast (ending at byte `end`) becomes the macro that
+/// prints the object's name as PostgreSQL's output function does. False (nothing pushed) for
+/// other operands and types.
+fn print_name(
+    edits: &mut Vec<(usize, usize, String)>,
+    sql: &str,
+    toks: &[Token],
+    last: usize,
+    end: usize,
+    ty: &str,
+) -> bool {
+    let func = match ty {
+        "regclass" => "duckgate_regclass_name",
+        "regtype" => "duckgate_regtype_name",
+        _ => return false,
+    };
+    if toks.get(last).is_none_or(|t| t.tok != Tok::Word) {
+        return false;
+    }
+    let mut first = last;
+    while first >= 2 && is(sql, toks.get(first - 1), ".") && toks[first - 2].tok == Tok::Word {
+        first -= 2;
+    }
+    // `x::text::regtype`: the operand is a cast, not a column
+    if first >= 1 && is(sql, toks.get(first - 1), ":") {
+        return false;
+    }
+    let start = toks[first].start;
+    if edits.iter().any(|e| e.0 < end && e.1 > start) {
+        return false;
+    }
+    let operand = &sql[start..toks[last].end];
+    edits.push((start, end, format!("{func}({operand})")));
+    true
 }
 
 /// PostgreSQL's `~` and `!~` find the pattern anywhere in the string; DuckDB's match the whole
@@ -1172,7 +1269,13 @@ mod tests {
                 .sql,
             "SELECT 1 WHERE classoid = duckgate_regclass($2::VARCHAR) AND x = duckgate_regclass($1::VARCHAR)"
         );
-        // a column cast to regclass prints its name
+        // a column cast to regclass or regtype prints the object's name
+        assert_eq!(
+            rewrite("SELECT c.oid::pg_catalog.regclass::pg_catalog.text, t.oid::regtype, x::text::regtype FROM pg_class c, pg_type t")
+                .unwrap()
+                .sql,
+            "SELECT duckgate_regclass_name(c.oid)::text, duckgate_regtype_name(t.oid), x::text::VARCHAR FROM pg_class c, pg_type t"
+        );
         assert_eq!(
             rewrite("SELECT CAST(c.oid AS REGCLASS) FROM pg_class c")
                 .unwrap()
