@@ -205,3 +205,80 @@ async fn pool_reset_statements_and_setting_functions() {
     let e = c.simple_query("DISCARD ALL").await.unwrap_err();
     assert_eq!(common::sqlstate(&e), "25001");
 }
+
+/// What psql's `\d` and the ORMs' reflection read about keys, indexes, types and comments: the
+/// DuckDB objects under PostgreSQL's names (sql::catalog).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_keys_indexes_types_and_comments() {
+    let gw = start().await;
+    let conn = gw.conn_str("md:");
+    let setup = "CREATE TYPE mood AS ENUM ('happy', 'sad');\n\
+                 CREATE TABLE customers(id INTEGER PRIMARY KEY, email TEXT UNIQUE, m mood, \
+                   n INTEGER NOT NULL CHECK (n > 0));\n\
+                 CREATE TABLE orders(id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id));\n\
+                 CREATE SCHEMA inv;\n\
+                 CREATE TABLE inv.items(sku VARCHAR PRIMARY KEY);\n\
+                 COMMENT ON TABLE customers IS 'people who buy';\n\
+                 COMMENT ON COLUMN customers.email IS 'contact';\n";
+    let (_, err, ok) = psql(&conn, &["-v", "ON_ERROR_STOP=1"], Some(setup));
+    assert!(ok, "{err}");
+    let q = |sql: &str| {
+        let (out, err, ok) = psql(&conn, &["-A", "-t", "-c", sql], None);
+        assert!(ok && err.is_empty(), "{sql}: {err}");
+        out
+    };
+    // constraints: PostgreSQL's names and definitions, no NOT NULL rows
+    assert_eq!(
+        q(
+            "SELECT conname, contype, pg_get_constraintdef(oid, true) FROM pg_constraint \
+           WHERE conrelid IN ('customers'::regclass, 'orders'::regclass) ORDER BY conname"
+        ),
+        "customers_email_key|u|UNIQUE (email)\n\
+         customers_n_check|c|CHECK ((n > 0))\n\
+         customers_pkey|p|PRIMARY KEY (id)\n\
+         orders_customer_id_fkey|f|FOREIGN KEY (customer_id) REFERENCES customers(id)\n\
+         orders_pkey|p|PRIMARY KEY (id)\n"
+    );
+    // the foreign key points at the referenced table, its columns and its key's index
+    assert_eq!(
+        q("SELECT confrelid::regclass, confkey, conindid::regclass FROM pg_constraint WHERE contype = 'f'"),
+        "customers|{1}|customers_pkey\n"
+    );
+    // the keys' indexes, as psql's \d lists them
+    assert_eq!(
+        q("SELECT c2.relname, i.indisprimary, i.indisunique, pg_get_indexdef(i.indexrelid, 0, true), am.amname \
+           FROM pg_class c2 JOIN pg_index i ON i.indexrelid = c2.oid JOIN pg_am am ON am.oid = c2.relam \
+           WHERE i.indrelid = 'customers'::regclass ORDER BY i.indisprimary DESC, c2.relname"),
+        "customers_pkey|t|t|CREATE UNIQUE INDEX customers_pkey ON customers USING btree (id)|btree\n\
+         customers_email_key|f|t|CREATE UNIQUE INDEX customers_email_key ON customers USING btree (email)|btree\n"
+    );
+    // a schema outside the search path is not visible and is qualified
+    assert_eq!(
+        q("SELECT relname, pg_table_is_visible(oid) FROM pg_class WHERE relname IN ('items', 'orders') ORDER BY 1"),
+        "items|f\norders|t\n"
+    );
+    assert_eq!(
+        q("SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'inv.items'::regclass"),
+        "CREATE UNIQUE INDEX items_pkey ON inv.items USING btree (sku)\n"
+    );
+    // comments
+    assert_eq!(
+        q("SELECT obj_description('customers'::regclass, 'pg_class'), col_description('customers'::regclass, 2)"),
+        "people who buy|contact\n"
+    );
+    // an enum is a type of its own, with an array type, and its columns have it
+    assert_eq!(
+        q("SELECT t.typname, t.typtype, a.typname, a.typelem = t.oid, format_type(t.typarray, NULL) \
+           FROM pg_type t JOIN pg_type a ON a.oid = t.typarray WHERE t.oid = to_regtype('mood')"),
+        "mood|e|_mood|t|mood[]\n"
+    );
+    assert_eq!(
+        q("SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+           WHERE attrelid = 'customers'::regclass AND attname = 'm'"),
+        "mood\n"
+    );
+    assert_eq!(
+        q("SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = to_regtype('mood')"),
+        "happy,sad\n"
+    );
+}

@@ -90,6 +90,8 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_am",
     "pg_description",
     "pg_indexes",
+    "pg_collation",
+    "pg_range",
 ];
 
 /// DuckDB's own views, re-exported unchanged by the session so every reference can be
@@ -97,7 +99,6 @@ const SESSION_RELATIONS: &[&str] = &[
 /// the session's views).
 const PASSTHROUGH_RELATIONS: &[&str] = &[
     "pg_attrdef",
-    "pg_collation",
     "pg_depend",
     "pg_enum",
     "pg_prepared_statements",
@@ -158,6 +159,8 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "obj_description",
     "col_description",
     "pg_table_is_visible",
+    "pg_partition_ancestors",
+    "_pg_expandarray",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -654,6 +657,33 @@ fn objects_sql() -> String {
              WHERE dg_d.objoid = obj AND dg_d.objsubid = 0 AND dg_d.classoid = duckgate_catalog_oid(catalog));\
          CREATE OR REPLACE TEMP MACRO col_description(rel, attnum) AS (SELECT min(dg_d.description) \
            FROM pg_description dg_d WHERE dg_d.objoid = rel AND dg_d.classoid = 1259 AND dg_d.objsubid = attnum);\
+         CREATE OR REPLACE TEMP VIEW pg_collation AS \
+           SELECT * FROM (VALUES (100::BIGINT, 'default', 11::BIGINT, 10::BIGINT, 'd', true, -1, NULL::VARCHAR, NULL::VARCHAR), \
+                                 (950, 'C', 11, 10, 'c', true, -1, 'C', 'C'), \
+                                 (951, 'POSIX', 11, 10, 'c', true, -1, 'POSIX', 'POSIX')) \
+             v(oid, collname, collnamespace, collowner, collprovider, collisdeterministic, collencoding, \
+               collcollate, collctype);\
+         CREATE OR REPLACE TEMP VIEW pg_range AS \
+           SELECT NULL::BIGINT AS rngtypid, NULL::BIGINT AS rngsubtype, NULL::BIGINT AS rngmultitypid, \
+                  NULL::BIGINT AS rngcollation, NULL::BIGINT AS rngsubopc, NULL::VARCHAR AS rngcanonical, \
+                  NULL::VARCHAR AS rngsubdiff WHERE false;\
+         CREATE OR REPLACE TEMP MACRO pg_get_viewdef(vid) AS \
+             (SELECT ' ' || regexp_replace(dg_v.sql, '(?s)^CREATE\\s+.*?VIEW\\s+.*?\\s+AS\\s+', '') \
+              FROM duckdb_views() dg_v WHERE dg_v.view_oid = vid), \
+           (vid, pretty) AS pg_get_viewdef(vid);\
+         CREATE OR REPLACE TEMP MACRO pg_partition_ancestors(rel) AS TRY_CAST(rel AS BIGINT);\
+         CREATE OR REPLACE TEMP MACRO _pg_expandarray(arr) AS \
+           unnest(list_transform(arr, (dg_x, dg_i) -> struct_pack(x := dg_x, n := dg_i)));\
+         CREATE OR REPLACE TEMP MACRO pg_get_keywords() AS TABLE \
+           SELECT keyword_name AS word, \
+                  CASE keyword_category WHEN 'reserved' THEN 'R' WHEN 'unreserved' THEN 'U' \
+                    WHEN 'type_function' THEN 'T' ELSE 'C' END AS catcode, \
+                  true AS barelabel, \
+                  CASE keyword_category WHEN 'reserved' THEN 'reserved' WHEN 'unreserved' THEN 'unreserved' \
+                    WHEN 'type_function' THEN 'reserved (can be function or type name)' \
+                    ELSE 'unreserved (cannot be function or type name)' END AS catdesc, \
+                  'can be bare label' AS baredesc \
+           FROM duckdb_keywords();\
          CREATE OR REPLACE TEMP VIEW duckgate_relation_schemas AS \
            SELECT c.oid, c.relname, s.schema_name FROM pg_catalog.pg_class c \
            JOIN duckdb_schemas() s ON s.oid = c.relnamespace \
@@ -688,9 +718,6 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
      CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS NULL;\
-     CREATE OR REPLACE TEMP MACRO pg_get_viewdef(vid) AS \
-       (SELECT v.sql FROM duckdb_views() v WHERE v.view_oid = vid), \
-       (vid, pretty) AS (SELECT v.sql FROM duckdb_views() v WHERE v.view_oid = vid);\
      CREATE OR REPLACE TEMP MACRO pg_table_size(rel) AS CAST(NULL AS BIGINT);\
      CREATE OR REPLACE TEMP MACRO pg_relation_size(rel) AS CAST(NULL AS BIGINT), \
        (rel, fork) AS CAST(NULL AS BIGINT);\
@@ -823,6 +850,7 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         "collate",
         "generate_series",
         "current_setting",
+        "_pg_expandarray",
     ]
     .iter()
     .any(|n| contains_ignore_case(sql, n))
@@ -1000,6 +1028,17 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
                 needs_install |= session_object;
             }
             i += 2; // the name itself may match a rule below
+            continue;
+        }
+        // pgJDBC getPrimaryKeys: `information_schema._pg_expandarray(…)` is the session's macro
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "information_schema")
+            && is(sql, toks.get(i + 1), ".")
+            && is(sql, toks.get(i + 2), "_pg_expandarray")
+        {
+            edits.push((t.start, toks[i + 2].start, String::new()));
+            needs_install = true;
+            i += 3;
             continue;
         }
         // psql \d (publications), pgJDBC getPrimaryKeys: `FROM generate_series(…) s` names the
