@@ -679,7 +679,22 @@ impl Session {
             }
             None => text,
         };
-        if let Some(i) = sql::intercept(&text, settings::is_session_setting) {
+        let serial = sql::compat::serial_table(&text).map(|statements| Intercept::Batch {
+            statements,
+            tag: "CREATE TABLE",
+        });
+        if let Some(i) = serial.or_else(|| sql::intercept(&text, settings::is_session_setting)) {
+            if let Intercept::Batch { statements, .. } = &i {
+                if let Some(r) = statements
+                    .iter()
+                    .find_map(|s| sql::guard::check_text(s).err())
+                {
+                    return Err(PgError::new(
+                        "0A000",
+                        format!("not supported by this endpoint: {}", r.0),
+                    ));
+                }
+            }
             let columns = match &i {
                 Intercept::Show { name } if name == "all" => vec![
                     text_column("name"),
@@ -1906,6 +1921,43 @@ impl Session {
                 self.answer_setting(w, name).await
             }
             Intercept::Cursor(c) => self.run_cursor(w, c).await,
+            Intercept::Batch { statements, tag } => {
+                if self.tx == TxState::Failed {
+                    return Ok(Err(PgError::aborted_transaction()));
+                }
+                if self.info.read_only {
+                    return Ok(Err(PgError::new(
+                        "25006",
+                        format!("cannot execute {tag} in a read-only transaction (the token is read-only)"),
+                    )));
+                }
+                // outside a transaction the statements commit together or not at all
+                let own = matches!(
+                    self.tx,
+                    TxState::Idle {
+                        implicit: false,
+                        ..
+                    }
+                );
+                let body = statements.join(";\n");
+                let sql = if own {
+                    format!("BEGIN TRANSACTION;\n{body};\nCOMMIT")
+                } else {
+                    body
+                };
+                match self.engine_sql(sql).await {
+                    Ok(()) => {
+                        w.feed_msg(complete((*tag).into())).await?;
+                        Ok(Ok(()))
+                    }
+                    Err(e) => {
+                        if own {
+                            let _ = self.engine_batch("ROLLBACK").await;
+                        }
+                        Ok(Err(e))
+                    }
+                }
+            }
             Intercept::NoOp { tag } => {
                 if self.tx == TxState::Failed {
                     return Ok(Err(PgError::aborted_transaction()));

@@ -75,6 +75,106 @@ fn rewrite_catalog_qualified_system_schema(sql: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `CREATE TABLE` with `SERIAL` / `BIGSERIAL` / `SMALLSERIAL` columns (SQLAlchemy's, Django's
+/// and Rails' default for an integer primary key; DuckDB has no such types) → the statements
+/// PostgreSQL runs for it: a sequence `<table>_<column>_seq` per column, then the table with
+/// `INTEGER DEFAULT nextval('<sequence>')`. `None` when the statement has no serial column.
+pub fn serial_table(sql: &str) -> Option<Vec<String>> {
+    let toks: Vec<_> = tokens(sql)
+        .into_iter()
+        .filter(|t| t.tok != Tok::Semicolon)
+        .collect();
+    let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
+    let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
+    if !kw(0, "CREATE") {
+        return None;
+    }
+    let mut i = 1;
+    let mut temp = false;
+    if kw(i, "OR") && kw(i + 1, "REPLACE") {
+        i += 2;
+    }
+    if kw(i, "TEMP") || kw(i, "TEMPORARY") {
+        temp = true;
+        i += 1;
+    } else if kw(i, "UNLOGGED") {
+        i += 1;
+    }
+    if !kw(i, "TABLE") {
+        return None;
+    }
+    i += 1;
+    if kw(i, "IF") && kw(i + 1, "NOT") && kw(i + 2, "EXISTS") {
+        i += 3;
+    }
+    // the table name: parts up to the column list
+    let name_start = i;
+    while text(i + 1) == "." {
+        i += 2;
+    }
+    let qualifier = &sql[toks.get(name_start)?.start..toks.get(i)?.start];
+    let table = super::cursor::identifier(text(i));
+    i += 1;
+    if toks.get(i)?.tok != Tok::OpenParen {
+        return None;
+    }
+    // column definitions: the first token after '(' or a top-level ','
+    let mut depth = 0usize;
+    let mut at_column = true;
+    let mut sequences = Vec::new();
+    let mut out = String::new();
+    let mut copied = 0;
+    for j in i..toks.len() {
+        match toks[j].tok {
+            Tok::OpenParen => {
+                depth += 1;
+                if depth == 1 {
+                    at_column = true;
+                    continue;
+                }
+            }
+            Tok::CloseParen => depth = depth.saturating_sub(1),
+            Tok::Other if depth == 1 && text(j) == "," => {
+                at_column = true;
+                continue;
+            }
+            _ => {}
+        }
+        if depth == 1 && at_column && toks[j].tok == Tok::Word {
+            at_column = false;
+            let ty = match text(j + 1).to_ascii_uppercase().as_str() {
+                "SERIAL" | "SERIAL4" => "INTEGER",
+                "BIGSERIAL" | "SERIAL8" => "BIGINT",
+                "SMALLSERIAL" | "SERIAL2" => "SMALLINT",
+                _ => continue,
+            };
+            let column = super::cursor::identifier(text(j));
+            let sequence = format!(
+                "{qualifier}\"{}\"",
+                format!("{table}_{column}_seq").replace('"', "\"\"")
+            );
+            out.push_str(&sql[copied..toks[j + 1].start]);
+            out.push_str(&format!(
+                "{ty} DEFAULT nextval('{}')",
+                sequence.replace('\'', "''")
+            ));
+            copied = toks[j + 1].end;
+            sequences.push(format!(
+                "CREATE {}SEQUENCE IF NOT EXISTS {sequence}",
+                if temp { "TEMP " } else { "" }
+            ));
+        } else if depth == 1 && toks[j].tok != Tok::Word {
+            at_column = false;
+        }
+    }
+    if sequences.is_empty() {
+        return None;
+    }
+    out.push_str(&sql[copied..]);
+    sequences.push(out.trim_end().trim_end_matches(';').to_owned());
+    Some(sequences)
+}
+
 /// `ALTER TABLE name RENAME TO other`: the name's parts (database, schema, relation; one to
 /// three of them, unquoted as PostgreSQL folds them). PostgreSQL renames a view this way (dbt
 /// swaps every model, views included, with `alter table … rename to …`); DuckDB wants ALTER
@@ -238,6 +338,36 @@ mod tests {
             "SELECT a.b.information_schema.c",
         ] {
             assert_eq!(rewrite(sql), sql);
+        }
+    }
+
+    #[test]
+    fn serial_columns_become_sequences() {
+        assert_eq!(
+            serial_table(
+                "CREATE TABLE users (\n\tid SERIAL NOT NULL, \n\tname VARCHAR(50), big bigserial, \n\tPRIMARY KEY (id)\n)\n\n"
+            ),
+            Some(vec![
+                "CREATE SEQUENCE IF NOT EXISTS \"users_id_seq\"".to_owned(),
+                "CREATE SEQUENCE IF NOT EXISTS \"users_big_seq\"".to_owned(),
+                "CREATE TABLE users (\n\tid INTEGER DEFAULT nextval('\"users_id_seq\"') NOT NULL, \n\tname VARCHAR(50), big BIGINT DEFAULT nextval('\"users_big_seq\"'), \n\tPRIMARY KEY (id)\n)".to_owned(),
+            ])
+        );
+        assert_eq!(
+            serial_table("create temp table if not exists s.\"T\" (\"Id\" smallserial primary key);"),
+            Some(vec![
+                "CREATE TEMP SEQUENCE IF NOT EXISTS s.\"T_Id_seq\"".to_owned(),
+                "create temp table if not exists s.\"T\" (\"Id\" SMALLINT DEFAULT nextval('s.\"T_Id_seq\"') primary key)".to_owned(),
+            ])
+        );
+        for sql in [
+            "CREATE TABLE t (id INTEGER, serial_no TEXT)",
+            "CREATE TABLE t (serial INTEGER)",
+            "CREATE TABLE t AS SELECT 1 AS serial",
+            "CREATE VIEW v AS SELECT 1",
+            "SELECT 'id SERIAL'",
+        ] {
+            assert_eq!(serial_table(sql), None, "{sql}");
         }
     }
 

@@ -89,6 +89,12 @@ pub enum Intercept {
     NoOp {
         tag: &'static str,
     },
+    /// One client statement that takes several DuckDB statements, run together and atomically
+    /// (`CREATE TABLE` with SERIAL columns: the sequences, then the table).
+    Batch {
+        statements: Vec<String>,
+        tag: &'static str,
+    },
     /// `LISTEN` / `NOTIFY`: refused with 0A000 rather than a syntax error.
     Unsupported {
         what: &'static str,

@@ -110,14 +110,15 @@ def inspect_tables(driver):
 def create_all(driver):
     def fn():
         m = sa.MetaData()
-        # autoincrement=False: SERIAL is not a DuckDB type (see tests/clients/README.md)
+        # the integer primary key is SERIAL: the gateway creates its sequence
         t = sa.Table(f"sa_meta_{driver}", m,
-                     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                     sa.Column("id", sa.Integer, primary_key=True),
                      sa.Column("v", sa.Text))
         m.drop_all(engines[driver])
         m.create_all(engines[driver])  # has_table → pg_catalog
         with engines[driver].begin() as c:
-            c.execute(sa.insert(t), [{"id": 1, "v": "a"}])
+            r = c.execute(sa.insert(t).returning(t.c.id), [{"v": "a"}])
+            eq(r.scalar_one(), 1, "generated id")
             eq(c.execute(sa.select(t.c.v)).scalar_one(), "a", "row")
     return fn
 
