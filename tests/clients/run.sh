@@ -22,6 +22,14 @@ if [ "$(cat "$CL/venv/.reqs" 2>/dev/null)" != "$PY_REQS" ]; then
   "$CL/venv/bin/pip" install -q $PY_REQS
   echo "$PY_REQS" > "$CL/venv/.reqs"
 fi
+# dbt in a venv of its own: its pins (protobuf, networkx, …) stay away from the drivers'
+DBT_REQS="dbt-core==1.9.11 dbt-postgres==1.9.1"
+if [ "$(cat "$CL/venv-dbt/.reqs" 2>/dev/null)" != "$DBT_REQS" ]; then
+  echo "== installing dbt into $CL/venv-dbt"
+  python3 -m venv "$CL/venv-dbt"
+  "$CL/venv-dbt/bin/pip" install -q $DBT_REQS
+  echo "$DBT_REQS" > "$CL/venv-dbt/.reqs"
+fi
 NODE_PG=8.23.1
 if [ "$(node -p "require('$CL/node/node_modules/pg/package.json').version" 2>/dev/null)" != "$NODE_PG" ]; then
   echo "== installing node-postgres into $CL/node"
@@ -76,6 +84,7 @@ programs=(
   "node-pg|node $HERE/node/test_pg.js"
   "go|$CL/bin/go-clients"
   "java-pgjdbc|java -cp $PGJDBC $HERE/java/ClientTest.java"
+  "dbt|bash $HERE/dbt/run_dbt.sh $CL/venv-dbt/bin/dbt"
 )
 : >"$WORK/results.tsv"
 crashed=()
@@ -106,7 +115,7 @@ awk -F'\t' '
 ' "$WORK/results.tsv"
 echo
 if grep -q $'\tGAP\t' "$WORK/results.tsv"; then
-  echo "== known gaps (catalog introspection; the pg_catalog emulation is not built yet)"
+  echo "== known gaps (catalog introspection the pg_catalog layer does not answer yet)"
   awk -F'\t' '$3 == "GAP" { printf "  %s / %s: %s\n", $1, $2, $4 }' "$WORK/results.tsv"
 fi
 if grep -q $'\tFAIL\t' "$WORK/results.tsv"; then

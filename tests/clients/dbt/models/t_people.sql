@@ -1,0 +1,2 @@
+{{ config(materialized='table') }}
+select id, upper(name) as name from {{ ref('v_people') }}
