@@ -392,22 +392,25 @@ fn type_catalog_sql() -> String {
            SELECT enum_spelling, min(oid) AS oid FROM duckgate_user_types WHERE enum_spelling IS NOT NULL \
            GROUP BY enum_spelling;\
          CREATE OR REPLACE TEMP VIEW pg_attribute AS \
-           SELECT table_oid AS attrelid, column_name AS attname, \
+           SELECT attrelid, attname, atttypid, 0 AS attstattarget, COALESCE(dg_t.typlen, -1)::SMALLINT AS attlen, \
+                  attnum, 0 AS attndims, -1 AS attcacheoff, atttypmod, false AS attbyval, 'i' AS attalign, \
+                  CASE WHEN dg_t.typlen > 0 THEN 'p' WHEN atttypid = {numeric} THEN 'm' ELSE 'x' END AS attstorage, \
+                  '' AS attcompression, attnotnull, atthasdef, false AS atthasmissing, '' AS attidentity, \
+                  '' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, attcollation, \
+                  NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, \
+                  NULL::VARCHAR AS attmissingval \
+           FROM (SELECT table_oid AS attrelid, column_name AS attname, \
                   COALESCE(dg_e.oid, {user_array} + dg_ea.oid, duckgate_column_type_oid(data_type))::BIGINT AS atttypid, \
-                  0 AS attstattarget, -1::SMALLINT AS attlen, column_index::SMALLINT AS attnum, 0 AS attndims, \
-                  -1 AS attcacheoff, \
+                  column_index::SMALLINT AS attnum, \
                   CASE WHEN data_type LIKE 'DECIMAL(%' AND NOT data_type LIKE '%]' \
                        THEN ((numeric_precision << 16) | numeric_scale) + 4 ELSE -1 END AS atttypmod, \
-                  false AS attbyval, 'p' AS attstorage, 'i' AS attalign, NOT is_nullable AS attnotnull, \
-                  column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity, \
-                  '' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, \
+                  NOT is_nullable AS attnotnull, column_default IS NOT NULL AS atthasdef, \
                   CASE WHEN dg_e.oid IS NULL AND duckgate_column_type_oid(data_type) IN ({text}, {varchar}) \
-                    THEN 100 ELSE 0 END::BIGINT AS attcollation, \
-                  NULL::VARCHAR AS attcompression, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, \
-                  NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval \
+                    THEN 100 ELSE 0 END::BIGINT AS attcollation \
            FROM duckdb_columns() \
            LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
-           LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type;",
+           LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type) dg_a \
+           LEFT JOIN duckgate_all_types dg_t ON dg_t.oid = dg_a.atttypid;",
         rows = rows.join(", "),
         numeric = oid::NUMERIC,
         text = oid::TEXT,
@@ -749,10 +752,10 @@ const FIXED_SQL: &str =
               NULL::VARCHAR[] AS datacl, 1663::BIGINT AS dattablespace \
        FROM pg_catalog.pg_database WHERE datname NOT IN ('system', 'temp');\
      CREATE OR REPLACE TEMP VIEW pg_roles AS \
-       SELECT 10::BIGINT AS oid, 'duckdb'::VARCHAR AS rolname, true AS rolsuper, true AS rolinherit, \
+       SELECT 'duckdb'::VARCHAR AS rolname, true AS rolsuper, true AS rolinherit, \
               false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, \
               -1 AS rolconnlimit, NULL::VARCHAR AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, \
-              false AS rolbypassrls, NULL::VARCHAR[] AS rolconfig;\
+              false AS rolbypassrls, NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid;\
      CREATE OR REPLACE TEMP VIEW pg_user AS \
        SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper, \
               rolreplication AS userepl, rolbypassrls AS usebypassrls, '********'::VARCHAR AS passwd, \

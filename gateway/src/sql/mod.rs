@@ -3,6 +3,7 @@
 //! PostgreSQL command tags.
 
 pub mod catalog;
+pub mod colname;
 pub mod compat;
 pub mod copy;
 pub mod cursor;
