@@ -92,6 +92,7 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_indexes",
     "pg_collation",
     "pg_range",
+    "pg_tablespace",
 ];
 
 /// DuckDB's own views, re-exported unchanged by the session so every reference can be
@@ -106,7 +107,6 @@ const PASSTHROUGH_RELATIONS: &[&str] = &[
     "pg_sequence",
     "pg_sequences",
     "pg_tables",
-    "pg_tablespace",
     "pg_views",
 ];
 
@@ -392,7 +392,7 @@ fn type_catalog_sql() -> String {
            SELECT enum_spelling, min(oid) AS oid FROM duckgate_user_types WHERE enum_spelling IS NOT NULL \
            GROUP BY enum_spelling;\
          CREATE OR REPLACE TEMP VIEW pg_attribute AS \
-           SELECT attrelid, attname, atttypid, 0 AS attstattarget, COALESCE(dg_t.typlen, -1)::SMALLINT AS attlen, \
+           SELECT attrelid, attname, atttypid, -1 AS attstattarget, COALESCE(dg_t.typlen, -1)::SMALLINT AS attlen, \
                   attnum, 0 AS attndims, -1 AS attcacheoff, atttypmod, false AS attbyval, 'i' AS attalign, \
                   CASE WHEN dg_t.typlen > 0 THEN 'p' WHEN atttypid = {numeric} THEN 'm' ELSE 'x' END AS attstorage, \
                   '' AS attcompression, attnotnull, atthasdef, false AS atthasmissing, '' AS attidentity, \
@@ -633,14 +633,22 @@ fn objects_sql() -> String {
              SELECT t.* REPLACE (i.oid AS oid, i.relname AS relname, 'i' AS relkind, len(i.indkey) AS relnatts, \
                                  0 AS relchecks, false AS relhasindex, false AS relhaspkey) \
              FROM duckgate_indexes i JOIN pg_catalog.pg_class t ON t.oid = i.table_oid) \
-           SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions, CAST(relacl AS VARCHAR[]) AS relacl, \
+           SELECT oid, relname, relnamespace, reltype, reloftype, relowner, \
                   CASE relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END::BIGINT AS relam, \
-                  CASE WHEN relkind = 'r' THEN 'd' ELSE 'n' END AS relreplident, \
-                  relkind = 'v' AS relhasrules, \
+                  relfilenode, reltablespace, relpages, reltuples, relallvisible, reltoastrelid, relhasindex, \
+                  relisshared, relpersistence, relkind, relnatts, relchecks, relkind = 'v' AS relhasrules, \
                   relkind = 'r' AND oid IN (SELECT conrelid FROM pg_constraint WHERE contype = 'f' \
                                             UNION ALL SELECT confrelid FROM pg_constraint WHERE contype = 'f') \
-                    AS relhastriggers), \
-                  false AS relforcerowsecurity FROM rows;\
+                    AS relhastriggers, \
+                  relhassubclass, relrowsecurity, false AS relforcerowsecurity, relispopulated, \
+                  CASE WHEN relkind = 'r' THEN 'd' ELSE 'n' END AS relreplident, relispartition, relrewrite, \
+                  relfrozenxid, relminmxid, CAST(relacl AS VARCHAR[]) AS relacl, \
+                  CAST(reloptions AS VARCHAR[]) AS reloptions, relpartbound \
+           FROM rows;\
+         CREATE OR REPLACE TEMP VIEW pg_tablespace AS \
+           SELECT * FROM (VALUES (1663::BIGINT, 'pg_default', 10::BIGINT, NULL::VARCHAR[], NULL::VARCHAR[]), \
+                                 (1664::BIGINT, 'pg_global', 10::BIGINT, NULL::VARCHAR[], NULL::VARCHAR[])) \
+             v(oid, spcname, spcowner, spcacl, spcoptions);\
          CREATE OR REPLACE TEMP VIEW pg_am AS \
            SELECT * FROM (VALUES (2::BIGINT, 'heap', 'heap_tableam_handler', 't'), \
                                  (403::BIGINT, 'btree', 'bthandler', 'i')) v(oid, amname, amhandler, amtype);\
@@ -747,15 +755,16 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(tab, col) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP VIEW pg_database AS \
        SELECT oid, datname, 10::BIGINT AS datdba, 6 AS encoding, 'c'::VARCHAR AS datlocprovider, \
-              datistemplate, datallowconn, -1 AS datconnlimit, 'C'::VARCHAR AS datcollate, \
+              datistemplate, datallowconn, -1 AS datconnlimit, 0::BIGINT AS datfrozenxid, \
+              0::BIGINT AS datminmxid, 1663::BIGINT AS dattablespace, 'C'::VARCHAR AS datcollate, \
               'C'::VARCHAR AS datctype, NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS datcollversion, \
-              NULL::VARCHAR[] AS datacl, 1663::BIGINT AS dattablespace \
+              NULL::VARCHAR[] AS datacl \
        FROM pg_catalog.pg_database WHERE datname NOT IN ('system', 'temp');\
      CREATE OR REPLACE TEMP VIEW pg_roles AS \
        SELECT 'duckdb'::VARCHAR AS rolname, true AS rolsuper, true AS rolinherit, \
-              false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, \
+              true AS rolcreaterole, true AS rolcreatedb, true AS rolcanlogin, true AS rolreplication, \
               -1 AS rolconnlimit, NULL::VARCHAR AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, \
-              false AS rolbypassrls, NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid;\
+              true AS rolbypassrls, NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid;\
      CREATE OR REPLACE TEMP VIEW pg_user AS \
        SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper, \
               rolreplication AS userepl, rolbypassrls AS usebypassrls, '********'::VARCHAR AS passwd, \
