@@ -547,14 +547,14 @@ fn objects_sql() -> String {
          CREATE OR REPLACE TEMP VIEW duckgate_foreign_keys AS \
            SELECT c.oid, any_value(t.table_oid) AS confrelid, any_value(t.schema_name) AS ref_schema, \
                   any_value(t.table_name) AS ref_table, \
-                  list(col.column_index::SMALLINT ORDER BY g.pos) AS confkey \
-           FROM duckgate_constraints c \
+                  list(col.column_index::SMALLINT ORDER BY c.pos) AS confkey \
+           FROM (SELECT *, unnest(generate_series(1, len(referenced_column_names))) AS pos \
+                 FROM duckgate_constraints WHERE contype = 'f') c \
            JOIN duckdb_tables() t ON t.database_oid = c.database_oid AND t.schema_name = c.schema_name \
              AND t.table_name = c.referenced_table \
-           CROSS JOIN LATERAL generate_series(1, len(c.referenced_column_names)) g(pos) \
            JOIN duckdb_columns() col ON col.table_oid = t.table_oid \
-             AND col.column_name = c.referenced_column_names[g.pos] \
-           WHERE c.contype = 'f' GROUP BY c.oid;\
+             AND col.column_name = c.referenced_column_names[c.pos] \
+           GROUP BY c.oid;\
          CREATE OR REPLACE TEMP VIEW pg_constraint AS \
            SELECT c.oid, c.conname, c.schema_oid AS connamespace, c.contype, false AS condeferrable, \
                   false AS condeferred, true AS convalidated, c.table_oid AS conrelid, 0::BIGINT AS contypid, \
@@ -590,20 +590,23 @@ fn objects_sql() -> String {
              SELECT c.index_oid, c.conname, c.database_oid, c.schema_oid, c.schema_name, c.table_oid, c.table_name, \
                     true, c.contype = 'p', c.oid, list_transform(c.constraint_column_names, x -> quote_ident(x)) \
              FROM duckgate_constraints c WHERE c.contype IN ('p', 'u')) \
+           , elements AS ( \
+             SELECT b.*, unnest(generate_series(1, len(b.elems))) AS pos FROM base b) \
            SELECT b.oid, b.relname, b.database_oid, b.schema_oid, b.schema_name, b.table_oid, b.table_name, \
                   b.is_unique, b.is_primary, b.conoid, \
-                  list(COALESCE(col.column_index, 0)::SMALLINT ORDER BY g.pos) AS indkey, \
-                  list(b.elems[g.pos] ORDER BY g.pos) AS elements, \
-                  list(duckgate_btree_opclass(duckgate_column_type_oid(col.data_type))::BIGINT ORDER BY g.pos) AS indclass, \
-                  list(CASE WHEN duckgate_column_type_oid(col.data_type) IN ({text}, {varchar}) THEN 100 ELSE 0 END::BIGINT \
-                       ORDER BY g.pos) AS indcollation, \
+                  list(COALESCE(col.column_index, 0)::SMALLINT ORDER BY b.pos) AS indkey, \
+                  list(b.elems[b.pos] ORDER BY b.pos) AS elements, \
+                  list(duckgate_btree_opclass(col.type_oid)::BIGINT ORDER BY b.pos) AS indclass, \
+                  list(CASE WHEN col.type_oid IN ({text}, {varchar}) THEN 100 ELSE 0 END::BIGINT \
+                       ORDER BY b.pos) AS indcollation, \
                   'CREATE ' || CASE WHEN b.is_unique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(b.relname) \
                     || ' ON ' || duckgate_qualified(b.schema_name, b.table_name) || ' USING btree (' \
-                    || array_to_string(list(b.elems[g.pos] ORDER BY g.pos), ', ') || ')' AS indexdef \
-           FROM base b CROSS JOIN LATERAL generate_series(1, len(b.elems)) g(pos) \
-           LEFT JOIN duckdb_columns() col ON col.table_oid = b.table_oid \
-             AND col.column_name = CASE WHEN b.elems[g.pos] LIKE '\"%\"' \
-               THEN replace(b.elems[g.pos][2:-2], '\"\"', '\"') ELSE b.elems[g.pos] END \
+                    || array_to_string(list(b.elems[b.pos] ORDER BY b.pos), ', ') || ')' AS indexdef \
+           FROM elements b \
+           LEFT JOIN (SELECT table_oid, column_name, column_index, duckgate_column_type_oid(data_type) AS type_oid \
+                      FROM duckdb_columns()) col ON col.table_oid = b.table_oid \
+             AND col.column_name = CASE WHEN b.elems[b.pos] LIKE '\"%\"' \
+               THEN replace(b.elems[b.pos][2:-2], '\"\"', '\"') ELSE b.elems[b.pos] END \
            GROUP BY b.oid, b.relname, b.database_oid, b.schema_oid, b.schema_name, b.table_oid, b.table_name, \
                     b.is_unique, b.is_primary, b.conoid;\
          CREATE OR REPLACE TEMP VIEW pg_index AS \
@@ -637,9 +640,11 @@ fn objects_sql() -> String {
                   CASE relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END::BIGINT AS relam, \
                   relfilenode, reltablespace, relpages, reltuples, relallvisible, reltoastrelid, relhasindex, \
                   relisshared, relpersistence, relkind, relnatts, relchecks, relkind = 'v' AS relhasrules, \
-                  relkind = 'r' AND oid IN (SELECT conrelid FROM pg_constraint WHERE contype = 'f' \
-                                            UNION ALL SELECT confrelid FROM pg_constraint WHERE contype = 'f') \
-                    AS relhastriggers, \
+                  relkind = 'r' AND oid IN ( \
+                    SELECT dg_f.table_oid FROM duckgate_constraints dg_f WHERE dg_f.contype = 'f' \
+                    UNION ALL SELECT dg_t.table_oid FROM duckgate_constraints dg_f JOIN duckdb_tables() dg_t \
+                      ON dg_t.database_oid = dg_f.database_oid AND dg_t.schema_name = dg_f.schema_name \
+                      AND dg_t.table_name = dg_f.referenced_table WHERE dg_f.contype = 'f') AS relhastriggers, \
                   relhassubclass, relrowsecurity, false AS relforcerowsecurity, relispopulated, \
                   CASE WHEN relkind = 'r' THEN 'd' ELSE 'n' END AS relreplident, relispartition, relrewrite, \
                   relfrozenxid, relminmxid, CAST(relacl AS VARCHAR[]) AS relacl, \
@@ -698,7 +703,7 @@ fn objects_sql() -> String {
          CREATE OR REPLACE TEMP VIEW duckgate_relation_schemas AS \
            SELECT c.oid, c.relname, s.schema_name FROM pg_catalog.pg_class c \
            JOIN duckdb_schemas() s ON s.oid = c.relnamespace \
-           UNION ALL SELECT oid, relname, schema_name FROM duckgate_indexes WHERE conoid IS NOT NULL;\
+           UNION ALL SELECT index_oid, conname, schema_name FROM duckgate_constraints WHERE contype IN ('p', 'u');\
          CREATE OR REPLACE TEMP MACRO duckgate_regclass_name(rel) AS CASE WHEN rel = 0 THEN '-' ELSE COALESCE( \
            (SELECT min(duckgate_qualified(dg_r.schema_name, dg_r.relname)) FROM duckgate_relation_schemas dg_r \
             WHERE dg_r.oid = rel), CASE rel{catalog_names} END, rel::VARCHAR) END;\
