@@ -222,8 +222,10 @@ pub struct Session {
 
 fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
     let pg = pg_type_of(ty);
+    // PostgreSQL's name for an unaliased expression (`count`, `?column?`), not DuckDB's text
+    // of it: clients read columns by name (pandas, SQLAlchemy rows, psql headers)
     FieldDescription::new(
-        name.to_owned(),
+        sql::colname::pg_column_name(name).unwrap_or_else(|| name.to_owned()),
         0,
         0,
         pg.oid,

@@ -320,7 +320,9 @@ impl SessionSettings {
             "standard_conforming_strings" | "integer_datetimes" => "on".into(),
             "server_version" => SERVER_VERSION.into(),
             "server_version_num" => SERVER_VERSION_NUM.into(),
-            "transaction_isolation" | "default_transaction_isolation" => "serializable".into(),
+            // DuckDB gives snapshot isolation, which PostgreSQL calls REPEATABLE READ
+            // (`serializable` would promise protection from write skew it does not give)
+            "transaction_isolation" | "default_transaction_isolation" => "repeatable read".into(),
             "transaction_read_only" | "default_transaction_read_only" => {
                 on_off(self.default_transaction_read_only)
             }

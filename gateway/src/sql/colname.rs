@@ -256,10 +256,12 @@ impl Parser<'_> {
         while self.is(last + 1, ".") && last + 2 < to && self.toks[last + 2].tok == Tok::Word {
             last += 2;
         }
+        // DuckDB prints a call with its parenthesis right after the name; `total (usd)` is an
+        // alias someone wrote
         if self
             .toks
             .get(last + 1)
-            .is_some_and(|t| t.tok == Tok::OpenParen)
+            .is_some_and(|t| t.tok == Tok::OpenParen && t.start == self.toks[last].end)
         {
             let close = self.close(last + 1)?;
             let name = self.ident(last).to_ascii_lowercase();
@@ -372,6 +374,13 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::pg_column_name as name;
+
+    #[test]
+    fn aliases_with_spaced_parentheses_are_kept() {
+        assert_eq!(name("total (usd)"), None);
+        assert_eq!(name("Sales (EUR, net)"), None);
+        assert_eq!(name("sum(x)").as_deref(), Some("sum"));
+    }
 
     #[test]
     fn names_and_aliases_are_kept() {

@@ -292,6 +292,20 @@ fn rewrite_version(sql: &str) -> Cow<'_, str> {
         out.push('\'');
         out.push_str(&version_string());
         out.push('\'');
+        // a select-list item keeps PostgreSQL's column name
+        let prev = toks[..i - if qualified { 2 } else { 0 }].last();
+        let next = toks.get(i + 3);
+        let item_start = prev.is_some_and(|t| {
+            let s = &sql[t.start..t.end];
+            s.eq_ignore_ascii_case("select") || s == ","
+        });
+        let item_end = next.is_none_or(|t| {
+            let s = &sql[t.start..t.end];
+            t.tok == Tok::Semicolon || s == "," || s.eq_ignore_ascii_case("from")
+        });
+        if item_start && item_end {
+            out.push_str(" AS version");
+        }
         at = toks[i + 2].end;
     }
     if at == 0 {
@@ -311,9 +325,16 @@ mod tests {
         assert!(v.starts_with("PostgreSQL 16."));
         assert_eq!(
             rewrite("select pg_catalog.version()"),
-            format!("select '{v}'")
+            format!("select '{v}' AS version")
         );
-        assert_eq!(rewrite("SELECT VERSION ( )"), format!("SELECT '{v}'"));
+        assert_eq!(
+            rewrite("SELECT VERSION ( ), 1"),
+            format!("SELECT '{v}' AS version, 1")
+        );
+        assert_eq!(
+            rewrite("SELECT version() AS v WHERE version() LIKE 'P%'"),
+            format!("SELECT '{v}' AS v WHERE '{v}' LIKE 'P%'")
+        );
         assert_eq!(rewrite("select 'version()'"), "select 'version()'");
         assert_eq!(rewrite("select other.version()"), "select other.version()");
         assert_eq!(rewrite("select version from t"), "select version from t");
@@ -400,7 +421,7 @@ mod tests {
         );
         assert_eq!(
             rewrite(r"SELECT '\x41'::bytea, version()"),
-            format!(r"SELECT '\x41'::bytea, '{}'", version_string())
+            format!(r"SELECT '\x41'::bytea, '{}' AS version", version_string())
         );
         // not PostgreSQL hex input, not a bytea cast, or an escape string: untouched
         for sql in [
