@@ -510,7 +510,7 @@ impl RowEncoder {
             Integer => out.put_i32(v.read::<i32>(row)),
             USmallInt => out.put_i32(i32::from(v.read::<u16>(row))),
             BigInt => out.put_i64(v.read::<i64>(row)),
-            UInteger => out.put_i64(i64::from(v.read::<u32>(row))),
+            UInteger => out.put_u32(v.read::<u32>(row)),
             UBigInt => binary::write_numeric(out, false, u128::from(v.read::<u64>(row)), 0),
             HugeInt => {
                 let x = v.i128(row);

@@ -161,6 +161,7 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "pg_table_is_visible",
     "pg_partition_ancestors",
     "_pg_expandarray",
+    "set_config",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -264,7 +265,7 @@ const COLUMN_TYPES: &[(&str, u32)] = {
         ("INTEGER", INT4),
         ("USMALLINT", INT4),
         ("BIGINT", INT8),
-        ("UINTEGER", INT8),
+        ("UINTEGER", OID),
         ("UBIGINT", NUMERIC),
         ("HUGEINT", NUMERIC),
         ("UHUGEINT", NUMERIC),
@@ -757,7 +758,14 @@ const FIXED_SQL: &str =
        CASE WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') THEN ident \
             ELSE '\"' || replace(ident, '\"', '\"\"') || '\"' END;\
      CREATE OR REPLACE TEMP MACRO array_upper(arr, dim) AS len(arr);\
-     CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(tab, col) AS CAST(NULL AS VARCHAR);\
+     CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(tab, col) AS ( \
+       SELECT min(dg_q.schema_name || '.' || dg_q.sequence_name) FROM duckdb_sequences() dg_q \
+       WHERE dg_q.sequence_name = lower(string_split(tab, '.')[-1]) || '_' || lower(col) || '_seq' \
+         AND (len(string_split(tab, '.')) = 1 OR dg_q.schema_name = lower(string_split(tab, '.')[-2])));\
+     CREATE OR REPLACE TEMP MACRO set_config(name, value, is_local) AS CASE \
+       WHEN lower(name) IN ('jit', 'jit_above_cost', 'work_mem', 'random_page_cost', 'plan_cache_mode') \
+         OR starts_with(lower(name), 'enable_') THEN value \
+       ELSE error('set_config(''' || name || ''', ...) works only as a statement of its own') END;\
      CREATE OR REPLACE TEMP VIEW pg_database AS \
        SELECT oid, datname, 10::BIGINT AS datdba, 6 AS encoding, 'c'::VARCHAR AS datlocprovider, \
               datistemplate, datallowconn, -1 AS datconnlimit, 0::BIGINT AS datfrozenxid, \
@@ -868,6 +876,7 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         "generate_series",
         "current_setting",
         "_pg_expandarray",
+        "set_config",
     ]
     .iter()
     .any(|n| contains_ignore_case(sql, n))

@@ -26,12 +26,55 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
         rewrite_bytea_hex,
         rewrite_version,
         rewrite_catalog_qualified_system_schema,
+        rewrite_oid_casts,
     ] {
         if let Cow::Owned(s) = rule(&out) {
             out = Cow::Owned(s);
         }
     }
     out
+}
+
+/// `x::oid` / `x::pg_catalog.oid` → `x::UINTEGER`, and asyncpg's
+/// `array_agg(ia.atttypid ORDER BY …)` → an array of UINTEGER. DuckDB aliases `oid` to BIGINT
+/// (int8 on the wire); PostgreSQL's oid is an unsigned 32-bit integer, and UINTEGER travels as
+/// `oid`. asyncpg's type introspection query binds `$1::oid[]` and reads `attrtypoids`: it has
+/// built-in codecs for oid[] and text[] only, and asks the catalog about any other array type
+/// with that same query (endlessly, for int8[]).
+fn rewrite_oid_casts(sql: &str) -> Cow<'_, str> {
+    let toks = tokens(sql);
+    let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
+    let mut edits: Vec<(usize, usize, &str)> = Vec::new();
+    for i in 0..toks.len() {
+        if text(i) == ":" && text(i + 1) == ":" {
+            let mut k = i + 2;
+            if text(k).eq_ignore_ascii_case("pg_catalog") && text(k + 1) == "." {
+                k += 2;
+            }
+            if toks.get(k).is_some_and(|t| t.tok == Tok::Word)
+                && text(k).eq_ignore_ascii_case("oid")
+            {
+                edits.push((toks[i + 2].start, toks[k].end, "UINTEGER"));
+            }
+        }
+        if text(i).eq_ignore_ascii_case("array_agg")
+            && text(i + 1) == "("
+            && text(i + 2).eq_ignore_ascii_case("ia")
+            && text(i + 3) == "."
+            && text(i + 4).eq_ignore_ascii_case("atttypid")
+            && text(i + 5).eq_ignore_ascii_case("ORDER")
+        {
+            edits.push((toks[i + 4].end, toks[i + 4].end, "::UINTEGER"));
+        }
+    }
+    if edits.is_empty() {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = sql.to_owned();
+    for (start, end, with) in edits.into_iter().rev() {
+        out.replace_range(start..end, with);
+    }
+    Cow::Owned(out)
 }
 
 /// `"db".information_schema.columns` / `db.pg_catalog.pg_class` → without the database.
@@ -360,6 +403,19 @@ mod tests {
         ] {
             assert_eq!(rewrite(sql), sql);
         }
+    }
+
+    #[test]
+    fn oid_casts_are_unsigned_32_bit() {
+        assert_eq!(
+            rewrite("SELECT t.oid = any($1::oid[]), 'x'::pg_catalog.oid, oid FROM pg_type t"),
+            "SELECT t.oid = any($1::UINTEGER[]), 'x'::UINTEGER, oid FROM pg_type t"
+        );
+        assert_eq!(
+            rewrite("SELECT array_agg(ia.atttypid ORDER BY ia.attnum) FROM pg_attribute ia"),
+            "SELECT array_agg(ia.atttypid::UINTEGER ORDER BY ia.attnum) FROM pg_attribute ia"
+        );
+        assert_eq!(rewrite("SELECT '::oid'"), "SELECT '::oid'");
     }
 
     #[test]

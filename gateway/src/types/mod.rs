@@ -173,7 +173,10 @@ pub fn pg_type_of(ty: &DuckType) -> PgType {
         Boolean => oid::BOOL,
         TinyInt | SmallInt | UTinyInt => oid::INT2,
         Integer | USmallInt => oid::INT4,
-        BigInt | UInteger => oid::INT8,
+        BigInt => oid::INT8,
+        // PostgreSQL's unsigned 32-bit integer: asyncpg decodes oid and oid[] without asking
+        // the catalog (its type introspection query needs them)
+        UInteger => oid::OID,
         UBigInt | HugeInt | UHugeInt | BigNum => oid::NUMERIC,
         Decimal { width, scale } => {
             return PgType {
@@ -216,7 +219,8 @@ pub fn duck_type_for_oid(type_oid: u32) -> Option<DuckType> {
     Some(match type_oid {
         oid::BOOL => Boolean,
         oid::INT2 => SmallInt,
-        oid::INT4 | oid::OID | oid::REGPROC | oid::REGCLASS | oid::REGTYPE => Integer,
+        oid::INT4 | oid::REGPROC | oid::REGCLASS | oid::REGTYPE => Integer,
+        oid::OID => UInteger,
         oid::INT8 => BigInt,
         oid::FLOAT4 => Float,
         oid::FLOAT8 => Double,

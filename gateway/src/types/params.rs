@@ -98,7 +98,8 @@ pub fn decode_text(type_oid: u32, text: &str) -> Result<ParamValue, ParamError> 
     Ok(match type_oid {
         oid::BOOL => ParamValue::Bool(parse_bool(t).ok_or_else(|| invalid("boolean", text))?),
         oid::INT2 => ParamValue::I16(parse_int(t, "smallint")?),
-        oid::INT4 | oid::OID => ParamValue::I32(parse_int(t, "integer")?),
+        oid::INT4 => ParamValue::I32(parse_int(t, "integer")?),
+        oid::OID => ParamValue::I64(i64::from(parse_int::<u32>(t, "oid")?)),
         oid::INT8 => ParamValue::I64(parse_int(t, "bigint")?),
         oid::FLOAT4 => ParamValue::F32(parse_float(t).ok_or_else(|| invalid("real", text))? as f32),
         oid::FLOAT8 => {
@@ -294,9 +295,14 @@ pub fn decode_binary(type_oid: u32, b: &[u8], index: usize) -> Result<ParamValue
             fixed(2)?;
             ParamValue::I16(i16::from_be_bytes([b[0], b[1]]))
         }
-        oid::INT4 | oid::OID => {
+        oid::INT4 => {
             fixed(4)?;
             ParamValue::I32(i32::from_be_bytes(b.try_into().unwrap()))
+        }
+        // an oid is an unsigned 32-bit integer
+        oid::OID => {
+            fixed(4)?;
+            ParamValue::I64(i64::from(u32::from_be_bytes(b.try_into().unwrap())))
         }
         oid::INT8 => {
             fixed(8)?;
