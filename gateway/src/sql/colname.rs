@@ -90,6 +90,8 @@ fn type_name(duckdb_type: &str) -> String {
         "TINYINT" | "SMALLINT" | "INT2" => "int2",
         "INTEGER" | "INT" | "INT4" => "int4",
         "BIGINT" | "INT8" => "int8",
+        // `x::oid` is `x::UINTEGER` on the way to DuckDB (sql::compat)
+        "UINTEGER" => "oid",
         "FLOAT" | "REAL" | "FLOAT4" => "float4",
         "DOUBLE" | "FLOAT8" => "float8",
         "DECIMAL" | "NUMERIC" => "numeric",

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::lexer::{tokens, Tok};
+use super::lexer::{statement_tokens, tokens, Tok};
 
 /// What `version()` answers: SQLAlchemy parses `PostgreSQL <major>.<minor>` out of it.
 pub fn version_string() -> String {
@@ -123,10 +123,7 @@ fn rewrite_catalog_qualified_system_schema(sql: &str) -> Cow<'_, str> {
 /// PostgreSQL runs for it: a sequence `<table>_<column>_seq` per column, then the table with
 /// `INTEGER DEFAULT nextval('<sequence>')`. `None` when the statement has no serial column.
 pub fn serial_table(sql: &str) -> Option<Vec<String>> {
-    let toks: Vec<_> = tokens(sql)
-        .into_iter()
-        .filter(|t| t.tok != Tok::Semicolon)
-        .collect();
+    let toks = statement_tokens(sql);
     let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
     let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
     if !kw(0, "CREATE") {
@@ -223,10 +220,7 @@ pub fn serial_table(sql: &str) -> Option<Vec<String>> {
 /// swaps every model, views included, with `alter table … rename to …`); DuckDB wants ALTER
 /// VIEW for a view, so the session checks what the name is.
 pub fn alter_table_rename(sql: &str) -> Option<Vec<String>> {
-    let toks: Vec<_> = tokens(sql)
-        .into_iter()
-        .filter(|t| t.tok != Tok::Semicolon)
-        .collect();
+    let toks = statement_tokens(sql);
     let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
     let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
     if !(kw(0, "ALTER") && kw(1, "TABLE")) {

@@ -2,7 +2,7 @@
 //! parsing. The session runs cursors as portals (psycopg2's named cursors and SQLAlchemy's
 //! `stream_results` declare one and fetch from it in batches).
 
-use super::lexer::{tokens, Tok};
+use super::lexer::statement_tokens;
 use super::unquote;
 
 /// A cursor statement.
@@ -61,10 +61,7 @@ pub fn identifier(text: &str) -> String {
 
 /// Parse a statement that starts with DECLARE, FETCH, MOVE or CLOSE. `None`: not one of them.
 pub fn parse(sql: &str) -> Option<Result<CursorCommand, CursorError>> {
-    let toks: Vec<_> = tokens(sql)
-        .into_iter()
-        .filter(|t| t.tok != Tok::Semicolon)
-        .collect();
+    let toks = statement_tokens(sql);
     let word = |i: usize| {
         toks.get(i)
             .map(|t| sql[t.start..t.end].to_ascii_uppercase())
@@ -143,22 +140,13 @@ fn parse_fetch<'s>(
 ) -> Result<CursorCommand, CursorError> {
     let mut i = 1;
     let mut count = Some(1);
+    // NEXT is one row; FORWARD is followed by a count, ALL, or nothing (one row)
+    let next = word(i) == "NEXT";
+    if next || word(i) == "FORWARD" {
+        i += 1;
+    }
     match word(i).as_str() {
-        "NEXT" => i += 1,
-        "FORWARD" => {
-            i += 1;
-            match word(i).as_str() {
-                "ALL" => {
-                    count = None;
-                    i += 1;
-                }
-                w if w.parse::<u64>().is_ok() => {
-                    count = w.parse().ok();
-                    i += 1;
-                }
-                _ => {}
-            }
-        }
+        _ if next => {}
         "ALL" => {
             count = None;
             i += 1;
@@ -194,10 +182,7 @@ fn parse_fetch<'s>(
 /// The savepoint name of `SAVEPOINT name`, `RELEASE [SAVEPOINT] name` or
 /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`: the last token.
 pub fn savepoint_name(sql: &str) -> Option<String> {
-    let toks: Vec<_> = tokens(sql)
-        .into_iter()
-        .filter(|t| t.tok != Tok::Semicolon)
-        .collect();
+    let toks = statement_tokens(sql);
     let last = toks.last()?;
     (toks.len() >= 2).then(|| identifier(&sql[last.start..last.end]))
 }

@@ -320,6 +320,14 @@ pub fn cast_params(sql: &str, casts: &[(usize, String)]) -> String {
     out
 }
 
+/// The tokens of one statement without its semicolons.
+pub fn statement_tokens(sql: &str) -> Vec<Token> {
+    tokens(sql)
+        .into_iter()
+        .filter(|t| t.tok != Tok::Semicolon)
+        .collect()
+}
+
 /// `sql` with each placeholder `$n` for which `with(n)` answers replaced by that text.
 pub fn replace_params(sql: &str, with: impl Fn(usize) -> Option<String>) -> String {
     let mut out = String::with_capacity(sql.len() + 32);
