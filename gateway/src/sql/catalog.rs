@@ -162,6 +162,10 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "pg_partition_ancestors",
     "_pg_expandarray",
     "set_config",
+    "parse_ident",
+    // Grafana's query builder reads the search path `FROM string_to_array(…) s` (a table
+    // macro next to DuckDB's scalar function of that name)
+    "string_to_array",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -709,7 +713,13 @@ fn objects_sql() -> String {
            (SELECT min(duckgate_qualified(dg_r.schema_name, dg_r.relname)) FROM duckgate_relation_schemas dg_r \
             WHERE dg_r.oid = rel), CASE rel{catalog_names} END, rel::VARCHAR) END;\
          CREATE OR REPLACE TEMP MACRO pg_table_is_visible(rel) AS list_contains(current_schemas(true), \
-           (SELECT min(dg_r.schema_name) FROM duckgate_relation_schemas dg_r WHERE dg_r.oid = rel));",
+           (SELECT min(dg_r.schema_name) FROM duckgate_relation_schemas dg_r WHERE dg_r.oid = rel));\
+         CREATE OR REPLACE TEMP VIEW duckgate_information_schema_tables AS \
+           SELECT * FROM information_schema.tables WHERE NOT (table_catalog = 'temp' \
+             AND (table_name IN ({session_views}) OR starts_with(table_name, 'duckgate_')));\
+         CREATE OR REPLACE TEMP VIEW duckgate_information_schema_columns AS \
+           SELECT * FROM information_schema.columns WHERE NOT (table_catalog = 'temp' \
+             AND (table_name IN ({session_views}) OR starts_with(table_name, 'duckgate_')));",
         text = oid::TEXT,
         varchar = oid::VARCHAR,
         session_views = SESSION_RELATIONS
@@ -762,6 +772,12 @@ const FIXED_SQL: &str =
        SELECT min(dg_q.schema_name || '.' || dg_q.sequence_name) FROM duckdb_sequences() dg_q \
        WHERE dg_q.sequence_name = lower(string_split(tab, '.')[-1]) || '_' || lower(col) || '_seq' \
          AND (len(string_split(tab, '.')) = 1 OR dg_q.schema_name = lower(string_split(tab, '.')[-2])));\
+     CREATE OR REPLACE TEMP MACRO parse_ident(ident, strict := true) AS list_transform( \
+       regexp_extract_all(ident, '(\"(?:[^\"]|\"\")*\"|[^.\"]+)'), \
+       dg_p -> CASE WHEN starts_with(dg_p, '\"') THEN replace(dg_p[2:-2], '\"\"', '\"') \
+                    ELSE lower(trim(dg_p)) END);\
+     CREATE OR REPLACE TEMP MACRO string_to_array(s, d) AS TABLE \
+       SELECT string_split(s, d) AS string_to_array;\
      CREATE OR REPLACE TEMP MACRO set_config(name, value, is_local) AS CASE \
        WHEN lower(name) IN ('jit', 'jit_above_cost', 'work_mem', 'random_page_cost', 'plan_cache_mode') \
          OR starts_with(lower(name), 'enable_') THEN value \
@@ -854,6 +870,30 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
+/// Whether token `i` is in a FROM clause (the nearest clause keyword before it at its own
+/// parenthesis depth is FROM or JOIN), so an alias after it names a table.
+fn in_from_clause(sql: &str, toks: &[Token], i: usize) -> bool {
+    let mut depth = 0i32;
+    for t in toks[..i].iter().rev() {
+        match t.tok {
+            Tok::CloseParen => depth += 1,
+            Tok::OpenParen => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            Tok::Word if depth == 0 => match sql[t.start..t.end].to_ascii_lowercase().as_str() {
+                "from" | "join" => return true,
+                "select" | "where" | "on" | "group" | "order" | "having" | "limit" => return false,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    false
+}
+
 fn is(sql: &str, t: Option<&Token>, text: &str) -> bool {
     t.is_some_and(|t| sql[t.start..t.end].eq_ignore_ascii_case(text))
 }
@@ -877,6 +917,9 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         "current_setting",
         "_pg_expandarray",
         "set_config",
+        "parse_ident",
+        "string_to_array",
+        "information_schema",
     ]
     .iter()
     .any(|n| contains_ignore_case(sql, n))
@@ -1056,6 +1099,25 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
             i += 2; // the name itself may match a rule below
             continue;
         }
+        // Grafana, Metabase, DBeaver, dbt list relations from `information_schema.tables` /
+        // `.columns`, where DuckDB also shows the session's own catalog views (TEMP)
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "information_schema")
+            && is(sql, toks.get(i + 1), ".")
+            && (is(sql, toks.get(i + 2), "tables") || is(sql, toks.get(i + 2), "columns"))
+            && !toks.get(i + 3).is_some_and(|t| t.tok == Tok::OpenParen)
+            && (i == 0 || !is(sql, toks.get(i - 1), "."))
+        {
+            let which = sql[toks[i + 2].start..toks[i + 2].end].to_ascii_lowercase();
+            edits.push((
+                t.start,
+                toks[i + 2].end,
+                format!("duckgate_information_schema_{which}"),
+            ));
+            needs_install = true;
+            i += 3;
+            continue;
+        }
         // pgJDBC getPrimaryKeys: `information_schema._pg_expandarray(…)` is the session's macro
         if t.tok == Tok::Word
             && is(sql, Some(t), "information_schema")
@@ -1069,9 +1131,11 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         }
         // psql \d (publications), pgJDBC getPrimaryKeys: `FROM generate_series(…) s` names the
         // function's single column `s` in PostgreSQL; DuckDB makes `s` the row. Say `s(s)`.
+        // Grafana's query builder does the same with `string_to_array(…) s`.
         if t.tok == Tok::Word
-            && is(sql, Some(t), "generate_series")
+            && (is(sql, Some(t), "generate_series") || is(sql, Some(t), "string_to_array"))
             && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+            && in_from_clause(sql, &toks, i)
         {
             let mut depth = 0;
             let mut close = None;
@@ -1353,6 +1417,24 @@ mod tests {
                 .unwrap()
                 .sql,
             "SELECT s FROM generate_series(0, 3) s(s) WHERE true"
+        );
+        // Grafana: the same for `string_to_array(…) s` among other FROM items; never in a
+        // select list, where the word after the call is a column alias
+        let g = rewrite(
+            "SELECT trim(s[i]) FROM generate_series(1, 2) as i, string_to_array(current_setting('search_path'), ',') s",
+        )
+        .unwrap()
+        .sql;
+        assert!(
+            g.ends_with("as i(i), string_to_array(current_setting('search_path'), ',') s(s)"),
+            "{g}"
+        );
+        let sel = rewrite("SELECT string_to_array('a,b', ',') parts, generate_series(1, 2) n")
+            .map(|r| r.sql)
+            .unwrap_or_default();
+        assert!(
+            !sel.contains("parts(parts)") && !sel.contains("n(n)"),
+            "{sel}"
         );
         assert_eq!(rewrite("SELECT 1"), None);
         // literals are never touched
