@@ -169,6 +169,20 @@ def copy():
         eq(out, rows, "binary COPY TO")
 
 
+def server_cursor():
+    # a named cursor: DECLARE, then FETCH FORWARD itersize; nested transaction() blocks are
+    # savepoints, released when they succeed
+    with conn.transaction():
+        with conn.transaction():
+            with conn.cursor(name="py3_sc") as cur:
+                cur.itersize = 1000
+                cur.execute("SELECT i, i::VARCHAR AS s FROM range(5000) t(i) ORDER BY i")
+                rows = list(cur)
+                eq(len(rows), 5000, "rows")
+                eq(rows[-1], (4999, "4999"), "last row")
+                eq(cur.description[1].name, "s", "column name")
+
+
 def type_info():
     # TypeInfo.fetch queries pg_type (catalog introspection)
     t = TypeInfo.fetch(conn, "json")
@@ -183,6 +197,7 @@ for name, fn, gap in [("connect+scram+tls", connect, False), ("types text", type
                       ("prepare=True+executemany", prepared, False), ("pipeline", pipeline, False),
                       ("transactions", transactions, False),
                       ("rollback after auto-prepare", rollback_prepared, False), ("cursor.copy", copy, False),
+                      ("server cursor in a savepoint", server_cursor, False),
                       ("TypeInfo.fetch", type_info, True)]:
     if not run(C, name, fn, gap=gap) and conn is None:
         break
