@@ -57,6 +57,7 @@ const DUCKDB_PG_CATALOG_FUNCTIONS: &[&str] = &[
 /// Relations the session provides as TEMP views (shadowing or adding to DuckDB's).
 const SESSION_RELATIONS: &[&str] = &[
     "pg_type",
+    "pg_proc",
     "pg_namespace",
     "pg_attribute",
     "pg_database",
@@ -103,7 +104,6 @@ const PASSTHROUGH_RELATIONS: &[&str] = &[
     "pg_depend",
     "pg_enum",
     "pg_prepared_statements",
-    "pg_proc",
     "pg_sequence",
     "pg_sequences",
     "pg_tables",
@@ -365,8 +365,12 @@ fn type_catalog_sql() -> String {
            SELECT oid, typname, typnamespace, 10::BIGINT AS typowner, typlen, \
                   typlen > 0 AND typlen <= 8 AS typbyval, typtype, typcategory, false AS typispreferred, \
                   true AS typisdefined, ',' AS typdelim, 0::BIGINT AS typrelid, NULL::VARCHAR AS typsubscript, \
-                  typelem, typarray, typname || 'in' AS typinput, typname || 'out' AS typoutput, \
-                  typname || 'recv' AS typreceive, typname || 'send' AS typsend, '-' AS typmodin, '-' AS typmodout, \
+                  typelem, typarray, \
+                  CASE WHEN typcategory = 'A' THEN 'array_in' ELSE typname || 'in' END AS typinput, \
+                  CASE WHEN typcategory = 'A' THEN 'array_out' ELSE typname || 'out' END AS typoutput, \
+                  CASE WHEN typcategory = 'A' THEN 'array_recv' ELSE typname || 'recv' END AS typreceive, \
+                  CASE WHEN typcategory = 'A' THEN 'array_send' ELSE typname || 'send' END AS typsend, \
+                  '-' AS typmodin, '-' AS typmodout, \
                   '-' AS typanalyze, 'i' AS typalign, 'p' AS typstorage, false AS typnotnull, \
                   typbasetype, -1 AS typtypmod, 0 AS typndims, \
                   CASE WHEN typcategory = 'S' THEN 100 ELSE 0 END::BIGINT AS typcollation, \
@@ -764,6 +768,8 @@ const FIXED_SQL: &str =
        SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS default_version, NULL::VARCHAR AS installed_version, \
               NULL::VARCHAR AS comment WHERE false;\
      CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT *, 'default' AS source FROM pg_catalog.pg_settings;\
+     CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * FROM pg_catalog.pg_proc UNION ALL BY NAME \
+       SELECT 2400::BIGINT AS oid, 'array_recv' AS proname, 11::BIGINT AS pronamespace;\
      CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS \
        CASE WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') THEN ident \
             ELSE '\"' || replace(ident, '\"', '\"\"') || '\"' END;\
@@ -1099,6 +1105,23 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
             i += 2; // the name itself may match a rule below
             continue;
         }
+        // Npgsql (and Power BI's connector) at first connect: `pg_proc AS proc ON proc.oid =
+        // typ.typreceive` finds array types by their receive function (`array_recv`). The
+        // session's typreceive is the function's name (PostgreSQL's regproc text), so the join
+        // goes by name.
+        if t.tok == Tok::Word
+            && is(sql, toks.get(i + 1), ".")
+            && is(sql, toks.get(i + 2), "oid")
+            && is(sql, toks.get(i + 3), "=")
+            && toks.get(i + 4).is_some_and(|t| t.tok == Tok::Word)
+            && is(sql, toks.get(i + 5), ".")
+            && is(sql, toks.get(i + 6), "typreceive")
+        {
+            edits.push((toks[i + 2].start, toks[i + 2].end, "proname".to_owned()));
+            needs_install = true;
+            i += 7;
+            continue;
+        }
         // Grafana, Metabase, DBeaver, dbt list relations from `information_schema.tables` /
         // `.columns`, where DuckDB also shows the session's own catalog views (TEMP)
         if t.tok == Tok::Word
@@ -1417,6 +1440,13 @@ mod tests {
                 .unwrap()
                 .sql,
             "SELECT s FROM generate_series(0, 3) s(s) WHERE true"
+        );
+        // Npgsql: pg_proc joined on typreceive goes by name
+        assert_eq!(
+            rewrite("SELECT 1 FROM pg_type AS typ LEFT JOIN pg_proc AS proc ON proc.oid = typ.typreceive")
+                .unwrap()
+                .sql,
+            "SELECT 1 FROM pg_type AS typ LEFT JOIN pg_proc AS proc ON proc.proname = typ.typreceive"
         );
         // Grafana: the same for `string_to_array(…) s` among other FROM items; never in a
         // select list, where the word after the call is a column alias
