@@ -166,6 +166,11 @@ const SESSION_FUNCTIONS: &[&str] = &[
     // Grafana's query builder reads the search path `FROM string_to_array(…) s` (a table
     // macro next to DuckDB's scalar function of that name)
     "string_to_array",
+    // psql \dv+ (reloptions), \l+ (sizes: DuckDB's used blocks), DBeaver's index statistics
+    // (DuckDB keeps no scan counts: 0)
+    "array_remove",
+    "pg_database_size",
+    "pg_stat_get_numscans",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -782,6 +787,12 @@ const FIXED_SQL: &str =
        regexp_extract_all(ident, '(\"(?:[^\"]|\"\")*\"|[^.\"]+)'), \
        dg_p -> CASE WHEN starts_with(dg_p, '\"') THEN replace(dg_p[2:-2], '\"\"', '\"') \
                     ELSE lower(trim(dg_p)) END);\
+     CREATE OR REPLACE TEMP MACRO array_remove(arr, elem) AS \
+       list_filter(arr, dg_e -> dg_e IS DISTINCT FROM elem);\
+     CREATE OR REPLACE TEMP MACRO pg_database_size(name) AS ( \
+       SELECT max(dg_s.used_blocks * dg_s.block_size)::BIGINT FROM pragma_database_size() dg_s \
+       WHERE dg_s.database_name = name);\
+     CREATE OR REPLACE TEMP MACRO pg_stat_get_numscans(rel) AS 0::BIGINT;\
      CREATE OR REPLACE TEMP MACRO string_to_array(s, d) AS TABLE \
        SELECT string_split(s, d) AS string_to_array;\
      CREATE OR REPLACE TEMP MACRO set_config(name, value, is_local) AS CASE \
@@ -926,6 +937,7 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         "parse_ident",
         "string_to_array",
         "information_schema",
+        "array_remove",
     ]
     .iter()
     .any(|n| contains_ignore_case(sql, n))
