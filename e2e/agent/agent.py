@@ -69,6 +69,8 @@ import time
 import traceback
 import urllib.parse
 
+from tcp_relay import pump  # the same byte pump the relay image runs (same directory)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT_VERSION = "duckgate-e2e-agent/1"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -1122,21 +1124,6 @@ class ServiceProxy:
         if upstream is None:
             client.close()
             return
-
-        def pump(src, dst):
-            try:
-                while True:
-                    b = src.recv(65536)
-                    if not b:
-                        break
-                    dst.sendall(b)
-            except OSError:
-                pass
-            finally:
-                try:
-                    dst.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
 
         t = threading.Thread(target=pump, args=(upstream, client), daemon=True)
         t.start()
