@@ -881,12 +881,6 @@ fn is_session_relation(name: &str) -> bool {
     SESSION_RELATIONS.contains(&name) || PASSTHROUGH_RELATIONS.contains(&name)
 }
 
-fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    hay.as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
 /// Whether token `i` is in a FROM clause (the nearest clause keyword before it at its own
 /// parenthesis depth is FROM or JOIN), so an alias after it names a table.
 fn in_from_clause(sql: &str, toks: &[Token], i: usize) -> bool {
@@ -940,7 +934,7 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
         "array_remove",
     ]
     .iter()
-    .any(|n| contains_ignore_case(sql, n))
+    .any(|n| super::lexer::contains_ignore_case(sql, n))
     {
         return None;
     }

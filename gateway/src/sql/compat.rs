@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::lexer::{statement_tokens, tokens, Tok};
+use super::lexer::{contains_ignore_case, statement_tokens, tokens, Tok};
 
 /// What `version()` answers: SQLAlchemy parses `PostgreSQL <major>.<minor>` out of it.
 pub fn version_string() -> String {
@@ -42,6 +42,9 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
 /// built-in codecs for oid[] and text[] only, and asks the catalog about any other array type
 /// with that same query (endlessly, for int8[]).
 fn rewrite_oid_casts(sql: &str) -> Cow<'_, str> {
+    if !contains_ignore_case(sql, "oid") && !contains_ignore_case(sql, "atttypid") {
+        return Cow::Borrowed(sql);
+    }
     let toks = tokens(sql);
     let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
     let mut edits: Vec<(usize, usize, &str)> = Vec::new();
@@ -83,6 +86,10 @@ fn rewrite_oid_casts(sql: &str) -> Cow<'_, str> {
 /// the system catalog, not in the attached database, so the three-part name does not resolve.
 /// A session sees one database, so the database part adds nothing.
 fn rewrite_catalog_qualified_system_schema(sql: &str) -> Cow<'_, str> {
+    if !contains_ignore_case(sql, "information_schema") && !contains_ignore_case(sql, "pg_catalog")
+    {
+        return Cow::Borrowed(sql);
+    }
     let toks = tokens(sql);
     let dot = |i: usize| {
         toks.get(i)
@@ -253,6 +260,9 @@ pub fn alter_table_as_view(sql: &str) -> String {
 /// and would store `\x02` followed by the characters `00ff`. Only a plain literal of `\x` and
 /// whole hex bytes, cast with `::bytea`, is rewritten (PostgreSQL rejects any other `\x` text).
 fn rewrite_bytea_hex(sql: &str) -> Cow<'_, str> {
+    if !sql.contains("\\x") {
+        return Cow::Borrowed(sql);
+    }
     let toks = tokens(sql);
     let mut out = String::new();
     let mut at = 0;
@@ -301,6 +311,9 @@ fn rewrite_bytea_hex(sql: &str) -> Cow<'_, str> {
 /// Needed by SQLAlchemy (`select pg_catalog.version()` at connect) and psql's `\conninfo`-era
 /// tools; DuckDB's own `version()` answers `v1.5.5`, which they cannot parse.
 fn rewrite_version(sql: &str) -> Cow<'_, str> {
+    if !contains_ignore_case(sql, "version") {
+        return Cow::Borrowed(sql);
+    }
     let toks = tokens(sql);
     let word = |i: usize, w: &str| {
         toks.get(i)

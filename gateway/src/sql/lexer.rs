@@ -320,6 +320,14 @@ pub fn cast_params(sql: &str, casts: &[(usize, String)]) -> String {
     out
 }
 
+/// Whether `hay` contains `needle`, ASCII case-insensitively: the cheap test rewrite rules make
+/// before tokenizing a statement.
+pub fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 /// The tokens of one statement without its semicolons.
 pub fn statement_tokens(sql: &str) -> Vec<Token> {
     tokens(sql)
