@@ -230,7 +230,11 @@ fn ts_micros(ty: &DuckType, raw: i64) -> i64 {
     }
 }
 
-/// Encodes chunks into DataRow bodies (field values with their length prefixes).
+/// The bytes of a DataRow message before its fields: type byte, length, field count.
+pub const DATA_ROW_HEADER: usize = 7;
+
+/// Encodes chunks into whole DataRow messages (type byte, length, field count, then the
+/// length-prefixed field values), so a batch of rows goes to the socket as one copy.
 pub struct RowEncoder {
     columns: Vec<ColumnFormat>,
     settings: EncodeSettings,
@@ -274,7 +278,8 @@ impl RowEncoder {
                 .all(|(i, c)| matches!(c.ty, DuckType::Unsupported(_)) || c.ty == actual(i))
     }
 
-    /// Append every row of `chunk` to `out`; push each row's end offset to `row_ends`.
+    /// Append every row of `chunk` to `out` as a DataRow message; push each row's end offset
+    /// to `row_ends`.
     pub fn encode_chunk(&mut self, chunk: &Chunk, out: &mut BytesMut, row_ends: &mut Vec<usize>) {
         let rows = chunk.len();
         let columns = std::mem::take(&mut self.columns);
@@ -283,10 +288,17 @@ impl RowEncoder {
             .enumerate()
             .map(|(i, c)| unsafe { View::new(chunk.vector(i), &c.ty) })
             .collect();
+        let field_count = columns.len() as i16;
         for row in 0..rows {
+            let start = out.len();
+            out.put_u8(b'D');
+            out.put_i32(0); // the length, known once the fields are written
+            out.put_i16(field_count);
             for (view, col) in views.iter().zip(&columns) {
                 self.write_field(view, row, col.binary, out);
             }
+            let len = (out.len() - start - 1) as i32;
+            out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
             row_ends.push(out.len());
         }
         drop(views);

@@ -30,7 +30,8 @@ pub struct StatementInfo {
     pub columns: Vec<Column>,
 }
 
-/// Encoded rows: `data` holds DataRow bodies back to back, `ends[i]` is where row `i` ends.
+/// Encoded rows: `data` holds whole DataRow messages back to back (see
+/// [`encode::DATA_ROW_HEADER`]), `ends[i]` is where row `i` ends.
 #[derive(Debug, Default)]
 pub struct RowBatch {
     pub data: BytesMut,

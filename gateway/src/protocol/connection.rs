@@ -16,6 +16,7 @@ use tokio_util::codec::Framed;
 use super::ConnectionHandler;
 use crate::error::PgError;
 use crate::server::{DrainState, Shared};
+use crate::session::wire::SocketWire;
 
 enum ReadError {
     TooLarge(usize),
@@ -199,17 +200,34 @@ pub async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
             PgWireConnectionState::CopyInProgress(ext) => ext,
             _ => msg.is_extended_query(),
         };
-        if let Err(e) = process_message(
-            msg,
-            &mut socket,
-            handler.clone(),
-            handler.clone(),
-            handler.clone(),
-            handler.clone(),
-            handler.clone(),
-        )
-        .await
-        {
+        // Statements that send rows write them straight into the socket's buffer; in the
+        // states where pgwire would not run them (startup, COPY, discarding until Sync) its
+        // dispatch decides as for every other message.
+        let direct = matches!(
+            socket.state(),
+            PgWireConnectionState::ReadyForQuery | PgWireConnectionState::QueryInProgress
+        );
+        let outcome = match msg {
+            PgWireFrontendMessage::Query(q) if direct => {
+                handler.query(&mut SocketWire(&mut socket), q).await
+            }
+            PgWireFrontendMessage::Execute(e) if direct => {
+                handler.execute(&mut SocketWire(&mut socket), e).await
+            }
+            msg => {
+                process_message(
+                    msg,
+                    &mut socket,
+                    handler.clone(),
+                    handler.clone(),
+                    handler.clone(),
+                    handler.clone(),
+                    handler.clone(),
+                )
+                .await
+            }
+        };
+        if let Err(e) = outcome {
             shared.metrics.error(&sqlstate_of(&e));
             let fatal = e.is_fatal();
             if process_error(&mut socket, e, is_extended).await.is_err() || fatal {

@@ -31,6 +31,7 @@ use tokio::sync::Mutex;
 use crate::error::PgError;
 use crate::server::Shared;
 use crate::session::stream::CANCEL_USER;
+use crate::session::wire::Wire;
 use crate::session::Session;
 
 /// Per-connection handler state. pgwire processes one message at a time per connection, so
@@ -99,6 +100,23 @@ impl ConnectionHandler {
         }
     }
 
+    /// A simple-protocol Query. The connection loop calls it directly with the socket (rows
+    /// go into its write buffer a batch at a time); pgwire's dispatch reaches it otherwise.
+    pub async fn query<W: Wire>(&self, w: &mut W, query: Query) -> PgWireResult<()> {
+        let mut guard = self.session.lock().await;
+        let session = guard.as_mut().ok_or_else(no_session)?;
+        session.simple_query(w, &query.query).await
+    }
+
+    /// An extended-protocol Execute; called like [`ConnectionHandler::query`].
+    pub async fn execute<W: Wire>(&self, w: &mut W, message: Execute) -> PgWireResult<()> {
+        let mut guard = self.session.lock().await;
+        let s = guard.as_mut().ok_or_else(no_session)?;
+        let max_rows = message.max_rows.max(0) as usize;
+        let r = s.execute(w, name_of(&message.name), max_rows).await?;
+        extended_result(s, r)
+    }
+
     /// Called when the connection ends: forget the cancel key, stop any running query.
     pub async fn close(&self) {
         if let Some(pid) = self.backend_pid.lock().unwrap().take() {
@@ -129,9 +147,7 @@ impl SimpleQueryHandler for ConnectionHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut guard = self.session.lock().await;
-        let session = guard.as_mut().ok_or_else(no_session)?;
-        session.simple_query(client, &query.query).await
+        self.query(client, query).await
     }
 
     async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
@@ -211,11 +227,7 @@ impl ExtendedQueryHandler for ConnectionHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut guard = self.session.lock().await;
-        let s = guard.as_mut().ok_or_else(no_session)?;
-        let max_rows = message.max_rows.max(0) as usize;
-        let r = s.execute(client, name_of(&message.name), max_rows).await?;
-        extended_result(s, r)
+        self.execute(client, message).await
     }
 
     async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>

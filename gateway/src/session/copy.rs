@@ -7,6 +7,7 @@
 
 use bytes::{BufMut, BytesMut};
 
+use crate::engine::encode::DATA_ROW_HEADER;
 use crate::sql::copy::{CopyFormat, CopyOptions};
 
 /// The binary COPY signature, flags and header-extension length.
@@ -71,6 +72,42 @@ impl CopyOutEncoder {
     /// One row as COPY data.
     pub fn row(&self, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(body.len() + 8);
+        self.write_row(body, &mut out);
+        out
+    }
+
+    /// DataRow messages (as the engine encodes them) as CopyData messages, one per row as
+    /// PostgreSQL sends them; `prologue` goes at the start of the first. Returns the frames
+    /// and how many there are.
+    pub fn copy_data_frames(
+        &self,
+        data_rows: &[u8],
+        prologue: Option<Vec<u8>>,
+    ) -> (Vec<u8>, usize) {
+        let mut out = Vec::with_capacity(data_rows.len() + 64);
+        let mut rest = data_rows;
+        let mut prologue = prologue;
+        let mut count = 0;
+        while rest.len() >= DATA_ROW_HEADER {
+            let len = i32::from_be_bytes(rest[1..5].try_into().expect("4 bytes")) as usize;
+            let (message, tail) = rest.split_at(1 + len);
+            rest = tail;
+            let start = out.len();
+            out.push(b'd');
+            out.extend_from_slice(&[0; 4]); // the length, known once the row is written
+            if let Some(p) = prologue.take() {
+                out.extend_from_slice(&p);
+            }
+            self.write_row(&message[DATA_ROW_HEADER..], &mut out);
+            let len = (out.len() - start - 1) as i32;
+            out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
+            count += 1;
+        }
+        (out, count)
+    }
+
+    /// Append one row as COPY data to `out`.
+    fn write_row(&self, body: &[u8], out: &mut Vec<u8>) {
         match self.options.format {
             CopyFormat::Binary => {
                 out.extend_from_slice(&self.columns.to_be_bytes());
@@ -83,7 +120,7 @@ impl CopyOutEncoder {
                     }
                     match f {
                         None => out.extend_from_slice(self.options.null.as_bytes()),
-                        Some(v) => self.text_field(v, &mut out),
+                        Some(v) => self.text_field(v, out),
                     }
                 }
                 out.push(b'\n');
@@ -95,13 +132,12 @@ impl CopyOutEncoder {
                     }
                     match f {
                         None => out.extend_from_slice(self.options.null.as_bytes()),
-                        Some(v) => self.csv_field(v, &mut out),
+                        Some(v) => self.csv_field(v, out),
                     }
                 }
                 out.push(b'\n');
             }
         }
-        out
     }
 
     fn text_field(&self, v: &[u8], out: &mut Vec<u8>) {
@@ -561,6 +597,32 @@ mod tests {
         let row = e.row(&body(&[Some("xy")]));
         assert_eq!(row, [0, 1, 0, 0, 0, 2, b'x', b'y']);
         assert_eq!(e.epilogue().unwrap(), [0xff, 0xff]);
+    }
+
+    /// A DataRow message as the engine frames it.
+    fn data_row(fields: &[Option<&str>]) -> Vec<u8> {
+        let b = body(fields);
+        let mut m = vec![b'D'];
+        m.extend_from_slice(&((b.len() + 6) as i32).to_be_bytes());
+        m.extend_from_slice(&(fields.len() as i16).to_be_bytes());
+        m.extend_from_slice(&b);
+        m
+    }
+
+    #[test]
+    fn data_rows_become_one_copy_data_message_each_with_the_prologue_in_the_first() {
+        let e = CopyOutEncoder::new(opts("COPY t TO STDOUT (FORMAT csv, HEADER)"), 2);
+        let mut rows = data_row(&[Some("1"), Some("a")]);
+        rows.extend(data_row(&[Some("2"), None]));
+        let (frames, n) = e.copy_data_frames(&rows, e.prologue(&["id".into(), "v".into()]));
+        assert_eq!(n, 2);
+        let mut want = vec![b'd'];
+        want.extend_from_slice(&(4 + 9i32).to_be_bytes());
+        want.extend_from_slice(b"id,v\n1,a\n");
+        want.push(b'd');
+        want.extend_from_slice(&(4 + 3i32).to_be_bytes());
+        want.extend_from_slice(b"2,\n");
+        assert_eq!(frames, want);
     }
 
     #[test]

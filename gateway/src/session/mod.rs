@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use pgwire::error::{ErrorInfo, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{
@@ -1431,7 +1431,6 @@ impl Session {
         let PortalState::Running(stream) = &mut portal.state else {
             unreachable!()
         };
-        let field_count = portal.stmt.columns.len() as i16;
         let mut sent: u64 = 0;
         loop {
             if max_rows > 0 && sent as usize >= max_rows {
@@ -1442,17 +1441,17 @@ impl Session {
                 w.feed_msg(m).await?;
                 return Ok(Ok(()));
             }
-            match stream.next().await {
-                Next::Row(data) => {
+            let budget = match max_rows {
+                0 => usize::MAX,
+                n => n - sent as usize,
+            };
+            match stream.next(budget).await {
+                Next::Rows { frames, count } => {
                     // MOVE reads a cursor's rows without sending them
                     if !matches!(&portal.cursor, Some(c) if c.verb == "MOVE") {
-                        w.feed_msg(PgWireBackendMessage::DataRow(DataRow::new(
-                            data,
-                            field_count,
-                        )))
-                        .await?;
+                        w.feed_frames(frames, count).await?;
                     }
-                    sent += 1;
+                    sent += count as u64;
                 }
                 Next::End(result) => {
                     portal.state = PortalState::Done;
@@ -1501,12 +1500,11 @@ impl Session {
         let mut prologue = encoder.prologue(&names);
         let mut sent = 0u64;
         loop {
-            match stream.next().await {
-                Next::Row(data) => {
-                    let mut out = prologue.take().unwrap_or_default();
-                    out.extend_from_slice(&encoder.row(&data));
-                    w.feed_msg(copy_data(out)).await?;
-                    sent += 1;
+            match stream.next(usize::MAX).await {
+                Next::Rows { frames, count } => {
+                    let (out, messages) = encoder.copy_data_frames(&frames, prologue.take());
+                    w.feed_frames(BytesMut::from(&out[..]), messages).await?;
+                    sent += count as u64;
                 }
                 Next::End(result) => {
                     portal.state = PortalState::Done;

@@ -49,9 +49,13 @@ impl CancelState {
     }
 }
 
-/// One row or the end of the result.
+/// Some rows or the end of the result.
 pub enum Next {
-    Row(BytesMut),
+    /// `count` whole DataRow messages back to back, ready for the socket.
+    Rows {
+        frames: BytesMut,
+        count: usize,
+    },
     End(Result<Option<u64>, DbError>),
 }
 
@@ -113,14 +117,20 @@ impl RowStream {
         }
     }
 
-    pub async fn next(&mut self) -> Next {
+    /// Up to `max` (≥ 1) rows of the batch at hand, or the next batch's once it is used up.
+    pub async fn next(&mut self, max: usize) -> Next {
         loop {
-            if self.row < self.batch.ends.len() {
-                let end = self.batch.ends[self.row];
+            let left = self.batch.ends.len() - self.row;
+            if left > 0 {
+                let count = left.min(max.max(1));
+                self.row += count;
+                let end = self.batch.ends[self.row - 1];
                 let len = end - self.consumed;
                 self.consumed = end;
-                self.row += 1;
-                return Next::Row(self.batch.data.split_to(len));
+                return Next::Rows {
+                    frames: self.batch.data.split_to(len),
+                    count,
+                };
             }
             if let Some(end) = &self.end {
                 return Next::End(end.clone());

@@ -3,11 +3,17 @@
 use std::fmt::Debug;
 use std::future::Future;
 
+use bytes::{Buf, BytesMut};
 use futures::SinkExt;
 use pgwire::api::ClientInfo;
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::copy::CopyData;
+use pgwire::messages::data::DataRow;
 use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::tokio::server::PgWireMessageServerCodec;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::codec::Framed;
 
 /// Where a session writes backend messages. Implemented for every pgwire client.
 pub trait Wire: Send {
@@ -15,6 +21,14 @@ pub trait Wire: Send {
     fn feed_msg(
         &mut self,
         m: PgWireBackendMessage,
+    ) -> impl Future<Output = PgWireResult<()>> + Send;
+    /// Queue `messages` whole backend messages of one type, already framed: DataRows (as
+    /// the engine encodes them) or CopyData. A connection writes them with one copy instead
+    /// of a message at a time.
+    fn feed_frames(
+        &mut self,
+        frames: BytesMut,
+        messages: usize,
     ) -> impl Future<Output = PgWireResult<()>> + Send;
     fn flush_msgs(&mut self) -> impl Future<Output = PgWireResult<()>> + Send;
     fn set_tx_status(&mut self, s: TransactionStatus);
@@ -32,6 +46,27 @@ where
         self.feed(m).await.map_err(PgWireError::from)
     }
 
+    /// Any client: the frames are split back into messages (the connection loop uses
+    /// [`SocketWire`] for the statements that send rows).
+    async fn feed_frames(&mut self, mut frames: BytesMut, _messages: usize) -> PgWireResult<()> {
+        while frames.len() >= FRAME_HEADER {
+            let ty = frames[0];
+            let len = i32::from_be_bytes(frames[1..5].try_into().expect("4 bytes")) as usize;
+            let mut body = frames.split_to(1 + len);
+            body.advance(FRAME_HEADER);
+            let m = match ty {
+                b'D' => {
+                    let fields = body.get_i16();
+                    PgWireBackendMessage::DataRow(DataRow::new(body, fields))
+                }
+                b'd' => PgWireBackendMessage::CopyData(CopyData::new(body.freeze())),
+                other => unreachable!("feed_frames got message type {other}"),
+            };
+            self.feed(m).await.map_err(PgWireError::from)?;
+        }
+        Ok(())
+    }
+
     async fn flush_msgs(&mut self) -> PgWireResult<()> {
         SinkExt::<PgWireBackendMessage>::flush(self)
             .await
@@ -44,6 +79,49 @@ where
 
     fn start_copy_in(&mut self, extended: bool) {
         self.set_state(pgwire::api::PgWireConnectionState::CopyInProgress(extended))
+    }
+}
+
+/// Type byte and length: what precedes every backend message's body.
+const FRAME_HEADER: usize = 5;
+
+/// Written to the socket once this much output is buffered (pgwire's Framed flushes at 8 KiB
+/// per message; whole batches of rows go out in larger writes).
+const FLUSH_AT: usize = 64 * 1024;
+
+/// The client socket itself, for the statements that send rows: frames go straight into the
+/// connection's write buffer.
+pub struct SocketWire<'a, S>(pub &'a mut Framed<S, PgWireMessageServerCodec<String>>);
+
+impl<S> Wire for SocketWire<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
+{
+    async fn feed_msg(&mut self, m: PgWireBackendMessage) -> PgWireResult<()> {
+        self.0.feed(m).await.map_err(PgWireError::from)
+    }
+
+    async fn feed_frames(&mut self, frames: BytesMut, _messages: usize) -> PgWireResult<()> {
+        self.0.write_buffer_mut().extend_from_slice(&frames);
+        if self.0.write_buffer().len() >= FLUSH_AT {
+            self.flush_msgs().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_msgs(&mut self) -> PgWireResult<()> {
+        SinkExt::<PgWireBackendMessage>::flush(self.0)
+            .await
+            .map_err(PgWireError::from)
+    }
+
+    fn set_tx_status(&mut self, s: TransactionStatus) {
+        self.0.set_transaction_status(s)
+    }
+
+    fn start_copy_in(&mut self, extended: bool) {
+        self.0
+            .set_state(pgwire::api::PgWireConnectionState::CopyInProgress(extended))
     }
 }
 
@@ -78,6 +156,19 @@ impl<W: Wire> Wire for Tally<'_, W> {
             _ => {}
         }
         self.inner.feed_msg(m).await
+    }
+
+    async fn feed_frames(&mut self, frames: BytesMut, messages: usize) -> PgWireResult<()> {
+        // row bytes are the bodies, as for single messages
+        let header = match frames.first() {
+            Some(b'D') => {
+                self.rows += messages as u64;
+                FRAME_HEADER + 2
+            }
+            _ => FRAME_HEADER,
+        };
+        self.bytes += (frames.len() - header * messages) as u64;
+        self.inner.feed_frames(frames, messages).await
     }
 
     async fn flush_msgs(&mut self) -> PgWireResult<()> {
