@@ -156,14 +156,18 @@ class Report:
                  "protocol, `binary` the extended protocol with binary results, `copy` is "
                  "`COPY (...) TO STDOUT`. Peak RSS is the serving process (gateway; PostgreSQL's "
                  "backend for the connection) sampled every 5 ms and its VmHWM after a reset; the "
-                 "gateway is restarted before each run. In-process: DuckDB's streaming result as "
-                 "Arrow batches, every value touched.")
+                 "gateway is restarted before each run. CPU: what the serving process (every "
+                 "gateway thread; PostgreSQL's backend) and the client each used during the "
+                 "stream, from /proc (the client runs on the same cores, so when it is the busier "
+                 "side it bounds rows/s for both servers). In-process: DuckDB's streaming result "
+                 "as Arrow batches, every value touched.")
         self.out()
         rows = []
         inp = d.get("inproc", [])
         irate = mpath(inp, "rows_per_s")
         rows.append(["in-process", "-", f(mpath(inp, "rows", ), nd=0), f(irate), "",
-                     f(mpath(inp, "first_row_ms"), " ms"), f(kib_mb(mpath(inp, "peak_rss_kib")), " MB"), ""])
+                     f(mpath(inp, "first_row_ms"), " ms"), f(kib_mb(mpath(inp, "peak_rss_kib")), " MB"),
+                     "", "", ""])
         want = {"text": 1.5, "binary": 2.0}
         for mode in ("text", "binary", "copy"):
             g, p = d.get(f"gateway/{mode}", []), d.get(f"postgres/{mode}", [])
@@ -171,14 +175,18 @@ class Report:
             gfirst, pfirst = mpath(g, "first_row_ms"), mpath(p, "first_row_ms")
             grss, prss = mpath(g, "peak_rss_kib"), mpath(p, "peak_rss_kib")
             gerr = first_error(g)
+            gcpu, pcpu = mpath(g, "server_cpu_s"), mpath(p, "server_cpu_s")
             if gerr:
-                rows.append([f"gateway {mode}", "not supported" if "0A000" in gerr or "not implemented" in gerr.lower() else "error", "", "", "", "", "", gerr[:120]])
+                rows.append([f"gateway {mode}", "not supported" if "0A000" in gerr or "not implemented" in gerr.lower() else "error", "", "", "", "", "", "", "", gerr[:120]])
             else:
                 rows.append([f"gateway {mode}", f(mpath(g, "seconds"), " s"), f(mpath(g, "rows"), nd=0),
                              f(gr), rx(ratio(gr, pr)), f(gfirst, " ms"), f(kib_mb(grss), " MB"),
+                             f(gcpu, " s") + (f" ({rx(ratio(gcpu, pcpu))} of PostgreSQL's)" if gcpu and pcpu else ""),
+                             f(mpath(g, "client_cpu_s"), " s"),
                              f"before: {f(kib_mb(mpath(g, 'rss_before_kib')), ' MB')}"])
             rows.append([f"PostgreSQL {mode}", f(mpath(p, "seconds"), " s"), f(mpath(p, "rows"), nd=0),
-                         f(pr), "", f(pfirst, " ms"), f(kib_mb(prss), " MB"), first_error(p) or ""])
+                         f(pr), "", f(pfirst, " ms"), f(kib_mb(prss), " MB"), f(pcpu, " s"),
+                         f(mpath(p, "client_cpu_s"), " s"), first_error(p) or ""])
             if mode in want:
                 r = ratio(gr, pr)
                 self.target("W3", f"{mode}: ≥ {want[mode]}× PostgreSQL rows/s",
@@ -192,7 +200,7 @@ class Report:
             else:
                 self.target("W3", f"{mode}", "not measured: " + gerr[:80], "", None)
         self.table(["system / format", "time", "rows", "rows/s", "vs PostgreSQL",
-                    "first row", "peak RSS", "note"], rows)
+                    "first row", "peak RSS", "server CPU", "client CPU", "note"], rows)
 
     def w4(self, d):
         self.out("TPC-H (DuckDB's `dbgen`, the 22 query texts from DuckDB's `tpch_queries()`). "

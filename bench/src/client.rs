@@ -12,7 +12,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::util::{ms, private_kib, status_kib, summary_us, us, PeakRss, Rng};
+use crate::util::{cpu_seconds, ms, private_kib, status_kib, summary_us, us, PeakRss, Rng};
 
 /// How to reach a server: a libpq-style key=value string plus an optional CA file. With a
 /// CA the client requires TLS and verifies the server certificate against it.
@@ -127,6 +127,8 @@ pub async fn stream(a: StreamArgs) -> anyhow::Result<Value> {
         let _ = std::fs::write(format!("/proc/{p}/clear_refs"), "5"); // reset VmHWM
     }
     let sampler = pid.map(|p| PeakRss::start(p, Duration::from_millis(5)));
+    let server_cpu = pid.and_then(|p| cpu_seconds(Some(p)));
+    let client_cpu = cpu_seconds(None);
     let t = Instant::now();
     let mut first = None;
     let mut rows = 0u64;
@@ -180,6 +182,10 @@ pub async fn stream(a: StreamArgs) -> anyhow::Result<Value> {
         m => anyhow::bail!("unknown mode {m}"),
     }
     let total = t.elapsed();
+    // CPU each side spent on the stream: the client shares the machine's cores with the
+    // server, so this shows which of them bounds the rows/s
+    let server_cpu = server_cpu.and_then(|c| Some(cpu_seconds(pid)? - c));
+    let client_cpu = client_cpu.and_then(|c| Some(cpu_seconds(None)? - c));
     std::hint::black_box(sum);
     let sampled = sampler.map(|s| s.stop());
     let hwm = pid.and_then(|p| status_kib(p, "VmHWM"));
@@ -196,6 +202,8 @@ pub async fn stream(a: StreamArgs) -> anyhow::Result<Value> {
         "first_row_ms": first.map(ms),
         "rss_before_kib": rss_before,
         "peak_rss_kib": peak,
+        "server_cpu_s": server_cpu,
+        "client_cpu_s": client_cpu,
     }))
 }
 

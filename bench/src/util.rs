@@ -29,6 +29,22 @@ pub fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// CPU time (user + system, every thread) a process has used so far, in seconds; `None` for
+/// the calling process reads `/proc/self`.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".into(),
+    };
+    let s = std::fs::read_to_string(path).ok()?;
+    // fields after the command name, which may itself contain spaces; utime and stime are
+    // fields 14 and 15 of the line, in USER_HZ ticks (100 per second in Linux's ABI)
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 /// A field of /proc/PID/status in KiB (VmRSS, VmHWM, RssAnon, ...).
 pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
