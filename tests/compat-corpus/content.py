@@ -390,9 +390,10 @@ def _show(v):
 
 
 class Comparer:
-    def __init__(self, pg_facts, gw_facts, type_names=None):
+    def __init__(self, pg_facts, gw_facts, type_names=None, schema_columns=()):
         self.pg, self.gw = Side(pg_facts, False), Side(gw_facts, True)
         self.type_names = type_names or {}
+        self.user = UserObjects(pg_facts, schema_columns, self.type_names.values())
 
     def type_name(self, side, oid):
         s = side.symbols.get(str(oid))
@@ -417,22 +418,16 @@ class Comparer:
                 return v
         return Verdict("same", types=[t for x in verdicts for t in x.types])
 
-    def _compare_set(self, p, g, is_ordered):
-        pairs, missing, extra, renamed = _align(p["columns"], g["columns"])
-        types = []
-        for i, j in pairs:
-            pt, gt = self.type_name(self.pg, p["columns"][i][1]), self.type_name(self.gw, g["columns"][j][1])
-            if pt != gt:
-                types.append((p["columns"][i][0], pt, gt))
-        # engine-specific and volatile columns: only whether the value is NULL is compared (a
-        # client scanning a NOT NULL column into a plain integer fails on NULL)
+    def _rows(self, p, g, pairs):
+        """Both sides' rows as tuples of normalized cells over the column pairs. Engine-specific
+        and volatile columns: only whether the value is NULL is compared (a client scanning a NOT
+        NULL column into a plain integer fails on NULL)."""
         ignored = {}
         volatile = p.get("volatile", {})
         for i, (name, _) in enumerate(p["columns"]):
             why = volatile.get(str(i)) or engine_specific(name, [r[i] for r in p["rows"]])
             if why:
                 ignored[i] = why
-        names = [p["columns"][i][0] for i, _ in pairs]
 
         def cell(side, v, i):
             if i in ignored:
@@ -441,6 +436,17 @@ class Comparer:
 
         prow = [tuple(cell(self.pg, r[i], i) for i, _ in pairs) for r in p["rows"]]
         grow = [tuple(cell(self.gw, r[j], i) for i, j in pairs) for r in g["rows"]]
+        return prow, grow
+
+    def _compare_set(self, p, g, is_ordered):
+        pairs, missing, extra, renamed = _align(p["columns"], g["columns"])
+        types = []
+        for i, j in pairs:
+            pt, gt = self.type_name(self.pg, p["columns"][i][1]), self.type_name(self.gw, g["columns"][j][1])
+            if pt != gt:
+                types.append((p["columns"][i][0], pt, gt))
+        names = [p["columns"][i][0] for i, _ in pairs]
+        prow, grow = self._rows(p, g, pairs)
         if len(prow) != len(grow):
             note = f"{len(prow)} rows on PostgreSQL, {len(grow)} on the gateway"
             only_p, only_g = _multiset_minus(prow, grow), _multiset_minus(grow, prow)
@@ -478,6 +484,110 @@ class Comparer:
         if extra:
             note += "gateway's extra column " + ", ".join(extra) + ". "
         return Verdict("rows differ", first[0], first[1], first[2], note.strip(), diffcols, types)
+
+
+    def check_by_construction(self, exp, ans):
+        """The check of an entry annotated `-- differs-by-construction: <reason>` (its answer
+        cannot equal PostgreSQL's because the query lists PostgreSQL's own built-in objects): the
+        gateway answers (the caller checks that), with as many result sets, PostgreSQL's column
+        names in PostgreSQL's order, and exactly PostgreSQL's rows about the schema's objects (see
+        UserObjects; normalized as in compare(), compared as multisets, both ways: none missing,
+        none extra). Returns (ok, note)."""
+        if exp["status"] != "ok":
+            return False, "PostgreSQL fails the entry: " + exp.get("error", "")
+        pres, gres = exp.get("results", []), ans.results
+        if len(pres) != len(gres):
+            return False, f"{len(pres)} result sets on PostgreSQL, {len(gres)} on the gateway"
+        compared = 0
+        for p, g in zip(pres, gres):
+            pn, gn = [c[0] for c in p["columns"]], [c[0] for c in g["columns"]]
+            if pn != gn:
+                diff = [f"{a} vs {b}" for a, b in zip(pn, gn) if a != b][:3]
+                return False, (f"column names differ ({len(pn)} on PostgreSQL, {len(gn)} on the gateway"
+                               + (": " + ", ".join(diff) if diff else "") + ")")
+            prow, grow = self._rows(p, g, [(i, i) for i in range(len(pn))])
+            pu = [r for r in prow if self.user.row(r)]
+            gu = [r for r in grow if self.user.row(r)]
+            only_p, only_g = _multiset_minus(pu, gu), _multiset_minus(gu, pu)
+            if only_p:
+                return False, (f"{len(only_p)} of PostgreSQL's {len(pu)} rows about the schema's objects "
+                               "missing or different, e.g. " + _row(pn, only_p[0]))
+            if only_g:
+                return False, (f"{len(only_g)} gateway rows about the schema's objects PostgreSQL does not "
+                               "have, e.g. " + _row(pn, min(only_g, key=repr)))
+            compared += len(pu)
+        return True, f"{compared} rows about the schema's objects equal"
+
+
+class UserObjects:
+    """Which normalized cells name one of the schema's objects (schema.pg.sql: its schemas,
+    tables, views, indexes, types, constraints, enum labels and table columns, and the database
+    they are created in, `<database>`), for the check of
+    differs-by-construction entries: a row about them must be the same on both sides, whatever
+    else PostgreSQL lists. A cell names one when it holds an object's OID (`<kind name>` after
+    Side.object_oids; PostgreSQL's TOAST tables excepted, DuckDB has none), is exactly an
+    object's name (also `schema.name`, also as an element of an array literal), or is exactly a
+    column name of the schema's tables that is not also the name of a PostgreSQL built-in type
+    (`name`)."""
+
+    SYMBOL = re.compile(r"<(class|type|constraint|attrdef|enum|rule|namespace|database) ([^<>]+|<database>)>")
+    SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+
+    def __init__(self, pg_facts, columns, builtin_types):
+        names = set()
+        for kind, name in pg_facts["oids"].values():
+            if kind in ("database", "attrdef", "rule") or name.startswith("pg_toast."):
+                continue
+            names.add(name.split(".")[-1])
+            if kind in ("class", "type"):
+                names.add(name)
+        builtin = set(builtin_types)
+        names |= {c for c in columns if c not in builtin}
+        names.add("<database>")  # Side.database_name: the database the schema is created in
+        self.names = names
+
+    def cell(self, v):
+        if v is None:
+            return False
+        if any(not m.group(2).startswith("pg_toast.") for m in self.SYMBOL.finditer(v)):
+            return True
+        if v in self.names:
+            return True
+        if len(v) > 2 and v[0] == "{" and v[-1] == "}":
+            return any(x.strip('"') in self.names for x in v[1:-1].split(","))
+        return False
+
+    def row(self, r):
+        """A row about a schema's object: a cell holds one of their OIDs, or, in a row that does
+        not name a system schema (pg_catalog's view pg_hba_file_rules has a column `address`),
+        one of their names."""
+        if any(v is not None and any(not m.group(2).startswith("pg_toast.") for m in self.SYMBOL.finditer(v))
+               for v in r):
+            return True
+        if any(v in self.SYSTEM_SCHEMAS for v in r):
+            return False
+        return any(self.cell(v) for v in r)
+
+
+def schema_columns(sql):
+    """The column names of the CREATE TABLE statements of a schema file (schema.pg.sql)."""
+    out = []
+    for m in re.finditer(r"(?is)CREATE\s+TABLE\s+[\w.\"]+\s*\(", sql):
+        depth, i, item, items = 1, m.end(), [], []
+        while i < len(sql) and depth:
+            c = sql[i]
+            depth += (c == "(") - (c == ")")
+            if (c == "," and depth == 1) or depth == 0:
+                items.append("".join(item))
+                item = []
+            else:
+                item.append(c)
+            i += 1
+        for it in items:
+            w = it.split()
+            if w and w[0].upper() not in ("PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT", "EXCLUDE"):
+                out.append(w[0].strip('"'))
+    return out
 
 
 def _row(names, row, n=160):

@@ -19,6 +19,8 @@ the first other line is the statement, verbatim. `protocol` is how the client se
 placeholders, `params` the text values the server logged, JSON, null for NULL). `oid` lines name
 user objects whose PostgreSQL OID appears in the statement or its parameters: the runner swaps in
 the gateway's OID of the same object. `pg` is what PostgreSQL answered when the corpus was made.
+Two reviewed lines are written by hand (README.md): `differs-by-construction: <reason>` (the
+answer cannot equal PostgreSQL's; run.py checks it differently) and `known-gap: <cause>`.
 
 Every entry runs on its own (autocommit; an open transaction is rolled back afterwards). Statements
 that only make sense inside a transaction get the least context they need first (see prelude()):

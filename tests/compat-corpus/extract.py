@@ -90,6 +90,19 @@ def param_types(pgconn, sql):
     return out
 
 
+def reviewed(path):
+    """The reviewed annotations (`differs-by-construction`, `known-gap`: run.py, README.md) of an
+    existing corpus file, by statement, so that a new capture keeps them."""
+    if not os.path.exists(path):
+        return {}
+    out = {}
+    for e in corpus.parse(open(path, encoding="utf-8").read()):
+        notes = {k: v for k, v in e.meta.items() if k in ("differs-by-construction", "known-gap")}
+        if notes:
+            out[(e.protocol, corpus.normalize(e.sql), repr(e.params))] = notes
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
@@ -118,8 +131,10 @@ def main():
     summary = []
     for app, (fname, what, does) in CLIENTS.items():
         entries = list(per.get(app, {}).values())
+        kept = reviewed(os.path.join(a.out, fname + ".sql"))
         for n, e in enumerate(entries, 1):
             e.id = f"{fname}-{n:03d}"
+            e.meta.update(kept.get((e.protocol, corpus.normalize(e.sql), repr(e.params)), {}))
             if e.protocol == "extended" and e.params:
                 t = param_types(pgconn, e.sql)
                 if t:
