@@ -9,6 +9,7 @@
 -- protocol: simple
 -- sent: 1
 -- pg: 4 rows
+-- differs-by-construction: pg_database: PostgreSQL lists its cluster's own databases postgres, template0 and template1; the gateway has only the session's DuckDB database
 SELECT d.datname as "Name",
        pg_catalog.pg_get_userbyid(d.datdba) as "Owner",
        pg_catalog.pg_encoding_to_char(d.encoding) as "Encoding",
@@ -24,6 +25,7 @@ ORDER BY 1;
 -- protocol: simple
 -- sent: 1
 -- pg: 4 rows
+-- differs-by-construction: pg_database: PostgreSQL lists its cluster's own databases postgres, template0 and template1; the gateway has only the session's DuckDB database
 SELECT d.datname as "Name",
        pg_catalog.pg_get_userbyid(d.datdba) as "Owner",
        pg_catalog.pg_encoding_to_char(d.encoding) as "Encoding",
@@ -46,6 +48,7 @@ ORDER BY 1;
 -- protocol: simple
 -- sent: 1
 -- pg: 2 rows
+-- known-gap: the public schema's owner (pg_database_owner), ACL and comment ('standard public schema'): the main-as-public presentation
 SELECT n.nspname AS "Name",
   pg_catalog.pg_get_userbyid(n.nspowner) AS "Owner"
 FROM pg_catalog.pg_namespace n
@@ -56,6 +59,7 @@ ORDER BY 1;
 -- protocol: simple
 -- sent: 1
 -- pg: 2 rows
+-- known-gap: the public schema's owner (pg_database_owner), ACL and comment ('standard public schema'): the main-as-public presentation
 SELECT n.nspname AS "Name",
   pg_catalog.pg_get_userbyid(n.nspowner) AS "Owner",
   pg_catalog.array_to_string(n.nspacl, E'\n') AS "Access privileges",
@@ -86,6 +90,7 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 2 rows
+-- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables, views and indexes (psql Size)
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -166,6 +171,7 @@ WHERE c.oid = '16396';
 -- sent: 1
 -- pg: 7 rows
 -- oid 16396: class public.customers
+-- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -288,6 +294,7 @@ ORDER BY 1;
 -- sent: 2
 -- pg: 0 rows
 -- oid 16396: class public.customers
+-- known-gap: pg_partition_ancestors(oid) WITH ORDINALITY as a table function is missing (psql \d's trigger list)
 SELECT t.tgname, pg_catalog.pg_get_triggerdef(t.oid, true), t.tgenabled, t.tgisinternal,
   CASE WHEN t.tgparentid != 0 THEN
     (SELECT u.tgrelid::pg_catalog.regclass
@@ -327,6 +334,7 @@ ORDER BY pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT', c.oid::pg_ca
 -- sent: 1
 -- pg: 1 row
 -- oid 16396: class public.customers
+-- known-gap: NULL || ARRAY(...) is NULL on the gateway, the array on PostgreSQL (psql \d+'s reloptions: empty text vs NULL)
 SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')
 , c.reltablespace, CASE WHEN c.reloftype = 0 THEN '' ELSE c.reloftype::pg_catalog.regtype::pg_catalog.text END, c.relpersistence, c.relreplident, am.amname
 FROM pg_catalog.pg_class c
@@ -339,6 +347,7 @@ WHERE c.oid = '16396';
 -- sent: 1
 -- pg: 7 rows
 -- oid 16396: class public.customers
+-- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -508,6 +517,7 @@ ORDER BY 1;
 -- sent: 2
 -- pg: 0 rows
 -- oid 16407: class public.orders
+-- known-gap: pg_partition_ancestors(oid) WITH ORDINALITY as a table function is missing (psql \d's trigger list)
 SELECT t.tgname, pg_catalog.pg_get_triggerdef(t.oid, true), t.tgenabled, t.tgisinternal,
   CASE WHEN t.tgparentid != 0 THEN
     (SELECT u.tgrelid::pg_catalog.regclass
@@ -547,6 +557,7 @@ ORDER BY pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT', c.oid::pg_ca
 -- sent: 1
 -- pg: 1 row
 -- oid 16407: class public.orders
+-- known-gap: NULL || ARRAY(...) is NULL on the gateway, the array on PostgreSQL (psql \d+'s reloptions: empty text vs NULL)
 SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')
 , c.reltablespace, CASE WHEN c.reloftype = 0 THEN '' ELSE c.reloftype::pg_catalog.regtype::pg_catalog.text END, c.relpersistence, c.relreplident, am.amname
 FROM pg_catalog.pg_class c
@@ -606,6 +617,7 @@ WHERE c.oid = '16420';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16420: class public.big_orders
+-- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -625,6 +637,7 @@ ORDER BY a.attnum;
 -- sent: 1
 -- pg: 1 row
 -- oid 16420: class public.big_orders
+-- known-gap: NULL || ARRAY(...) is NULL on the gateway, the array on PostgreSQL (psql \d+'s reloptions: empty text vs NULL)
 SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')
 , c.reltablespace, CASE WHEN c.reloftype = 0 THEN '' ELSE c.reloftype::pg_catalog.regtype::pg_catalog.text END, c.relpersistence, c.relreplident, am.amname
 FROM pg_catalog.pg_class c
@@ -637,6 +650,7 @@ WHERE c.oid = '16420';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16420: class public.big_orders
+-- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -658,6 +672,7 @@ ORDER BY a.attnum;
 -- sent: 1
 -- pg: 1 row
 -- oid 16420: class public.big_orders
+-- known-gap: pg_get_viewdef(): DuckDB's stored view SQL, not PostgreSQL's deparsed and pretty-printed SELECT
 SELECT pg_catalog.pg_get_viewdef('16420'::pg_catalog.oid, true);
 -- next
 -- id: psql-043
@@ -698,6 +713,7 @@ WHERE c.oid = '16425';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16425: class inventory.items
+-- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -839,6 +855,7 @@ WHERE c.oid = '16419';
 -- sent: 1
 -- pg: 1 row
 -- oid 16419: class public.orders_customer_idx
+-- known-gap: an index's columns are not in pg_attribute (attrelid = the index's OID; psql \d INDEX)
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   CASE WHEN a.attnum <= (SELECT i.indnkeyatts FROM pg_catalog.pg_index i WHERE i.indexrelid = '16419') THEN 'yes' ELSE 'no' END AS is_key,
@@ -883,6 +900,7 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
+-- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables, views and indexes (psql Size)
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -924,6 +942,7 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 4 rows
+-- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables, views and indexes (psql Size)
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -1058,6 +1077,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 2 rows
+-- known-gap: CAST(x AS pg_catalog.text): a schema-qualified type name in CAST(... AS ...) does not parse
 SELECT n.nspname as "Schema",
   pg_catalog.format_type(t.oid, NULL) AS "Name",
   t.typname AS "Internal name",
@@ -1092,6 +1112,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
+-- known-gap: CAST(x AS pg_catalog.text): a schema-qualified type name in CAST(... AS ...) does not parse
 SELECT n.nspname as "Schema",
   pg_catalog.format_type(t.oid, NULL) AS "Name",
   t.typname AS "Internal name",
@@ -1148,6 +1169,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
+-- differs-by-construction: pg_extension: PostgreSQL's one installed extension is its built-in procedural language plpgsql; DuckDB has no PostgreSQL extensions
 SELECT e.extname AS "Name", e.extversion AS "Version", n.nspname AS "Schema", c.description AS "Description"
 FROM pg_catalog.pg_extension e LEFT JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace LEFT JOIN pg_catalog.pg_description c ON c.objoid = e.oid AND c.classoid = 'pg_catalog.pg_extension'::pg_catalog.regclass
 ORDER BY 1;
@@ -1204,6 +1226,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 0 rows
+-- known-gap: CAST(x AS pg_catalog.text): a schema-qualified type name in CAST(... AS ...) does not parse
 SELECT DISTINCT tt.nspname AS "Schema", tt.name AS "Name", tt.object AS "Object", d.description AS "Description"
 FROM (
   SELECT pgc.oid as oid, pgc.tableoid AS tableoid,
@@ -1286,6 +1309,7 @@ ORDER BY 1;
 -- protocol: simple
 -- sent: 1
 -- pg: 229 rows
+-- known-gap: catalog tables missing: pg_cast, pg_conversion, pg_operator
 SELECT pg_catalog.format_type(castsource, NULL) AS "Source type",
        pg_catalog.format_type(casttarget, NULL) AS "Target type",
        CASE WHEN c.castmethod = 'b' THEN '(binary coercible)'
@@ -1315,6 +1339,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 0 rows
+-- known-gap: catalog tables missing: pg_cast, pg_conversion, pg_operator
 SELECT n.nspname AS "Schema",
        c.conname AS "Name",
        pg_catalog.pg_encoding_to_char(c.conforencoding) AS "Source",
@@ -1333,6 +1358,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 23 rows
+-- known-gap: pg_settings has 4 of PostgreSQL's 17 columns (no unit, category, context, source, boot_val, reset_val...) and not every setting SHOW knows (standard_conforming_strings)
 SELECT s.name AS "Parameter", pg_catalog.current_setting(s.name) AS "Value"
 FROM pg_catalog.pg_settings s
 WHERE s.source <> 'default' AND
@@ -1378,6 +1404,7 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 0 rows
+-- known-gap: catalog tables missing: pg_cast, pg_conversion, pg_operator
 SELECT n.nspname as "Schema",
   o.oprname AS "Name",
   CASE WHEN o.oprkind='l' THEN NULL ELSE pg_catalog.format_type(o.oprleft, NULL) END AS "Left arg type",
@@ -1455,6 +1482,7 @@ WHERE subdbid = (SELECT oid
 -- protocol: simple
 -- sent: 1
 -- pg: 7 rows
+-- differs-by-construction: pg_am: PostgreSQL's built-in access methods brin, gin, gist, hash and spgist; DuckDB has a heap-like table storage and ART indexes only (heap, btree)
 SELECT amname AS "Name",
   CASE amtype WHEN 'i' THEN 'Index' WHEN 't' THEN 'Table' END AS "Type"
 FROM pg_catalog.pg_am
@@ -1464,6 +1492,7 @@ ORDER BY 1;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
+-- known-gap: pg_language has no tableoid column (psql \dL joins pg_description on it)
 SELECT l.lanname AS "Name",
        pg_catalog.pg_get_userbyid(l.lanowner) as "Owner",
        l.lanpltrusted AS "Trusted",
@@ -1510,6 +1539,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
+-- known-gap: the result column of x::pg_catalog.regclass::pg_catalog.oid is named "uinteger", PostgreSQL names it oid
 SELECT 'big_orders'::pg_catalog.regclass::pg_catalog.oid
 -- next
 -- id: psql-089
@@ -1517,4 +1547,5 @@ SELECT 'big_orders'::pg_catalog.regclass::pg_catalog.oid
 -- sent: 1
 -- pg: 1 row
 -- oid 16420: class public.big_orders
+-- known-gap: pg_get_viewdef(): DuckDB's stored view SQL, not PostgreSQL's deparsed and pretty-printed SELECT
 SELECT nspname, relname, relkind, pg_catalog.pg_get_viewdef(c.oid, true), pg_catalog.array_remove(pg_catalog.array_remove(c.reloptions,'check_option=local'),'check_option=cascaded') AS reloptions, CASE WHEN 'check_option=local' = ANY (c.reloptions) THEN 'LOCAL'::text WHEN 'check_option=cascaded' = ANY (c.reloptions) THEN 'CASCADED'::text ELSE NULL END AS checkoption FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid WHERE c.oid = 16420

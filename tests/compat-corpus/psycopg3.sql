@@ -81,6 +81,7 @@ GROUP BY name, oid, array_oid, regtype
 -- sent: 1
 -- param-types: text
 -- pg: 1 row
+-- known-gap: an array literal as text ('{}', '{a,b}') is not cast to the array type where PostgreSQL infers one (COALESCE(array_agg(...), '{}'), x <> ALL ('{...}'))
 SELECT
     t.typname AS name, t.oid AS oid, t.typarray AS array_oid,
     t.oid::regtype::text AS regtype,
@@ -111,6 +112,7 @@ WHERE t.oid = to_regtype($1)
 -- sent: 1
 -- param-types: text
 -- pg: 1 row
+-- differs-by-construction: pg_range: int4range is a PostgreSQL built-in range type; DuckDB has no range types
 SELECT t.typname AS name, t.oid AS oid, t.typarray AS array_oid,
     t.oid::regtype::text AS regtype,
     r.rngsubtype AS subtype_oid
@@ -124,6 +126,7 @@ WHERE t.oid = to_regtype($1)
 -- sent: 1
 -- param-types: text
 -- pg: 1 row
+-- differs-by-construction: pg_range: int4multirange is a PostgreSQL built-in multirange type; DuckDB has no range types
 SELECT t.typname AS name, t.oid AS oid, t.typarray AS array_oid,
     t.oid::regtype::text AS regtype,
     r.rngtypid AS range_oid, r.rngsubtype AS subtype_oid

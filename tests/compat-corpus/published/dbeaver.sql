@@ -38,6 +38,7 @@ SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE datname=$1
 -- params: ["corpus"]
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDataSource.java prepareReadDatabaseListStatement ("show all databases" on)
 -- pg: 2 rows
+-- differs-by-construction: pg_database: PostgreSQL lists its cluster's own database postgres; the gateway has only the session's DuckDB database
 SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE 1 = 1 AND datallowconn AND NOT datistemplate OR db.datname =$1
 ORDER BY db.datname
 -- next
@@ -63,6 +64,7 @@ SHOW search_path
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java cacheDataTypes (read all types: off)
 -- pg: 198 rows
+-- known-gap: pg_type rows of the schema's enum and composite types: typinput/typoutput/typreceive/typsend (enum_in, record_in...), typsubscript, typrelid, typalign, typstorage differ from PostgreSQL's
 SELECT t.oid,t.*,c.relkind,format_type(nullif(t.typbasetype, 0), t.typtypmod) as base_type_name, d.description
 FROM pg_catalog.pg_type t
 LEFT OUTER JOIN pg_catalog.pg_type et ON et.oid=t.typelem 
@@ -75,6 +77,7 @@ AND (c.relkind IS NULL OR c.relkind = 'c') AND (et.typcategory IS NULL OR et.typ
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java SchemaCache
 -- pg: 5 rows
+-- known-gap: the public schema's owner (pg_database_owner), ACL and comment ('standard public schema'): the main-as-public presentation
 SELECT n.oid,n.*,d.description FROM pg_catalog.pg_namespace n
 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 AND d.classoid='pg_namespace'::regclass
  ORDER BY nspname
@@ -83,6 +86,7 @@ LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 A
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java RoleCache
 -- pg: 13 rows
+-- known-gap: pg_roles.rolpassword is NULL; PostgreSQL always shows ******** there
 SELECT a.oid,a.*,pd.description FROM pg_catalog.pg_roles a 
 left join pg_catalog.pg_shdescription pd on a.oid = pd.objoid
 ORDER BY a.rolname
@@ -91,6 +95,7 @@ ORDER BY a.rolname
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java AccessMethodCache
 -- pg: 7 rows
+-- differs-by-construction: pg_am: PostgreSQL's built-in access methods brin, gin, gist, hash and spgist; DuckDB has a heap-like table storage and ART indexes only (heap, btree)
 SELECT am.oid,am.* FROM pg_catalog.pg_am am 
 ORDER BY am.oid
 -- next
@@ -98,6 +103,7 @@ ORDER BY am.oid
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java CollationCache
 -- pg: 811 rows
+-- known-gap: pg_collation lacks PostgreSQL 15's columns colliculocale and collversion
 SELECT c.oid,c.* FROM pg_catalog.pg_collation c 
 ORDER BY c.oid
 -- next
@@ -113,6 +119,7 @@ ORDER BY t.oid
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java AvailableExtensionCache
 -- pg: 47 rows
+-- differs-by-construction: pg_available_extensions: PostgreSQL's 47 contrib extensions (adminpack, amcheck...); DuckDB has no PostgreSQL extensions
 SELECT name,default_version,installed_version,comment FROM pg_catalog.pg_available_extensions ORDER BY name
 -- next
 -- id: dbeaver-016
@@ -120,12 +127,14 @@ SELECT name,default_version,installed_version,comment FROM pg_catalog.pg_availab
 -- params: ["standard_conforming_strings"]
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDataSource.java SettingCache (one setting)
 -- pg: 1 row
+-- known-gap: pg_settings has 4 of PostgreSQL's 17 columns (no unit, category, context, source, boot_val, reset_val...) and not every setting SHOW knows (standard_conforming_strings)
 select * from pg_catalog.pg_settings where name=$1
 -- next
 -- id: dbeaver-017
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDataSource.java SettingCache
 -- pg: 354 rows
+-- known-gap: pg_settings has 4 of PostgreSQL's 17 columns (no unit, category, context, source, boot_val, reset_val...) and not every setting SHOW knows (standard_conforming_strings)
 select * from pg_catalog.pg_settings
 -- next
 -- id: dbeaver-018
@@ -134,6 +143,7 @@ select * from pg_catalog.pg_settings
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java TableCache.prepareLookupStatement (tables of schema public)
 -- pg: 3 rows
 -- oid 2200: namespace public
+-- known-gap: pg_class.relowner and reltype are 0 (PostgreSQL: the owner role 10 and the table's row type), so joins with pg_roles find nothing (pgJDBC getTablePrivileges/getColumnPrivileges)
 SELECT c.oid,c.*,d.description,pg_catalog.pg_get_expr(c.relpartbound, c.oid) as partition_expr,  pg_catalog.pg_get_partkeydef(c.oid) as partition_key 
 FROM pg_catalog.pg_class c
 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 AND d.classoid='pg_class'::regclass
@@ -145,6 +155,7 @@ WHERE c.relnamespace=$1 AND c.relkind not in ('i','I','c')
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java TableCache.prepareChildrenStatement (columns of one table)
 -- pg: 15 rows
 -- oid 16407: class public.orders
+-- known-gap: pg_attribute has no system columns (tableoid, ctid, xmin, cmin, xmax, cmax; attnum < 0) for the schema's tables
 SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description,dep.objid
 FROM pg_catalog.pg_attribute a
 INNER JOIN pg_catalog.pg_class c ON (a.attrelid=c.oid)
@@ -160,6 +171,7 @@ ORDER BY a.attnum
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java TableCache.prepareChildrenStatement (columns of a schema)
 -- pg: 31 rows
 -- oid 2200: namespace public
+-- known-gap: pg_attribute has no system columns (tableoid, ctid, xmin, cmin, xmax, cmax; attnum < 0) for the schema's tables
 SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description,dep.objid
 FROM pg_catalog.pg_attribute a
 INNER JOIN pg_catalog.pg_class c ON (a.attrelid=c.oid)
@@ -175,6 +187,7 @@ ORDER BY a.attnum
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java ConstraintCache
 -- pg: 2 rows
 -- oid 16407: class public.orders
+-- known-gap: pg_constraint not in PostgreSQL 15's columns and values (no confdelsetcols; connoinherit f; conpfeqop/conppeqop/conffeqop NULL)
 SELECT c.oid,c.*,t.relname as tabrelname,rt.relnamespace as refnamespace,d.description, case when c.contype='c' then "substring"(pg_get_constraintdef(c.oid), 7) else null end consrc_copy
 FROM pg_catalog.pg_constraint c
 INNER JOIN pg_catalog.pg_class t ON t.oid=c.conrelid
@@ -189,6 +202,7 @@ ORDER BY c.oid
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java IndexCache
 -- pg: 2 rows
 -- oid 16407: class public.orders
+-- known-gap: int2vector/oidvector columns (pg_index.indkey, indoption, indclass, indcollation) print as arrays {0}; PostgreSQL prints them space-separated (0)
 SELECT i.*,i.indkey as keys,c.relname,c.relnamespace,c.relam,c.reltablespace,tc.relname as tabrelname,dsc.description,pg_catalog.pg_get_expr(i.indpred, i.indrelid) as pred_expr,pg_catalog.pg_get_expr(i.indexprs, i.indrelid, true) as expr,pg_catalog.pg_relation_size(i.indexrelid) as index_rel_size,pg_catalog.pg_stat_get_numscans(i.indexrelid) as index_num_scans
 FROM pg_catalog.pg_index i
 INNER JOIN pg_catalog.pg_class c ON c.oid=i.indexrelid
@@ -212,6 +226,7 @@ WHERE rc.oid=i.inhrelid AND rc.relnamespace=$1 AND pc.oid=i.inhparent
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java ProceduresCache
 -- pg: 0 rows
 -- oid 2200: namespace public
+-- known-gap: pg_proc has a column proisagg that PostgreSQL 15's pg_proc does not have (SELECT p.* sees an extra column)
 SELECT p.oid as poid,p.*,pg_catalog.pg_get_expr(p.proargdefaults, 0) as arg_defaults,d.description
 FROM pg_catalog.pg_proc p
 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=p.oid and d.classoid='pg_proc'::regclass  AND d.objsubid = 0
