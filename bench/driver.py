@@ -309,6 +309,22 @@ class Gateway:
         return s + (" sslmode=require" if tls else " sslmode=disable")
 
 
+class WireFloor:
+    """`duckgate-bench wire-floor`: the bare cost of the wire (canned answers, no engine)."""
+
+    def __enter__(self):
+        cmd = [BENCH, "wire-floor", "--listen", "127.0.0.1:0"]
+        REC.add(cmd)
+        self.proc = subprocess.Popen([str(x) for x in cmd], stdout=subprocess.PIPE, text=True)
+        self.port = json.loads(self.proc.stdout.readline())["port"]
+        wait_port(self.port)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
 # ---------------------------------------------------------------------------------------
 # pgbench
 
@@ -495,19 +511,23 @@ class Bench:
         secs = self.sizes["w1_secs"]
         script = WORK / "select1.sql"
         script.write_text("SELECT 1;\n")
-        out = {"gateway": {}, "postgres": {}, "inproc": []}
+        out = {"gateway": {}, "postgres": {}, "inproc": [], "floor": {}}
         gw = self.main_gateway()
-        for r in range(self.runs):
-            for mode in ("simple", "extended", "prepared"):
-                prefix = WORK / "logs" / f"w1-gw-{mode}"
-                out["gateway"].setdefault(mode, []).append(
-                    pgbench(gw.port, "bench", "md:", script, mode, 1, secs, prefix))
-                prefix = WORK / "logs" / f"w1-pg-{mode}"
-                out["postgres"].setdefault(mode, []).append(
-                    pgbench(PG_PORT, "bench_trust", "bench", script, mode, 1, secs, prefix))
-            out["inproc"].append(bench("inproc-w1", "--db", self.inproc_dir / "default.duckdb",
-                                       "--secs", secs))
-            REC.first_run = False
+        with WireFloor() as floor:
+            for r in range(self.runs):
+                for mode in ("simple", "extended", "prepared"):
+                    prefix = WORK / "logs" / f"w1-gw-{mode}"
+                    out["gateway"].setdefault(mode, []).append(
+                        pgbench(gw.port, "bench", "md:", script, mode, 1, secs, prefix))
+                    prefix = WORK / "logs" / f"w1-pg-{mode}"
+                    out["postgres"].setdefault(mode, []).append(
+                        pgbench(PG_PORT, "bench_trust", "bench", script, mode, 1, secs, prefix))
+                    prefix = WORK / "logs" / f"w1-floor-{mode}"
+                    out["floor"].setdefault(mode, []).append(
+                        pgbench(floor.port, "bench", "floor", script, mode, 1, secs, prefix))
+                out["inproc"].append(bench("inproc-w1", "--db", self.inproc_dir / "default.duckdb",
+                                           "--secs", secs))
+                REC.first_run = False
         return out
 
     def w2(self):
@@ -518,18 +538,24 @@ class Bench:
             f"\\set id random(1, {self.sizes['kv_rows']})\nSELECT v FROM kv WHERE id = :id;\n")
         out = {}
         gw = self.main_gateway()
-        for r in range(self.runs):
-            for q, script in scripts.items():
-                for n in (1, 16, 64, 256):
-                    key = f"{q}/{n}"
-                    d = out.setdefault(key, {"gateway": [], "postgres": [], "inproc": []})
-                    d["gateway"].append(pgbench(gw.port, "bench", "md:", script, "prepared", n, secs))
-                    d["inproc"].append(bench("inproc-w2", "--db", self.inproc_dir / "default.duckdb",
-                                             "--threads", n, "--secs", secs, "--query", q,
-                                             "--kv-rows", self.sizes["kv_rows"]))
-                    d["postgres"].append(pgbench(PG_PORT, "bench_trust", "bench", script,
-                                                 "prepared", n, secs))
-            REC.first_run = False
+        with WireFloor() as floor:
+            for r in range(self.runs):
+                for q, script in scripts.items():
+                    for n in (1, 16, 64, 256):
+                        key = f"{q}/{n}"
+                        d = out.setdefault(key, {"gateway": [], "postgres": [], "inproc": [],
+                                                 "floor": []})
+                        d["gateway"].append(pgbench(gw.port, "bench", "md:", script, "prepared",
+                                                    n, secs))
+                        d["inproc"].append(bench("inproc-w2", "--db",
+                                                 self.inproc_dir / "default.duckdb",
+                                                 "--threads", n, "--secs", secs, "--query", q,
+                                                 "--kv-rows", self.sizes["kv_rows"]))
+                        d["postgres"].append(pgbench(PG_PORT, "bench_trust", "bench", script,
+                                                     "prepared", n, secs))
+                        d["floor"].append(pgbench(floor.port, "bench", "floor", script,
+                                                  "prepared", n, secs))
+                REC.first_run = False
         return out
 
     def w3(self):

@@ -11,6 +11,7 @@
 //! Every command prints one JSON object on stdout; the driver (bench/driver.py) collects them.
 
 mod client;
+mod floor;
 mod inproc;
 mod prep;
 mod util;
@@ -54,6 +55,9 @@ enum Cmd {
     Version,
     /// Run SQL statements (one per argument) and print the rows of the last as JSON.
     Sql(client::SqlArgs),
+    /// The bare cost of the wire (W1, W2): a server answering every statement with a canned
+    /// row; prints its port, then serves until killed.
+    WireFloor(floor::FloorArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -86,6 +90,7 @@ fn main() -> anyhow::Result<()> {
                     Cmd::Lake(a) => client::lake(a).await,
                     Cmd::Load(a) => client::load(a).await,
                     Cmd::Sql(a) => client::sql(a).await,
+                    Cmd::WireFloor(a) => floor::serve(a).await,
                     _ => unreachable!(),
                 }
             })?
