@@ -94,6 +94,12 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_collation",
     "pg_range",
     "pg_tablespace",
+    // psql \dC, \dc, \do: DuckDB has no user-defined casts, conversions or operators
+    "pg_cast",
+    "pg_conversion",
+    "pg_operator",
+    // PostgreSQL 15's columns over DuckDB's pg_settings (DBeaver, psql \dconfig, pgJDBC)
+    "pg_settings",
 ];
 
 /// DuckDB's own views, re-exported unchanged by the session so every reference can be
@@ -688,11 +694,12 @@ fn objects_sql() -> String {
          CREATE OR REPLACE TEMP MACRO col_description(rel, attnum) AS (SELECT min(dg_d.description) \
            FROM pg_description dg_d WHERE dg_d.objoid = rel AND dg_d.classoid = 1259 AND dg_d.objsubid = attnum);\
          CREATE OR REPLACE TEMP VIEW pg_collation AS \
-           SELECT * FROM (VALUES (100::BIGINT, 'default', 11::BIGINT, 10::BIGINT, 'd', true, -1, NULL::VARCHAR, NULL::VARCHAR), \
-                                 (950, 'C', 11, 10, 'c', true, -1, 'C', 'C'), \
-                                 (951, 'POSIX', 11, 10, 'c', true, -1, 'POSIX', 'POSIX')) \
+           SELECT * FROM (VALUES (100::BIGINT, 'default', 11::BIGINT, 10::BIGINT, 'd', true, -1, NULL::VARCHAR, NULL::VARCHAR, \
+                                  NULL::VARCHAR, NULL::VARCHAR), \
+                                 (950, 'C', 11, 10, 'c', true, -1, 'C', 'C', NULL, NULL), \
+                                 (951, 'POSIX', 11, 10, 'c', true, -1, 'POSIX', 'POSIX', NULL, NULL)) \
              v(oid, collname, collnamespace, collowner, collprovider, collisdeterministic, collencoding, \
-               collcollate, collctype);\
+               collcollate, collctype, colliculocale, collversion);\
          CREATE OR REPLACE TEMP VIEW pg_range AS \
            SELECT NULL::BIGINT AS rngtypid, NULL::BIGINT AS rngsubtype, NULL::BIGINT AS rngmultitypid, \
                   NULL::BIGINT AS rngcollation, NULL::BIGINT AS rngsubopc, NULL::VARCHAR AS rngcanonical, \
@@ -702,6 +709,8 @@ fn objects_sql() -> String {
               FROM duckdb_views() dg_v WHERE dg_v.view_oid = vid), \
            (vid, pretty) AS pg_get_viewdef(vid);\
          CREATE OR REPLACE TEMP MACRO pg_partition_ancestors(rel) AS TRY_CAST(rel AS BIGINT);\
+         CREATE OR REPLACE TEMP MACRO pg_partition_ancestors(rel) AS TABLE \
+           SELECT NULL::BIGINT AS relid, NULL::BIGINT AS ordinality WHERE false;\
          CREATE OR REPLACE TEMP MACRO _pg_expandarray(arr) AS \
            unnest(list_transform(arr, (dg_x, dg_i) -> struct_pack(x := dg_x, n := dg_i)));\
          CREATE OR REPLACE TEMP MACRO pg_get_keywords() AS TABLE \
@@ -753,7 +762,7 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP MACRO pg_get_expr(expr, rel) AS expr, (expr, rel, pretty) AS expr;\
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
-     CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS NULL;\
+     CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS '';\
      CREATE OR REPLACE TEMP MACRO pg_table_size(rel) AS CAST(NULL AS BIGINT);\
      CREATE OR REPLACE TEMP MACRO pg_relation_size(rel) AS CAST(NULL AS BIGINT), \
        (rel, fork) AS CAST(NULL AS BIGINT);\
@@ -772,7 +781,25 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP VIEW pg_available_extensions AS \
        SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS default_version, NULL::VARCHAR AS installed_version, \
               NULL::VARCHAR AS comment WHERE false;\
-     CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT *, 'default' AS source FROM pg_catalog.pg_settings;\
+     CREATE OR REPLACE TEMP VIEW pg_settings AS \
+       SELECT name, setting, NULL::VARCHAR AS unit, NULL::VARCHAR AS category, short_desc, \
+              NULL::VARCHAR AS extra_desc, 'user'::VARCHAR AS context, vartype, 'default'::VARCHAR AS source, \
+              NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals, \
+              setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline, \
+              false AS pending_restart \
+       FROM pg_catalog.pg_settings;\
+     CREATE OR REPLACE TEMP VIEW pg_cast AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS castsource, NULL::BIGINT AS casttarget, NULL::BIGINT AS castfunc, \
+              NULL::VARCHAR AS castcontext, NULL::VARCHAR AS castmethod WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_conversion AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS conname, NULL::BIGINT AS connamespace, NULL::BIGINT AS conowner, \
+              NULL::INTEGER AS conforencoding, NULL::INTEGER AS contoencoding, NULL::VARCHAR AS conproc, \
+              false AS condefault WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_operator AS \
+       SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS oprname, NULL::BIGINT AS oprnamespace, NULL::BIGINT AS oprowner, \
+              NULL::VARCHAR AS oprkind, false AS oprcanmerge, false AS oprcanhash, NULL::BIGINT AS oprleft, \
+              NULL::BIGINT AS oprright, NULL::BIGINT AS oprresult, NULL::BIGINT AS oprcom, NULL::BIGINT AS oprnegate, \
+              NULL::VARCHAR AS oprcode, NULL::VARCHAR AS oprrest, NULL::VARCHAR AS oprjoin WHERE false;\
      CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * FROM pg_catalog.pg_proc UNION ALL BY NAME \
        SELECT 2400::BIGINT AS oid, 'array_recv' AS proname, 11::BIGINT AS pronamespace;\
      CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS \
@@ -809,7 +836,7 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP VIEW pg_roles AS \
        SELECT 'duckdb'::VARCHAR AS rolname, true AS rolsuper, true AS rolinherit, \
               true AS rolcreaterole, true AS rolcreatedb, true AS rolcanlogin, true AS rolreplication, \
-              -1 AS rolconnlimit, NULL::VARCHAR AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, \
+              -1 AS rolconnlimit, '********'::VARCHAR AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, \
               true AS rolbypassrls, NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid;\
      CREATE OR REPLACE TEMP VIEW pg_user AS \
        SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper, \
