@@ -450,7 +450,6 @@ COPY "inventory"."items" FROM STDIN (FORMAT binary)
 -- protocol: simple
 -- sent: 2
 -- pg: 1 row
--- known-gap: void functions (pg_advisory_unlock_all) answer NULL; PostgreSQL sends an empty value
 SELECT pg_advisory_unlock_all();
 CLOSE ALL;
 UNLISTEN *;

@@ -506,8 +506,8 @@ class Comparer:
                 return False, (f"column names differ ({len(pn)} on PostgreSQL, {len(gn)} on the gateway"
                                + (": " + ", ".join(diff) if diff else "") + ")")
             prow, grow = self._rows(p, g, [(i, i) for i in range(len(pn))])
-            pu = [r for r in prow if self.user.row(r)]
-            gu = [r for r in grow if self.user.row(r)]
+            pu = [r for r in prow if self.user.row(r, pn)]
+            gu = [r for r in grow if self.user.row(r, pn)]
             only_p, only_g = _multiset_minus(pu, gu), _multiset_minus(gu, pu)
             if only_p:
                 return False, (f"{len(only_p)} of PostgreSQL's {len(pu)} rows about the schema's objects "
@@ -520,18 +520,28 @@ class Comparer:
 
 
 class UserObjects:
-    """Which normalized cells name one of the schema's objects (schema.pg.sql: its schemas,
-    tables, views, indexes, types, constraints, enum labels and table columns, and the database
-    they are created in, `<database>`), for the check of
-    differs-by-construction entries: a row about them must be the same on both sides, whatever
-    else PostgreSQL lists. A cell names one when it holds an object's OID (`<kind name>` after
-    Side.object_oids; PostgreSQL's TOAST tables excepted, DuckDB has none), is exactly an
-    object's name (also `schema.name`, also as an element of an array literal), or is exactly a
-    column name of the schema's tables that is not also the name of a PostgreSQL built-in type
-    (`name`)."""
+    """Which rows are about the schema's objects (schema.pg.sql: its schemas, tables, views,
+    indexes, types, constraints, enum labels and table columns, and the database they are
+    created in), for the check of differs-by-construction entries: those rows must be the same
+    on both sides, whatever else PostgreSQL lists. A row is about them when a normalized cell
+
+    - holds one of their OIDs (`<kind name>` after Side.object_oids; PostgreSQL's TOAST tables
+      excepted: DuckDB has none), or else, in a row that names no system schema (`pg_catalog`,
+      `information_schema`, `pg_toast`: pg_catalog's view pg_hba_file_rules has a column
+      `address`),
+    - is exactly the name of one of their objects (also `schema.name`, also as an element of an
+      array literal), or
+    - is `<database>` (Side.database_name) in a result column for database names (its name
+      contains `dat` or `cat`, or is `Name`: the gateway's database is called `default`, which is
+      also a collation's name), or
+    - is exactly a column name of the schema's tables (not one that is a built-in type name:
+      `name`), in a result column that holds column names (its name contains `att` or `column`,
+      or is `indexdef` / `elements`: `id` is also an ICU locale in pg_collation)."""
 
     SYMBOL = re.compile(r"<(class|type|constraint|attrdef|enum|rule|namespace|database) ([^<>]+|<database>)>")
     SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+    COLUMN_HEADER = re.compile(r"(?i)att|column|^indexdef$|^elements$")
+    DATABASE_HEADER = re.compile(r"(?i)dat|cat|^name$")
 
     def __init__(self, pg_facts, columns, builtin_types):
         names = set()
@@ -542,31 +552,29 @@ class UserObjects:
             if kind in ("class", "type"):
                 names.add(name)
         builtin = set(builtin_types)
-        names |= {c for c in columns if c not in builtin}
-        names.add("<database>")  # Side.database_name: the database the schema is created in
         self.names = names
+        self.columns = {c for c in columns if c not in builtin}
 
-    def cell(self, v):
-        if v is None:
-            return False
-        if any(not m.group(2).startswith("pg_toast.") for m in self.SYMBOL.finditer(v)):
-            return True
-        if v in self.names:
+    @staticmethod
+    def _has(v, names):
+        if v in names:
             return True
         if len(v) > 2 and v[0] == "{" and v[-1] == "}":
-            return any(x.strip('"') in self.names for x in v[1:-1].split(","))
+            return any(x.strip('"') in names for x in v[1:-1].split(","))
         return False
 
-    def row(self, r):
-        """A row about a schema's object: a cell holds one of their OIDs, or, in a row that does
-        not name a system schema (pg_catalog's view pg_hba_file_rules has a column `address`),
-        one of their names."""
-        if any(v is not None and any(not m.group(2).startswith("pg_toast.") for m in self.SYMBOL.finditer(v))
-               for v in r):
+    def oid_cell(self, v):
+        return v is not None and any(not m.group(2).startswith("pg_toast.") for m in self.SYMBOL.finditer(v))
+
+    def row(self, r, headers):
+        if any(self.oid_cell(v) for v in r):
             return True
         if any(v in self.SYSTEM_SCHEMAS for v in r):
             return False
-        return any(self.cell(v) for v in r)
+        return any(v is not None and (self._has(v, self.names) or
+                                      (v == "<database>" and self.DATABASE_HEADER.search(h)) or
+                                      (self.COLUMN_HEADER.search(h) and self._has(v, self.columns)))
+                   for v, h in zip(r, headers))
 
 
 def schema_columns(sql):

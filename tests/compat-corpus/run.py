@@ -255,16 +255,20 @@ def mutants(ans, comparer):
         def add(rs, k=k):
             rs[k]["rows"].append(["customers"] + [None] * (len(rs[k]["columns"]) - 1))
         yield f"a row naming customers added (result {k + 1})", variant(add)
-        rows, _ = comparer._rows({"columns": res["columns"], "rows": res["rows"]}, res,
+        _, rows = comparer._rows({"columns": res["columns"], "rows": res["rows"]}, res,
                                  [(i, i) for i in range(len(res["columns"]))])
-        user = [i for i, r in enumerate(rows) if comparer.user.row(r)]
+        headers = [c[0] for c in res["columns"]]
+        user = [i for i, r in enumerate(rows) if comparer.user.row(r, headers)]
         if user:
             def drop(rs, k=k, i=user[0]):
                 del rs[k]["rows"][i]
 
-            def change(rs, k=k, i=user[0]):
+            def change(rs, k=k, i=user[0], raw=rows[user[0]]):
+                # one cell, preferably one that keeps the row about the schema's objects (so the
+                # whole row is seen to be compared, not only that it is there)
                 row = rs[k]["rows"][i]
-                j = next((j for j, v in enumerate(row) if comparer.user.cell(comparer.gw.normalize(v) if v else v)), 0)
+                j = next((j for j in reversed(range(len(row))) if comparer.user.row(
+                    raw[:j] + ("changed",) + raw[j + 1:], headers)), 0)
                 row[j] = "changed" if row[j] != "changed" else "changed2"
             yield f"its first row about the schema's objects dropped (result {k + 1})", variant(drop)
             yield f"its first row about the schema's objects changed (result {k + 1})", variant(change)

@@ -86,7 +86,7 @@ LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 A
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java RoleCache
 -- pg: 13 rows
--- known-gap: pg_roles.rolpassword is NULL; PostgreSQL always shows ******** there
+-- differs-by-construction: pg_roles: PostgreSQL's built-in roles pg_monitor, pg_read_all_data, pg_database_owner...; DuckDB has no roles, the gateway has the session's user only
 SELECT a.oid,a.*,pd.description FROM pg_catalog.pg_roles a 
 left join pg_catalog.pg_shdescription pd on a.oid = pd.objoid
 ORDER BY a.rolname
@@ -103,7 +103,7 @@ ORDER BY am.oid
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java CollationCache
 -- pg: 811 rows
--- known-gap: pg_collation lacks PostgreSQL 15's columns colliculocale and collversion
+-- differs-by-construction: pg_collation: PostgreSQL's 811 collations from the C library and ICU; DuckDB has no such collations (the gateway lists default, C and POSIX)
 SELECT c.oid,c.* FROM pg_catalog.pg_collation c 
 ORDER BY c.oid
 -- next
@@ -127,14 +127,14 @@ SELECT name,default_version,installed_version,comment FROM pg_catalog.pg_availab
 -- params: ["standard_conforming_strings"]
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDataSource.java SettingCache (one setting)
 -- pg: 1 row
--- known-gap: pg_settings has 4 of PostgreSQL's 17 columns (no unit, category, context, source, boot_val, reset_val...) and not every setting SHOW knows (standard_conforming_strings)
+-- known-gap: pg_settings lists DuckDB's settings only, not the PostgreSQL session settings the gateway answers in SHOW (standard_conforming_strings, application_name, TimeZone...)
 select * from pg_catalog.pg_settings where name=$1
 -- next
 -- id: dbeaver-017
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDataSource.java SettingCache
 -- pg: 354 rows
--- known-gap: pg_settings has 4 of PostgreSQL's 17 columns (no unit, category, context, source, boot_val, reset_val...) and not every setting SHOW knows (standard_conforming_strings)
+-- known-gap: pg_settings lists DuckDB's settings only, not the PostgreSQL session settings the gateway answers in SHOW (standard_conforming_strings, application_name, TimeZone...)
 select * from pg_catalog.pg_settings
 -- next
 -- id: dbeaver-018

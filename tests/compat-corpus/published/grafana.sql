@@ -88,7 +88,6 @@ SELECT quote_ident(table_name) AS "table"
 -- protocol: simple
 -- source: public/app/plugins/datasource/grafana-postgresql-datasource/postgresMetaQuery.ts getSchema('orders') (columns of a table on the search_path)
 -- pg: 9 rows
--- known-gap: information_schema.columns.data_type in DuckDB's type names (INTEGER, VARCHAR, DECIMAL(10,2)), not PostgreSQL's (integer, character varying, numeric)
 SELECT quote_ident(column_name) AS "column", data_type AS "type"
     FROM information_schema.columns
     WHERE
