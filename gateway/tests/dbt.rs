@@ -1,6 +1,7 @@
 //! What dbt-postgres sends to materialize models, replayed over the simple protocol: views are
 //! swapped with `alter table … rename to …`, and columns are read from
-//! `"<database>".INFORMATION_SCHEMA.columns`.
+//! `"<database>".INFORMATION_SCHEMA.columns`. Its target schema is PostgreSQL's `public` (DuckDB's
+//! `main`); `main` names the same relations.
 
 mod common;
 
@@ -29,15 +30,15 @@ async fn view_models_swap_and_columns_are_read_by_three_part_names() {
     for run in 0..2 {
         c.batch_execute(&format!(
             "BEGIN; \
-             create view \"{db}\".\"main\".\"orders__dbt_tmp\" as (select {run} as run, 'x' as label); \
+             create view \"{db}\".\"public\".\"orders__dbt_tmp\" as (select {run} as run, 'x' as label); \
              {backup} \
-             alter table \"{db}\".\"main\".\"orders__dbt_tmp\" rename to \"orders\"; \
+             alter table \"{db}\".\"public\".\"orders__dbt_tmp\" rename to \"orders\"; \
              COMMIT; \
              drop view if exists \"{db}\".\"main\".\"orders__dbt_backup\" cascade",
             backup = if run == 0 {
                 String::new()
             } else {
-                format!("alter table \"{db}\".\"main\".\"orders\" rename to \"orders__dbt_backup\";")
+                format!("alter table \"{db}\".\"public\".\"orders\" rename to \"orders__dbt_backup\";")
             }
         ))
         .await
@@ -60,7 +61,7 @@ async fn view_models_swap_and_columns_are_read_by_three_part_names() {
     let cols = rows(
         &c.simple_query(&format!(
             "select column_name, data_type from \"{db}\".INFORMATION_SCHEMA.columns \
-             where table_name = 'orders' and table_schema = 'main' order by ordinal_position"
+             where table_name = 'orders' and table_schema = 'public' order by ordinal_position"
         ))
         .await
         .unwrap(),

@@ -116,11 +116,13 @@ async fn psql_backslash_listings_show_the_duckdb_objects() {
     assert!(!l.contains("system") && !l.contains(" temp "), "{l}");
     let dn = run("\\dn");
     assert!(
-        dn.contains(" main  | duckdb") && dn.contains(" sales | duckdb"),
+        dn.contains(" public | duckdb")
+            && dn.contains(" sales  | duckdb")
+            && !dn.contains(" main "),
         "{dn}"
     );
     let dt = run("\\dt");
-    assert!(dt.contains(" main   | orders | table | duckdb"), "{dt}");
+    assert!(dt.contains(" public | orders | table | duckdb"), "{dt}");
     assert!(!dt.contains("big_orders"), "{dt}");
     let dt_all = run("\\dt sales.*");
     assert!(
@@ -128,11 +130,11 @@ async fn psql_backslash_listings_show_the_duckdb_objects() {
         "{dt_all}"
     );
     let dv = run("\\dv");
-    assert!(dv.contains(" main   | big_orders | view | duckdb"), "{dv}");
+    assert!(dv.contains(" public | big_orders | view | duckdb"), "{dv}");
     let du = run("\\du");
     assert!(du.contains(" duckdb    | Superuser"), "{du}");
     let d = run("\\d orders");
-    assert!(d.contains("Table \"main.orders\""), "{d}");
+    assert!(d.contains("Table \"public.orders\""), "{d}");
     assert!(
         d.contains(" id     | integer       |           | not null |"),
         "{d}"
@@ -144,7 +146,7 @@ async fn psql_backslash_listings_show_the_duckdb_objects() {
         "{dplus}"
     );
     let dv = run("\\d big_orders");
-    assert!(dv.contains("View \"main.big_orders\""), "{dv}");
+    assert!(dv.contains("View \"public.big_orders\""), "{dv}");
     let all = run("\\d");
     assert!(
         all.contains(" orders ") && all.contains(" big_orders "),

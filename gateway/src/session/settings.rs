@@ -418,7 +418,8 @@ fn normalize_datestyle(v: &str) -> Option<String> {
     Some(format!("ISO, {order}"))
 }
 
-/// PostgreSQL's search_path in DuckDB terms: `$user` dropped, `public` is DuckDB's `main`.
+/// PostgreSQL's search_path in DuckDB terms: `$user` dropped, `public` is DuckDB's `main`;
+/// and the PostgreSQL value as the DuckDB variable `duckgate_search_path`.
 pub fn duckdb_search_path(pg: &str) -> String {
     let schemas: Vec<String> = pg
         .split(',')
@@ -431,7 +432,13 @@ pub fn duckdb_search_path(pg: &str) -> String {
     } else {
         schemas.join(",")
     };
-    format!("SET search_path = '{}'", list.replace('\'', "''"))
+    // the PostgreSQL value too, for `current_setting('search_path')` inside larger queries
+    // (`sql::catalog`; Grafana's query builder)
+    format!(
+        "SET search_path = '{}'; SET VARIABLE duckgate_search_path = '{}'",
+        list.replace('\'', "''"),
+        pg.replace('\'', "''")
+    )
 }
 
 #[cfg(test)]
@@ -488,11 +495,15 @@ mod tests {
     fn search_path_translation() {
         assert_eq!(
             duckdb_search_path("\"$user\", public"),
-            "SET search_path = 'main'"
+            "SET search_path = 'main'; SET VARIABLE duckgate_search_path = '\"$user\", public'"
         );
         assert_eq!(
             duckdb_search_path("analytics, public"),
-            "SET search_path = 'analytics,main'"
+            "SET search_path = 'analytics,main'; SET VARIABLE duckgate_search_path = 'analytics, public'"
+        );
+        assert_eq!(
+            duckdb_search_path("\"it's\""),
+            "SET search_path = 'it''s'; SET VARIABLE duckgate_search_path = '\"it''s\"'"
         );
     }
 

@@ -13,8 +13,6 @@ use super::lexer::{tokens, Tok, Token};
 const DUCKDB_PG_CATALOG_FUNCTIONS: &[&str] = &[
     "col_description",
     "current_database",
-    "current_schema",
-    "current_schemas",
     "has_any_column_privilege",
     "has_column_privilege",
     "has_database_privilege",
@@ -94,6 +92,9 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_collation",
     "pg_range",
     "pg_tablespace",
+    "pg_tables",
+    "pg_views",
+    "pg_sequences",
     // psql \dC, \dc, \do: DuckDB has no user-defined casts, conversions or operators
     "pg_cast",
     "pg_conversion",
@@ -111,9 +112,6 @@ const PASSTHROUGH_RELATIONS: &[&str] = &[
     "pg_enum",
     "pg_prepared_statements",
     "pg_sequence",
-    "pg_sequences",
-    "pg_tables",
-    "pg_views",
 ];
 
 /// Settings whose value is the same for every session, inlined where a query reads them with
@@ -177,6 +175,9 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "array_remove",
     "pg_database_size",
     "pg_stat_get_numscans",
+    // DuckDB's default schema `main` is PostgreSQL's `public` (pgJDBC, SQLAlchemy, psql)
+    "current_schema",
+    "current_schemas",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -352,8 +353,8 @@ fn type_catalog_sql() -> String {
          CREATE OR REPLACE TEMP VIEW duckgate_types AS SELECT * FROM (VALUES {rows}) \
            v(oid, typname, display, typlen, typcategory, typelem, typarray, typtype);\
          CREATE OR REPLACE TEMP MACRO duckgate_qualified(schema_name, name) AS \
-           CASE WHEN list_contains(current_schemas(true), schema_name) THEN '' \
-                ELSE quote_ident(schema_name) || '.' END || quote_ident(name);\
+           CASE WHEN list_contains(current_schemas(true), duckgate_pg_schema(schema_name)) THEN '' \
+                ELSE quote_ident(duckgate_pg_schema(schema_name)) || '.' END || quote_ident(name);\
          CREATE OR REPLACE TEMP VIEW duckgate_user_types AS \
            SELECT t.type_oid::BIGINT AS oid, t.type_name AS typname, t.schema_oid::BIGINT AS typnamespace, \
                   t.schema_name, \
@@ -399,12 +400,14 @@ fn type_catalog_sql() -> String {
            SELECT min(dg_t.oid) FROM duckgate_all_types dg_t \
            WHERE dg_t.typname = lower(trim(name, '\"')) OR dg_t.display = lower(trim(name, '\"')) \
               OR dg_t.typnamespace <> 11 AND dg_t.typname = trim(split_part(name, '.', -1), '\"') \
-                 AND (NOT contains(name, '.') OR dg_t.schema_name = trim(split_part(name, '.', 1), '\"')));\
+                 AND (NOT contains(name, '.') \
+                      OR duckgate_pg_schema(dg_t.schema_name) = trim(split_part(name, '.', 1), '\"')));\
          CREATE OR REPLACE TEMP MACRO to_regtype(name) AS duckgate_regtype(name);\
          CREATE OR REPLACE TEMP MACRO duckgate_regtype_name(type_oid) AS \
            CASE WHEN type_oid = 0 THEN '-' ELSE COALESCE(format_type(type_oid, NULL), type_oid::VARCHAR) END;\
          CREATE OR REPLACE TEMP VIEW pg_namespace AS \
-           SELECT oid, nspname, 10::BIGINT AS nspowner, NULL::VARCHAR[] AS nspacl FROM pg_catalog.pg_namespace \
+           SELECT oid, duckgate_pg_schema(nspname) AS nspname, 10::BIGINT AS nspowner, NULL::VARCHAR[] AS nspacl \
+           FROM pg_catalog.pg_namespace \
            UNION ALL SELECT 11, 'pg_catalog', 10, NULL \
            UNION ALL SELECT oid, schema_name, 10, NULL FROM duckdb_schemas() \
              WHERE database_name = 'system' AND schema_name = 'information_schema';\
@@ -545,8 +548,8 @@ fn objects_sql() -> String {
            ELSE COALESCE(duckgate_catalog_oid(name), ( \
            SELECT dg_c.oid FROM pg_catalog.pg_class dg_c JOIN pg_catalog.pg_namespace dg_n ON dg_n.oid = dg_c.relnamespace \
            WHERE dg_c.relname = trim(split_part(name, '.', -1), '\"') \
-             AND (NOT contains(name, '.') OR dg_n.nspname = trim(split_part(name, '.', 1), '\"')) \
-           ORDER BY (dg_n.nspname = current_schema()) DESC LIMIT 1)) END;\
+             AND (NOT contains(name, '.') OR duckgate_pg_schema(dg_n.nspname) = trim(split_part(name, '.', 1), '\"')) \
+           ORDER BY (duckgate_pg_schema(dg_n.nspname) = current_schema()) DESC LIMIT 1)) END;\
          CREATE OR REPLACE TEMP MACRO to_regclass(name) AS duckgate_regclass(name);\
          CREATE OR REPLACE TEMP MACRO duckgate_btree_opclass(type_oid) AS CASE type_oid{opclasses} ELSE 0 END;\
          CREATE OR REPLACE TEMP VIEW duckgate_constraints AS \
@@ -645,7 +648,7 @@ fn objects_sql() -> String {
            (idx, col, pretty) AS (SELECT CASE WHEN col = 0 THEN dg_i.indexdef ELSE dg_i.elements[col] END \
                                   FROM duckgate_indexes dg_i WHERE dg_i.oid = idx);\
          CREATE OR REPLACE TEMP VIEW pg_indexes AS \
-           SELECT schema_name AS schemaname, table_name AS tablename, relname AS indexname, \
+           SELECT duckgate_pg_schema(schema_name) AS schemaname, table_name AS tablename, relname AS indexname, \
                   NULL::VARCHAR AS tablespace, indexdef FROM duckgate_indexes;\
          CREATE OR REPLACE TEMP VIEW pg_class AS \
            WITH rows AS ( \
@@ -656,7 +659,7 @@ fn objects_sql() -> String {
              SELECT t.* REPLACE (i.oid AS oid, i.relname AS relname, 'i' AS relkind, len(i.indkey) AS relnatts, \
                                  0 AS relchecks, false AS relhasindex, false AS relhaspkey) \
              FROM duckgate_indexes i JOIN pg_catalog.pg_class t ON t.oid = i.table_oid) \
-           SELECT oid, relname, relnamespace, reltype, reloftype, relowner, \
+           SELECT oid, relname, relnamespace, reltype, reloftype, 10::BIGINT AS relowner, \
                   CASE relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END::BIGINT AS relam, \
                   relfilenode, reltablespace, relpages, reltuples, relallvisible, reltoastrelid, relhasindex, \
                   relisshared, relpersistence, relkind, relnatts, relchecks, relkind = 'v' AS relhasrules, \
@@ -705,7 +708,8 @@ fn objects_sql() -> String {
                   NULL::BIGINT AS rngcollation, NULL::BIGINT AS rngsubopc, NULL::VARCHAR AS rngcanonical, \
                   NULL::VARCHAR AS rngsubdiff WHERE false;\
          CREATE OR REPLACE TEMP MACRO pg_get_viewdef(vid) AS \
-             (SELECT ' ' || regexp_replace(dg_v.sql, '(?s)^CREATE\\s+.*?VIEW\\s+.*?\\s+AS\\s+', '') \
+             (SELECT ' ' || regexp_replace(regexp_replace(dg_v.sql, '(?s)^CREATE\\s+.*?VIEW\\s+.*?\\s+AS\\s+', ''), \
+                '(^|[^.\\w\"])main\\.', '\\1public.', 'g') \
               FROM duckdb_views() dg_v WHERE dg_v.view_oid = vid), \
            (vid, pretty) AS pg_get_viewdef(vid);\
          CREATE OR REPLACE TEMP MACRO pg_partition_ancestors(rel) AS TRY_CAST(rel AS BIGINT);\
@@ -724,22 +728,66 @@ fn objects_sql() -> String {
                   'can be bare label' AS baredesc \
            FROM duckdb_keywords();\
          CREATE OR REPLACE TEMP VIEW duckgate_relation_schemas AS \
-           SELECT c.oid, c.relname, s.schema_name FROM pg_catalog.pg_class c \
+           SELECT c.oid, c.relname, duckgate_pg_schema(s.schema_name) AS schema_name FROM pg_catalog.pg_class c \
            JOIN duckdb_schemas() s ON s.oid = c.relnamespace \
-           UNION ALL SELECT index_oid, conname, schema_name FROM duckgate_constraints WHERE contype IN ('p', 'u');\
+           UNION ALL SELECT index_oid, conname, duckgate_pg_schema(schema_name) FROM duckgate_constraints \
+             WHERE contype IN ('p', 'u');\
          CREATE OR REPLACE TEMP MACRO duckgate_regclass_name(rel) AS CASE WHEN rel = 0 THEN '-' ELSE COALESCE( \
            (SELECT min(duckgate_qualified(dg_r.schema_name, dg_r.relname)) FROM duckgate_relation_schemas dg_r \
             WHERE dg_r.oid = rel), CASE rel{catalog_names} END, rel::VARCHAR) END;\
          CREATE OR REPLACE TEMP MACRO pg_table_is_visible(rel) AS list_contains(current_schemas(true), \
            (SELECT min(dg_r.schema_name) FROM duckgate_relation_schemas dg_r WHERE dg_r.oid = rel));\
+         /* what the session's pg_tables, pg_views, pg_sequences and information_schema list: this \
+            database's objects, temporary ones but the session's catalog views, and the system's \
+            pg_catalog and information_schema (not DuckDB's own views in system.main) */ \
+         CREATE OR REPLACE TEMP MACRO duckgate_listed(database_name, schema_name, name) AS \
+           database_name = current_database() \
+           OR database_name = 'temp' AND NOT (name IN ({session_views}) OR starts_with(name, 'duckgate_')) \
+           OR database_name = 'system' AND schema_name IN ('pg_catalog', 'information_schema');\
+         CREATE OR REPLACE TEMP VIEW pg_tables AS \
+           SELECT duckgate_pg_schema(schema_name) AS schemaname, table_name AS tablename, 'duckdb' AS tableowner, \
+                  NULL::VARCHAR AS tablespace, index_count > 0 AS hasindexes, false AS hasrules, \
+                  false AS hastriggers, false AS rowsecurity \
+           FROM duckdb_tables() WHERE duckgate_listed(database_name, schema_name, table_name);\
+         CREATE OR REPLACE TEMP VIEW pg_views AS \
+           SELECT duckgate_pg_schema(schema_name) AS schemaname, view_name AS viewname, 'duckdb' AS viewowner, \
+                  pg_get_viewdef(view_oid) AS definition \
+           FROM duckdb_views() WHERE duckgate_listed(database_name, schema_name, view_name);\
+         CREATE OR REPLACE TEMP VIEW pg_sequences AS \
+           SELECT duckgate_pg_schema(schema_name) AS schemaname, sequence_name AS sequencename, \
+                  'duckdb' AS sequenceowner, 'bigint' AS data_type, start_value, min_value, max_value, \
+                  increment_by, cycle, 1::BIGINT AS cache_size, last_value \
+           FROM duckdb_sequences() WHERE duckgate_listed(database_name, schema_name, sequence_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_tables AS \
-           SELECT * FROM information_schema.tables WHERE NOT (table_catalog = 'temp' \
-             AND (table_name IN ({session_views}) OR starts_with(table_name, 'duckgate_')));\
+           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
+           FROM information_schema.tables WHERE duckgate_listed(table_catalog, table_schema, table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_columns AS \
-           SELECT * FROM information_schema.columns WHERE NOT (table_catalog = 'temp' \
-             AND (table_name IN ({session_views}) OR starts_with(table_name, 'duckgate_')));",
+           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
+           FROM information_schema.columns WHERE duckgate_listed(table_catalog, table_schema, table_name);\
+         CREATE OR REPLACE TEMP VIEW duckgate_information_schema_views AS \
+           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
+           FROM information_schema.views WHERE duckgate_listed(table_catalog, table_schema, table_name);\
+         CREATE OR REPLACE TEMP VIEW duckgate_information_schema_schemata AS \
+           SELECT * REPLACE (current_database() AS catalog_name, duckgate_pg_schema(schema_name) AS schema_name) \
+           FROM information_schema.schemata WHERE catalog_name = current_database() \
+             OR catalog_name = 'system' AND schema_name IN ('information_schema', 'pg_catalog');\
+         {constraint_views}",
         text = oid::TEXT,
         varchar = oid::VARCHAR,
+        constraint_views = INFORMATION_SCHEMA_CONSTRAINT_VIEWS
+            .iter()
+            .map(|(view, columns)| {
+                let replaced: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("duckgate_pg_schema({c}) AS {c}"))
+                    .collect();
+                format!(
+                    "CREATE OR REPLACE TEMP VIEW duckgate_information_schema_{view} AS \
+                     SELECT * REPLACE ({}) FROM information_schema.{view};",
+                    replaced.join(", ")
+                )
+            })
+            .collect::<String>(),
         session_views = SESSION_RELATIONS
             .iter()
             .chain(PASSTHROUGH_RELATIONS)
@@ -750,10 +798,47 @@ fn objects_sql() -> String {
     )
 }
 
+/// DuckDB's `information_schema` views about constraints and the columns that name a schema:
+/// the session's versions say `public` for `main` (the tables, columns, views and schemata
+/// views are in [`objects_sql`]).
+const INFORMATION_SCHEMA_CONSTRAINT_VIEWS: &[(&str, &[&str])] = &[
+    ("check_constraints", &["constraint_schema"]),
+    (
+        "constraint_column_usage",
+        &["table_schema", "constraint_schema"],
+    ),
+    (
+        "constraint_table_usage",
+        &["table_schema", "constraint_schema"],
+    ),
+    ("key_column_usage", &["constraint_schema", "table_schema"]),
+    (
+        "referential_constraints",
+        &["constraint_schema", "unique_constraint_schema"],
+    ),
+    ("table_constraints", &["constraint_schema", "table_schema"]),
+];
+
+/// The `information_schema` views the session replaces (`information_schema.<view>` in a
+/// statement becomes `duckgate_information_schema_<view>`).
+fn is_information_schema_view(name: &str) -> bool {
+    matches!(name, "tables" | "columns" | "views" | "schemata")
+        || INFORMATION_SCHEMA_CONSTRAINT_VIEWS
+            .iter()
+            .any(|(v, _)| *v == name)
+}
+
 /// Session objects that do not depend on the type table.
 const FIXED_SQL: &str =
     // psql \l \dn \dt \dv \df (Owner column); pgJDBC, Npgsql
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(role_oid) AS 'duckdb';\
+     CREATE OR REPLACE TEMP MACRO duckgate_pg_schema(s) AS CASE WHEN s = 'main' THEN 'public' ELSE s END;\
+     CREATE OR REPLACE TEMP MACRO current_schema() AS duckgate_pg_schema(pg_catalog.current_schema());\
+     CREATE OR REPLACE TEMP MACRO current_schemas(implicit) AS \
+       CASE WHEN implicit THEN ['pg_catalog'] ELSE [] END || list_filter( \
+         list_transform(pg_catalog.current_schemas(false), dg_s -> duckgate_pg_schema(dg_s)), \
+         (dg_s, dg_i) -> NOT (implicit AND dg_s = 'pg_catalog') AND NOT list_contains( \
+           list_transform(pg_catalog.current_schemas(false), dg_s -> duckgate_pg_schema(dg_s))[:dg_i - 1], dg_s));\
      CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(enc) AS 'UTF8';\
      CREATE OR REPLACE TEMP MACRO pg_get_function_result(func_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
@@ -807,9 +892,10 @@ const FIXED_SQL: &str =
             ELSE '\"' || replace(ident, '\"', '\"\"') || '\"' END;\
      CREATE OR REPLACE TEMP MACRO array_upper(arr, dim) AS len(arr);\
      CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(tab, col) AS ( \
-       SELECT min(dg_q.schema_name || '.' || dg_q.sequence_name) FROM duckdb_sequences() dg_q \
+       SELECT min(duckgate_pg_schema(dg_q.schema_name) || '.' || dg_q.sequence_name) FROM duckdb_sequences() dg_q \
        WHERE dg_q.sequence_name = lower(string_split(tab, '.')[-1]) || '_' || lower(col) || '_seq' \
-         AND (len(string_split(tab, '.')) = 1 OR dg_q.schema_name = lower(string_split(tab, '.')[-2])));\
+         AND (len(string_split(tab, '.')) = 1 \
+              OR duckgate_pg_schema(dg_q.schema_name) = lower(string_split(tab, '.')[-2])));\
      CREATE OR REPLACE TEMP MACRO parse_ident(ident, strict := true) AS list_transform( \
        regexp_extract_all(ident, '(\"(?:[^\"]|\"\")*\"|[^.\"]+)'), \
        dg_p -> CASE WHEN starts_with(dg_p, '\"') THEN replace(dg_p[2:-2], '\"\"', '\"') \
@@ -944,10 +1030,24 @@ pub struct Rewritten {
     pub needs_install: bool,
 }
 
-/// Rewrite client catalog constructs; `None` when the statement has none.
+/// Rewrite client catalog constructs; `None` when the statement has none. Names come first
+/// (`public.t` is `main.t`, `"db".information_schema.columns` is `information_schema.columns`:
+/// [`super::compat::names`]), so that the rules below and what the session does with the
+/// statement afterwards (SERIAL sequences, cursors, `ALTER TABLE … RENAME`) see DuckDB's names.
 pub fn rewrite(sql: &str) -> Option<Rewritten> {
+    match super::compat::names(sql) {
+        std::borrow::Cow::Borrowed(_) => rewrite_catalog(sql),
+        std::borrow::Cow::Owned(named) => Some(rewrite_catalog(&named).unwrap_or(Rewritten {
+            sql: named,
+            needs_install: false,
+        })),
+    }
+}
+
+fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
     // the common case costs a scan and no allocation
     if ![
+        "current_schema",
         "pg_",
         "reg",
         "collate",
@@ -1156,11 +1256,16 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
             continue;
         }
         // Grafana, Metabase, DBeaver, dbt list relations from `information_schema.tables` /
-        // `.columns`, where DuckDB also shows the session's own catalog views (TEMP)
+        // `.columns`, where DuckDB also shows the session's own catalog views (TEMP); those and
+        // the other views name DuckDB's `main` schema `public` (pgJDBC, SQLAlchemy, dbt filter
+        // on `table_schema = 'public'`)
         if t.tok == Tok::Word
             && is(sql, Some(t), "information_schema")
             && is(sql, toks.get(i + 1), ".")
-            && (is(sql, toks.get(i + 2), "tables") || is(sql, toks.get(i + 2), "columns"))
+            && toks.get(i + 2).is_some_and(|t| {
+                t.tok == Tok::Word
+                    && is_information_schema_view(&sql[t.start..t.end].to_ascii_lowercase())
+            })
             && !toks.get(i + 3).is_some_and(|t| t.tok == Tok::OpenParen)
             && (i == 0 || !is(sql, toks.get(i - 1), "."))
         {
@@ -1243,6 +1348,44 @@ pub fn rewrite(sql: &str) -> Option<Rewritten> {
                 i += 4;
                 continue;
             }
+        }
+        // Grafana's query builder reads the search path inside a larger query (alone in its
+        // statement, the session answers it): the session's PostgreSQL value, which
+        // `settings::duckdb_search_path` keeps in a DuckDB variable (DuckDB's own setting
+        // says `main` for `public` and has no `$user`)
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "current_setting")
+            && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+            && is(sql, toks.get(i + 2), "'search_path'")
+            && toks.get(i + 3).is_some_and(|t| t.tok == Tok::CloseParen)
+        {
+            let prefix = if is(sql, toks.get(i.wrapping_sub(1)), ".") {
+                i.saturating_sub(2)
+            } else {
+                i
+            };
+            let alone = prefix == 1
+                && is(sql, toks.first(), "select")
+                && toks[i + 4..].iter().all(|t| t.tok == Tok::Semicolon);
+            if !alone {
+                edits.push((
+                    t.start,
+                    toks[i + 3].end,
+                    "COALESCE(getvariable('duckgate_search_path'), '\"$user\", public')".to_owned(),
+                ));
+                i += 4;
+                continue;
+            }
+        }
+        // SQLAlchemy (`select current_schema()`), psql, pgJDBC: `current_schema` (also bare, a
+        // SQL keyword) is the session's macro, which says `public` for DuckDB's `main`
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "current_schema")
+            && !toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+            && !(i > 0 && (is(sql, toks.get(i - 1), ".") || is(sql, toks.get(i - 1), "as")))
+        {
+            edits.push((t.end, t.end, "()".to_owned()));
+            needs_install = true;
         }
         // SQLAlchemy's column reflection: PostgreSQL function names DuckDB spells differently
         if t.tok == Tok::Word && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen) {
@@ -1395,6 +1538,77 @@ mod tests {
     }
 
     #[test]
+    fn default_schema_constructs_are_rewritten() {
+        // names first: `public` is `main`, the database before information_schema goes
+        let r = rewrite(
+            "SELECT * FROM \"db\".information_schema.tables WHERE table_schema = 'public' \
+             AND table_name IN (SELECT n FROM public.t)",
+        )
+        .unwrap();
+        assert_eq!(
+            r.sql,
+            "SELECT * FROM duckgate_information_schema_tables WHERE table_schema = 'public' \
+             AND table_name IN (SELECT n FROM main.t)"
+        );
+        assert!(r.needs_install);
+        assert_eq!(
+            rewrite("CREATE TABLE public.t (a INT)"),
+            Some(Rewritten {
+                sql: "CREATE TABLE main.t (a INT)".into(),
+                needs_install: false
+            })
+        );
+        // every information_schema view that names schemas is the session's
+        for v in [
+            "schemata",
+            "views",
+            "columns",
+            "table_constraints",
+            "key_column_usage",
+            "referential_constraints",
+            "constraint_column_usage",
+            "constraint_table_usage",
+            "check_constraints",
+        ] {
+            let r = rewrite(&format!("SELECT * FROM INFORMATION_SCHEMA.{v} x")).unwrap();
+            assert_eq!(
+                r.sql,
+                format!("SELECT * FROM duckgate_information_schema_{v} x")
+            );
+        }
+        assert_eq!(
+            rewrite("SELECT * FROM information_schema.character_sets"),
+            None
+        );
+        // current_schema, with or without parentheses or pg_catalog
+        let r = rewrite(
+            "select current_schema, pg_catalog.current_schema(), current_schemas(true), \
+             x AS current_schema, t.current_schema",
+        )
+        .unwrap();
+        assert_eq!(
+            r.sql,
+            "select current_schema(), current_schema(), current_schemas(true), \
+             x AS current_schema, t.current_schema"
+        );
+        assert!(r.needs_install);
+        // the search path inside a query is the session's; alone, the session answers it
+        assert_eq!(
+            rewrite("SELECT string_to_array(pg_catalog.current_setting('search_path'), ',') AS p")
+                .unwrap()
+                .sql,
+            "SELECT string_to_array(COALESCE(getvariable('duckgate_search_path'), '\"$user\", public'), ',') AS p"
+        );
+        assert_eq!(rewrite("SELECT current_setting('search_path')"), None);
+        assert_eq!(
+            rewrite("SELECT pg_catalog.current_setting('search_path');")
+                .unwrap()
+                .sql,
+            "SELECT current_setting('search_path');"
+        );
+    }
+
+    #[test]
     fn psql_describe_constructs_are_rewritten() {
         let r = rewrite(
             "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default AND pg_catalog.pg_table_is_visible(c.oid)",
@@ -1489,7 +1703,10 @@ mod tests {
         .unwrap()
         .sql;
         assert!(
-            g.ends_with("as i(i), string_to_array(current_setting('search_path'), ',') s(s)"),
+            g.ends_with(
+                "as i(i), string_to_array(COALESCE(getvariable('duckgate_search_path'), \
+                 '\"$user\", public'), ',') s(s)"
+            ),
             "{g}"
         );
         let sel = rewrite("SELECT string_to_array('a,b', ',') parts, generate_series(1, 2) n")

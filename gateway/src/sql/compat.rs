@@ -19,10 +19,21 @@ pub fn version_string() -> String {
 /// The DuckDB release linked into the gateway (the `duckdb` crate 1.10505.x is DuckDB 1.5.5).
 pub const DUCKDB_VERSION: &str = "v1.5.5";
 
+/// The rules about names ([`public_schema`], [`rewrite_catalog_qualified_system_schema`]): the
+/// catalog layer applies them first, so that its own rules see `main.t` and
+/// `information_schema.columns` whatever the client wrote.
+pub fn names(sql: &str) -> Cow<'_, str> {
+    match public_schema(sql) {
+        Cow::Borrowed(_) => rewrite_catalog_qualified_system_schema(sql),
+        Cow::Owned(s) => Cow::Owned(rewrite_catalog_qualified_system_schema(&s).into_owned()),
+    }
+}
+
 /// Apply every rule.
 pub fn rewrite(sql: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(sql);
     for rule in [
+        public_schema,
         rewrite_bytea_hex,
         rewrite_version,
         rewrite_catalog_qualified_system_schema,
@@ -80,12 +91,102 @@ fn rewrite_oid_casts(sql: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// PostgreSQL's default schema `public` → DuckDB's `main`, wherever a statement names it as a
+/// schema: `public.t`, `"public"."t"`, `db.public.t`, `public.t.col`, `CREATE SCHEMA [IF NOT
+/// EXISTS] [db.]public` (dbt-postgres creates its target schema that way), and the sequence
+/// name of `nextval('public.t_id_seq')` / `currval` / `setval` (what `pg_get_serial_sequence`
+/// answers; SQLAlchemy and Django pass it back). pgJDBC's `DatabaseMetaData`, psql, SQLAlchemy
+/// and dbt qualify relations with the schema the catalog reports, which the catalog layer
+/// shows as `public` (`sql::catalog`). Literals and comments are left alone, and so is a
+/// statement that uses `public` as an alias (`… AS public`), where `public.x` is a column. A
+/// DuckDB schema really named `public` is therefore not reachable by that name.
+pub fn public_schema(sql: &str) -> Cow<'_, str> {
+    if !contains_ignore_case(sql, "public") {
+        return Cow::Borrowed(sql);
+    }
+    let toks = tokens(sql);
+    let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
+    let is_public = |i: usize| {
+        toks.get(i).is_some_and(|t| t.tok == Tok::Word)
+            && (text(i).eq_ignore_ascii_case("public") || text(i) == "\"public\"")
+    };
+    if (1..toks.len()).any(|i| is_public(i) && text(i - 1).eq_ignore_ascii_case("as")) {
+        return Cow::Borrowed(sql);
+    }
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for i in 0..toks.len() {
+        if is_public(i) {
+            let qualifies = text(i + 1) == "."
+                && toks
+                    .get(i + 2)
+                    .is_some_and(|t| t.tok == Tok::Word || text(i + 2) == "*");
+            // `SCHEMA [IF [NOT] EXISTS] [db.]public` (CREATE, DROP, ALTER, COMMENT ON)
+            let mut k = i;
+            if k >= 2 && text(k - 1) == "." && toks[k - 2].tok == Tok::Word {
+                k -= 2;
+            }
+            if k >= 1 && text(k - 1).eq_ignore_ascii_case("exists") {
+                k -= 1;
+                if k >= 1 && text(k - 1).eq_ignore_ascii_case("not") {
+                    k -= 1;
+                }
+                if k >= 1 && text(k - 1).eq_ignore_ascii_case("if") {
+                    k -= 1;
+                }
+            }
+            let names_schema = k >= 1 && text(k - 1).eq_ignore_ascii_case("schema");
+            if qualifies || names_schema {
+                let quoted = text(i).starts_with('"');
+                let with = if quoted { "\"main\"" } else { "main" };
+                edits.push((toks[i].start, toks[i].end, with.to_owned()));
+            }
+        }
+        // nextval('public.seq'): the literal names a sequence (a regclass in PostgreSQL)
+        if toks[i].tok == Tok::Word
+            && ["nextval", "currval", "setval"]
+                .iter()
+                .any(|f| text(i).eq_ignore_ascii_case(f))
+            && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+            && toks
+                .get(i + 2)
+                .is_some_and(|t| t.tok == Tok::Literal && text(i + 2).starts_with('\''))
+        {
+            let lit = &toks[i + 2];
+            let inner = &sql[lit.start + 1..lit.end - 1];
+            for prefix in ["public.", "\"public\"."] {
+                if inner.len() > prefix.len() && inner[..prefix.len()].eq_ignore_ascii_case(prefix)
+                {
+                    let quoted = prefix.starts_with('"');
+                    if quoted && !inner.starts_with(prefix) {
+                        continue;
+                    }
+                    let with = if quoted { "\"main\"" } else { "main" };
+                    edits.push((
+                        lit.start + 1,
+                        lit.start + 1 + prefix.len() - 1,
+                        with.to_owned(),
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    if edits.is_empty() {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = sql.to_owned();
+    for (start, end, with) in edits.into_iter().rev() {
+        out.replace_range(start..end, &with);
+    }
+    Cow::Owned(out)
+}
+
 /// `"db".information_schema.columns` / `db.pg_catalog.pg_class` → without the database.
 /// dbt-postgres names every relation with its database (`"db".INFORMATION_SCHEMA.columns` in
 /// `get_columns_in_relation`, which incremental models run); in DuckDB these schemas live in
 /// the system catalog, not in the attached database, so the three-part name does not resolve.
 /// A session sees one database, so the database part adds nothing.
-fn rewrite_catalog_qualified_system_schema(sql: &str) -> Cow<'_, str> {
+pub fn rewrite_catalog_qualified_system_schema(sql: &str) -> Cow<'_, str> {
     if !contains_ignore_case(sql, "information_schema") && !contains_ignore_case(sql, "pg_catalog")
     {
         return Cow::Borrowed(sql);
@@ -388,6 +489,57 @@ mod tests {
         assert_eq!(rewrite("select 'version()'"), "select 'version()'");
         assert_eq!(rewrite("select other.version()"), "select other.version()");
         assert_eq!(rewrite("select version from t"), "select version from t");
+    }
+
+    #[test]
+    fn public_schema_is_duckdbs_main() {
+        let cases = [
+            ("SELECT * FROM public.t", "SELECT * FROM main.t"),
+            (
+                r#"SELECT "public"."t".a FROM "public"."t""#,
+                r#"SELECT "main"."t".a FROM "main"."t""#,
+            ),
+            (
+                "insert into db.PUBLIC.t select * from public.u, Public.v.w",
+                "insert into db.main.t select * from main.u, main.v.w",
+            ),
+            (
+                "CREATE TABLE public.t (a INT)",
+                "CREATE TABLE main.t (a INT)",
+            ),
+            (
+                "DROP TABLE IF EXISTS public.t",
+                "DROP TABLE IF EXISTS main.t",
+            ),
+            (
+                r#"create schema if not exists "db"."public""#,
+                r#"create schema if not exists "db"."main""#,
+            ),
+            ("CREATE SCHEMA public", "CREATE SCHEMA main"),
+            ("SELECT public.* FROM public.t", "SELECT main.* FROM main.t"),
+            (
+                "SELECT nextval('public.t_id_seq'), currval('\"public\".s'), setval('PUBLIC.s', 3)",
+                "SELECT nextval('main.t_id_seq'), currval('\"main\".s'), setval('main.s', 3)",
+            ),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(rewrite(sql), want, "{sql}");
+        }
+        for sql in [
+            // literals, comments, other names
+            "SELECT 'public.t', \"Public\".t /* public.t */ -- public.t",
+            "SELECT * FROM t WHERE nspname = 'public'",
+            "SELECT t.public, public FROM t",
+            "SELECT x.public FROM publication.t",
+            "SET search_path = public",
+            "GRANT SELECT ON t TO PUBLIC",
+            "SELECT nextval('public')",
+            "SELECT nextval('s'), lower('public.t')",
+            // an alias named public: public.x is its column
+            "SELECT public.x FROM t AS public",
+        ] {
+            assert_eq!(rewrite(sql), sql);
+        }
     }
 
     #[test]

@@ -152,7 +152,8 @@ pub fn parse(sql: &str) -> Option<Result<CopyStatement, CopyError>> {
             i += 2;
         }
         CopySource::Table {
-            name: sql[start..end].to_owned(),
+            // `COPY public.t FROM STDIN` (psql \copy, pgJDBC's CopyManager): DuckDB's `main`
+            name: super::compat::public_schema(&sql[start..end]).into_owned(),
             columns: Vec::new(),
         }
     };
@@ -330,7 +331,8 @@ mod tests {
         assert_eq!(
             c.source,
             CopySource::Table {
-                name: "public.\"My T\"".into(),
+                // PostgreSQL's default schema is DuckDB's main
+                name: "main.\"My T\"".into(),
                 columns: vec!["a".into(), "\"B\"".into()]
             }
         );

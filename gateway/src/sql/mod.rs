@@ -257,6 +257,10 @@ fn parse_set(sql: &str, is_session_setting: &impl Fn(&str) -> bool) -> Option<In
     let name = if upper(i) == "TIME" && upper(i + 1) == "ZONE" {
         i += 2;
         "timezone".to_owned()
+    } else if upper(i) == "SCHEMA" && toks.get(i + 1).is_some_and(|t| t.tok == Tok::Literal) {
+        // PostgreSQL's `SET SCHEMA 'name'`: the search path (so `public` is DuckDB's main)
+        i += 1;
+        "search_path".to_owned()
     } else {
         let n = normalize_name(text(i)?);
         i += 1;
@@ -265,7 +269,12 @@ fn parse_set(sql: &str, is_session_setting: &impl Fn(&str) -> bool) -> Option<In
             Some(t) if t.eq_ignore_ascii_case("to") => i += 1,
             _ => return None,
         }
-        n
+        // DuckDB's `SET schema = 'name'` sets its search path too
+        if n == "schema" {
+            "search_path".to_owned()
+        } else {
+            n
+        }
     };
     if !is_session_setting(&name) {
         return None;
@@ -584,6 +593,21 @@ mod tests {
                 value: SetValue::Values(vec!["$user".into(), "public".into()])
             })
         );
+        // SET SCHEMA (PostgreSQL) and SET schema = (DuckDB) set the search path
+        for sql in [
+            "SET SCHEMA 'public'",
+            "set schema = public",
+            "SET schema TO 'public'",
+        ] {
+            assert_eq!(
+                i(sql),
+                Some(Intercept::Set {
+                    name: "search_path".into(),
+                    value: SetValue::Values(vec!["public".into()])
+                }),
+                "{sql}"
+            );
+        }
         assert_eq!(
             i("set application_name to default"),
             Some(Intercept::Set {
