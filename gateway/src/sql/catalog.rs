@@ -1182,6 +1182,21 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
             i += 1;
             continue;
         }
+        // psql \dT, \dd: `CAST(x AS pg_catalog.text)` → `CAST(x AS text)` (DuckDB's parser
+        // takes no schema-qualified type name there; the reg* types are left to the rules above)
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "pg_catalog")
+            && is(sql, toks.get(i + 1), ".")
+            && i >= 1
+            && is(sql, toks.get(i - 1), "as")
+            && toks.get(i + 2).is_some_and(|t| t.tok == Tok::Word)
+            && toks.get(i + 3).is_some_and(|t| t.tok == Tok::CloseParen)
+            && !word(i + 2).unwrap_or_default().starts_with("reg")
+        {
+            edits.push((t.start, toks[i + 2].start, String::new()));
+            i += 3;
+            continue;
+        }
         // psql \d: `x::pg_catalog.regtype::pg_catalog.text` → `x::VARCHAR::text`. The reg*
         // types become their text (DuckDB has no OID-alias types); a cast to them from text
         // then keeps the name, which is what these queries print. A column cast to regclass or
