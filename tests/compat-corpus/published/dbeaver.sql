@@ -143,7 +143,7 @@ select * from pg_catalog.pg_settings
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java TableCache.prepareLookupStatement (tables of schema public)
 -- pg: 3 rows
 -- oid 2200: namespace public
--- known-gap: pg_class.relowner and reltype are 0 (PostgreSQL: the owner role 10 and the table's row type), so joins with pg_roles find nothing (pgJDBC getTablePrivileges/getColumnPrivileges)
+-- known-gap: pg_class.reltype is 0 (PostgreSQL: the table's row type, see the row types gap) and relminmxid NULL (PostgreSQL: a multixact horizon, not NULL)
 SELECT c.oid,c.*,d.description,pg_catalog.pg_get_expr(c.relpartbound, c.oid) as partition_expr,  pg_catalog.pg_get_partkeydef(c.oid) as partition_key 
 FROM pg_catalog.pg_class c
 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 AND d.classoid='pg_class'::regclass
