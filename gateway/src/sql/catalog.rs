@@ -1162,6 +1162,54 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
                 continue;
             }
         }
+        // pgx's type loading: `$1::text::regtype::oid` (a type's name to its OID) →
+        // `duckgate_regtype($1::text)::oid`; the operand is a parameter, literal or column
+        // reference with any casts (`::pg_catalog.` spellings too)
+        if let Some(end) = regtype_oid_cast(sql, &toks, i) {
+            let mut k = i - 1;
+            loop {
+                if k >= 3 && toks[k].tok == Tok::Word && is(sql, toks.get(k - 1), ":") {
+                    k -= 3; // `:: type`
+                } else if k >= 5
+                    && toks[k].tok == Tok::Word
+                    && is(sql, toks.get(k - 1), ".")
+                    && is(sql, toks.get(k - 2), "pg_catalog")
+                    && is(sql, toks.get(k - 3), ":")
+                {
+                    k -= 5; // `:: pg_catalog . type`
+                } else {
+                    break;
+                }
+                if !is(sql, toks.get(k + 1), ":") {
+                    k = usize::MAX;
+                    break;
+                }
+            }
+            let mut first = k;
+            if k != usize::MAX && toks[k].tok == Tok::Word {
+                while first >= 2
+                    && is(sql, toks.get(first - 1), ".")
+                    && toks[first - 2].tok == Tok::Word
+                {
+                    first -= 2;
+                }
+            }
+            let base = toks.get(k).filter(|_| k != usize::MAX);
+            let start = toks[first.min(i)].start;
+            if base.is_some_and(|b| matches!(b.tok, Tok::Param(_) | Tok::Literal | Tok::Word))
+                // edits inside the operand are fine; none may start at it, cross it or touch the
+                // replaced `::regtype::oid`
+                && !edits.iter().any(|e| {
+                    e.0 == start || (e.0 < start && e.1 > start) || (e.0 < toks[end].end && e.1 > t.start)
+                })
+            {
+                edits.push((start, start, "duckgate_regtype(".into()));
+                edits.push((t.start, toks[end].end, ")::oid".into()));
+                needs_install = true;
+                i = end + 1;
+                continue;
+            }
+        }
         // `x::regclass` on a column: its text (the cast that prints names)
         // (SQLAlchemy spells it `CAST(x AS REGCLASS)`)
         let cast_as = i >= 1
@@ -1474,6 +1522,31 @@ fn print_name(
     true
 }
 
+/// Whether token `i` starts `::regtype::oid` (either type `pg_catalog.`-qualified): the index of
+/// its last token (`oid`).
+fn regtype_oid_cast(sql: &str, toks: &[Token], i: usize) -> Option<usize> {
+    let mut k = i;
+    let step = |k: &mut usize, ty: &str| -> bool {
+        if !(is(sql, toks.get(*k), ":") && is(sql, toks.get(*k + 1), ":")) {
+            return false;
+        }
+        *k += 2;
+        if is(sql, toks.get(*k), "pg_catalog") && is(sql, toks.get(*k + 1), ".") {
+            *k += 2;
+        }
+        if !is(sql, toks.get(*k), ty) {
+            return false;
+        }
+        *k += 1;
+        true
+    };
+    if i >= 1 && step(&mut k, "regtype") && step(&mut k, "oid") {
+        Some(k - 1)
+    } else {
+        None
+    }
+}
+
 /// PostgreSQL's `~` and `!~` find the pattern anywhere in the string; DuckDB's match the whole
 /// string. A literal pattern is widened so DuckDB answers as PostgreSQL would (psql's `\dn`
 /// filter `nspname !~ '^pg_'`, pgJDBC's and Metabase's name filters).
@@ -1695,6 +1768,19 @@ mod tests {
                 .unwrap()
                 .sql,
             "SELECT CAST(c.oid AS VARCHAR) FROM pg_class c"
+        );
+        // pgx: a type's name to its OID; psql \dT: a qualified type in CAST
+        assert_eq!(
+            rewrite("select $1::text::regtype::oid, 'x'::pg_catalog.text::pg_catalog.regtype::pg_catalog.oid")
+                .unwrap()
+                .sql,
+            "select duckgate_regtype($1::text)::oid, duckgate_regtype('x'::text)::oid"
+        );
+        assert_eq!(
+            rewrite("SELECT CAST('tuple' AS pg_catalog.text), CAST(x AS pg_catalog.regtype) FROM pg_type")
+                .unwrap()
+                .sql,
+            "SELECT CAST('tuple' AS text), CAST(x AS pg_catalog.regtype) FROM pg_type"
         );
         // psql's publication listing: the series' column takes the alias
         assert_eq!(

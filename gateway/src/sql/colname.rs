@@ -80,9 +80,11 @@ fn function_name(name: &str) -> Option<Named> {
 /// PostgreSQL's name of a type DuckDB prints in a cast (`CAST(x AS BIGINT)` of a constant is
 /// PostgreSQL's `x::int8`, named `int8`).
 fn type_name(duckdb_type: &str) -> String {
+    // DuckDB prints some types quoted: `CAST(1 AS "UINTEGER")`
     let t = duckdb_type
         .trim()
         .trim_end_matches("[]")
+        .trim_matches('"')
         .to_ascii_uppercase();
     let base = t.split('(').next().unwrap_or("").trim();
     match base {
@@ -412,6 +414,7 @@ mod tests {
             ("CAST(CAST(c.reloftype AS VARCHAR) AS VARCHAR)", "reloftype"),
             ("CAST('t' AS BOOLEAN)", "bool"),
             ("CAST(1 AS BIGINT)", "int8"),
+            ("CAST(CAST(1 AS VARCHAR) AS \"UINTEGER\")", "oid"),
             (
                 "pg_get_viewdef(CAST('21498' AS BIGINT), CAST('t' AS BOOLEAN))",
                 "pg_get_viewdef",
