@@ -8,7 +8,7 @@ pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -121,6 +121,9 @@ struct Prepared {
     /// Its last start took less than [`INLINE_START_MAX`]: the next one runs directly on the
     /// async worker, without the thread hand-off of `block_in_place`.
     quick: AtomicBool,
+    /// (table OID, attribute number) of each result column for the extended protocol's
+    /// RowDescription, worked out at the first Describe ([`sql::origin`]).
+    origins: OnceLock<Vec<(u32, i16)>>,
 }
 
 /// A statement whose previous start took less than this runs inline on the async worker. A
@@ -220,14 +223,16 @@ pub struct Session {
     savepoints: Vec<Savepoint>,
 }
 
-fn field(name: &str, ty: &DuckType, binary: bool) -> FieldDescription {
+/// A RowDescription field; `origin` is the (table OID, attribute number) the column comes
+/// from, (0, 0) for a computed one.
+fn field(name: &str, ty: &DuckType, binary: bool, origin: (u32, i16)) -> FieldDescription {
     let pg = pg_type_of(ty);
     // PostgreSQL's name for an unaliased expression (`count`, `?column?`), not DuckDB's text
     // of it: clients read columns by name (pandas, SQLAlchemy rows, psql headers)
     FieldDescription::new(
         sql::colname::pg_column_name(name).unwrap_or_else(|| name.to_owned()),
-        0,
-        0,
+        origin.0 as i32,
+        origin.1,
         pg.oid,
         pg.typlen,
         pg.typmod,
@@ -304,7 +309,7 @@ async fn send_row_description<W: Wire>(w: &mut W, columns: &[Column]) -> PgWireR
     }
     let fields = columns
         .iter()
-        .map(|c| field(&c.name, &c.ty, false))
+        .map(|c| field(&c.name, &c.ty, false, (0, 0)))
         .collect();
     w.feed_msg(PgWireBackendMessage::RowDescription(RowDescription::new(
         fields,
@@ -628,6 +633,7 @@ impl Session {
                 deferred_close: self.deferred_close.clone(),
                 copy_out: None,
                 quick: AtomicBool::new(false),
+                origins: OnceLock::new(),
             });
         };
         match sql::copy::parse(&text) {
@@ -642,6 +648,7 @@ impl Session {
                     deferred_close: self.deferred_close.clone(),
                     copy_out: None,
                     quick: AtomicBool::new(false),
+                    origins: OnceLock::new(),
                 })
             }
             Some(Ok(c)) => {
@@ -667,6 +674,7 @@ impl Session {
                     engine: self.engine.clone(),
                     deferred_close: self.deferred_close.clone(),
                     quick: AtomicBool::new(false),
+                    origins: OnceLock::new(),
                 });
             }
             None => {}
@@ -717,6 +725,7 @@ impl Session {
                 deferred_close: self.deferred_close.clone(),
                 copy_out: None,
                 quick: AtomicBool::new(false),
+                origins: OnceLock::new(),
             });
         }
         if let Err(r) = sql::guard::check_text(&text) {
@@ -765,6 +774,7 @@ impl Session {
             deferred_close: self.deferred_close.clone(),
             copy_out: None,
             quick: AtomicBool::new(false),
+            origins: OnceLock::new(),
         })
     }
 
@@ -1096,6 +1106,62 @@ impl Session {
         Ok(Ok(()))
     }
 
+    /// Where each result column of `stmt` comes from (see [`sql::origin`]); (0, 0) where that
+    /// is unknown. Costs two small catalog queries, once per prepared statement.
+    async fn column_origins(&mut self, stmt: &Prepared) -> Vec<(u32, i16)> {
+        let unknown = vec![(0, 0); stmt.columns.len()];
+        let select =
+            matches!(&stmt.body, Body::Duck { info, .. } if info.kind == StatementKind::Select);
+        // the lookups are queries: not inside a failed transaction, and only for a FROM
+        if !select
+            || self.tx == TxState::Failed
+            || !sql::lexer::contains_ignore_case(&stmt.sql, "from")
+        {
+            return unknown;
+        }
+        self.quiesce().await;
+        let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let q = format!("SELECT json_serialize_sql({})", literal(&stmt.sql));
+        let tree = match blocking(&self.engine, move |e| e.query_strings(&q)).await {
+            Ok(mut v) if v.len() == 1 => v.pop().flatten(),
+            _ => None,
+        };
+        let Some(shape) = tree.as_deref().and_then(sql::origin::shape) else {
+            return unknown;
+        };
+        if shape.tables.is_empty() {
+            return unknown;
+        }
+        let names: Vec<String> = shape
+            .tables
+            .iter()
+            .map(|t| literal(&t.name.to_lowercase()))
+            .collect();
+        // one row per column, its fields joined by \x01 (query_strings reads one column)
+        let q = format!(
+            "SELECT concat_ws(chr(1), database_name, schema_name, table_name, table_oid, \
+             column_name, column_index, current_database(), current_schema()) \
+             FROM duckdb_columns() WHERE lower(table_name) IN ({}) \
+             ORDER BY table_oid, column_index",
+            names.join(", ")
+        );
+        let Ok(rows) = blocking(&self.engine, move |e| e.query_strings(&q)).await else {
+            return unknown;
+        };
+        let rows: Vec<Vec<String>> = rows
+            .into_iter()
+            .flatten()
+            .map(|r| r.split('\x01').map(str::to_owned).collect())
+            .filter(|f: &Vec<String>| f.len() == 8)
+            .collect();
+        let columns: Vec<Option<sql::origin::TableColumns>> = shape
+            .tables
+            .iter()
+            .map(|t| sql::origin::catalog_columns(t, &rows))
+            .collect();
+        sql::origin::origins(&shape, &columns, stmt.columns.len()).unwrap_or(unknown)
+    }
+
     pub async fn describe_portal<W: Wire>(
         &mut self,
         w: &mut W,
@@ -1113,7 +1179,7 @@ impl Session {
     }
 
     async fn send_row_description<W: Wire>(
-        &self,
+        &mut self,
         w: &mut W,
         stmt: &Prepared,
         formats: Option<&[bool]>,
@@ -1123,11 +1189,19 @@ impl Session {
                 .feed_msg(PgWireBackendMessage::NoData(NoData::new()))
                 .await;
         }
+        if stmt.origins.get().is_none() {
+            let found = self.column_origins(stmt).await;
+            let _ = stmt.origins.set(found);
+        }
+        let origins = stmt.origins.get().expect("set above");
         let fields = stmt
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| field(&c.name, &c.ty, formats.is_some_and(|f| f[i])))
+            .map(|(i, c)| {
+                let origin = origins.get(i).copied().unwrap_or((0, 0));
+                field(&c.name, &c.ty, formats.is_some_and(|f| f[i]), origin)
+            })
             .collect();
         w.feed_msg(PgWireBackendMessage::RowDescription(RowDescription::new(
             fields,
@@ -1798,7 +1872,7 @@ impl Session {
                         .columns
                         .iter()
                         .zip(&portal.result_binary)
-                        .map(|(c, &binary)| field(&c.name, &c.ty, binary))
+                        .map(|(c, &binary)| field(&c.name, &c.ty, binary, (0, 0)))
                         .collect();
                     w.feed_msg(PgWireBackendMessage::RowDescription(RowDescription::new(
                         fields,

@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod fingerprint;
 pub mod guard;
 pub mod lexer;
+pub mod origin;
 
 use crate::engine::StatementKind;
 use lexer::{leading_words, tokens, Tok};

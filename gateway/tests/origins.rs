@@ -1,0 +1,108 @@
+//! Result columns name their table and attribute in RowDescription, as PostgreSQL's do:
+//! pgJDBC's `ResultSetMetaData.getTableName`/`isNullable`, Npgsql's KeyInfo and DBeaver's
+//! editable grids look them up in pg_class / pg_attribute.
+
+mod common;
+
+use common::start;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn described_columns_carry_the_table_oid_and_attribute_of_pg_attribute() {
+    let gw = start().await;
+    let c = gw.connect().await;
+    c.batch_execute(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, note VARCHAR); \
+         CREATE TABLE pets (id INTEGER, owner INTEGER, kind VARCHAR); \
+         CREATE SCHEMA zoo; CREATE TABLE zoo.people (zid INTEGER); \
+         CREATE TEMP TABLE scratch (s INTEGER)",
+    )
+    .await
+    .unwrap();
+    // what the catalog says each (table, column) is
+    let attr = |table: &'static str, column: &'static str| {
+        let c = &c;
+        async move {
+            let r = c
+                .query_one(
+                    "SELECT a.attrelid::BIGINT, a.attnum::INTEGER FROM pg_attribute a \
+                     JOIN pg_class k ON k.oid = a.attrelid \
+                     WHERE k.relname = $1 AND a.attname = $2 \
+                     AND pg_table_is_visible(k.oid)",
+                    &[&table, &column],
+                )
+                .await
+                .unwrap();
+            (r.get::<_, i64>(0) as u32, r.get::<_, i32>(1) as i16)
+        }
+    };
+    let origins = |sql: &'static str| {
+        let c = &c;
+        async move {
+            let s = c.prepare(sql).await.unwrap();
+            s.columns()
+                .iter()
+                .map(|col| (col.table_oid().unwrap_or(0), col.column_id().unwrap_or(0)))
+                .collect::<Vec<_>>()
+        }
+    };
+    let id = attr("people", "id").await;
+    let name = attr("people", "name").await;
+    let note = attr("people", "note").await;
+    assert_ne!(id.0, 0);
+    assert_eq!(
+        origins("SELECT name, id, id + 1 AS next, 'x' FROM people WHERE id > 0").await,
+        [name, id, (0, 0), (0, 0)]
+    );
+    assert_eq!(origins("SELECT * FROM people").await, [id, name, note]);
+    // joins: by alias, and an unqualified column only one table has
+    let kind = attr("pets", "kind").await;
+    let pet_id = attr("pets", "id").await;
+    assert_eq!(
+        origins("SELECT p.name, kind, x.id FROM people p JOIN pets x ON x.owner = p.id").await,
+        [name, kind, pet_id]
+    );
+    // `id` is in both tables: unknown, like an expression
+    assert_eq!(
+        origins("SELECT p.id, pets.* FROM people p, pets").await[0],
+        id
+    );
+    assert_eq!(
+        origins("SELECT p.id, pets.* FROM people p, pets").await[1],
+        pet_id
+    );
+    // another schema's table of the same name, and a temporary table
+    let zid = c
+        .query_one(
+            "SELECT a.attrelid::BIGINT FROM pg_attribute a WHERE a.attname = 'zid'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0) as u32;
+    assert_eq!(origins("SELECT zid FROM zoo.people").await, [(zid, 1)]);
+    assert_ne!(origins("SELECT s FROM scratch").await[0], (0, 0));
+    // what is not a plain column of a table claims nothing
+    assert_eq!(origins("SELECT count(*) FROM people").await, [(0, 0)]);
+    assert_eq!(
+        origins("WITH people AS (SELECT 1 AS id) SELECT id FROM people").await,
+        [(0, 0)]
+    );
+    assert_eq!(
+        origins("SELECT id FROM (SELECT id FROM people) s").await,
+        [(0, 0)]
+    );
+    assert_eq!(origins("SELECT 1").await, [(0, 0)]);
+    // the statement still runs, and the session is unaffected by the lookups in a transaction
+    c.batch_execute("BEGIN").await.unwrap();
+    c.execute("INSERT INTO people VALUES (1, 'a', NULL)", &[])
+        .await
+        .unwrap();
+    assert_eq!(origins("SELECT name FROM people").await, [name]);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM people", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    c.batch_execute("COMMIT").await.unwrap();
+}
