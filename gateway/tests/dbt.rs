@@ -66,5 +66,5 @@ async fn view_models_swap_and_columns_are_read_by_three_part_names() {
         .await
         .unwrap(),
     );
-    assert_eq!(cols, [["run", "INTEGER"], ["label", "VARCHAR"]]);
+    assert_eq!(cols, [["run", "integer"], ["label", "text"]]);
 }

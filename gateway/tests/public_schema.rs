@@ -365,3 +365,66 @@ async fn the_catalog_says_public() {
         [["[public, inventory]"]]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn information_schema_types_and_the_public_schema_as_postgresql_spells_them() {
+    let gw = start().await;
+    let c = gw.connect().await;
+    c.batch_execute(
+        "CREATE TYPE mood AS ENUM ('a', 'b'); \
+         CREATE TABLE ty (i INTEGER, b BIGINT, s SMALLINT, v VARCHAR(20), n DECIMAL(10, 2), \
+           ts TIMESTAMP, tz TIMESTAMPTZ, d DOUBLE, r REAL, ok BOOLEAN, j JSON, blob BLOB, u UUID, \
+           arr INTEGER[], m mood, st STRUCT(x INTEGER))",
+    )
+    .await
+    .unwrap();
+    // Grafana's query builder shows data_type
+    assert_eq!(
+        q(
+            &c,
+            "SELECT column_name, data_type, udt_schema || '.' || udt_name FROM information_schema.columns \
+             WHERE table_name = 'ty' AND column_name <> 'm' ORDER BY ordinal_position"
+        )
+        .await,
+        [
+            ["i", "integer", "pg_catalog.int4"],
+            ["b", "bigint", "pg_catalog.int8"],
+            ["s", "smallint", "pg_catalog.int2"],
+            ["v", "text", "pg_catalog.text"],
+            ["n", "numeric", "pg_catalog.numeric"],
+            ["ts", "timestamp without time zone", "pg_catalog.timestamp"],
+            ["tz", "timestamp with time zone", "pg_catalog.timestamptz"],
+            ["d", "double precision", "pg_catalog.float8"],
+            ["r", "real", "pg_catalog.float4"],
+            ["ok", "boolean", "pg_catalog.bool"],
+            ["j", "json", "pg_catalog.json"],
+            ["blob", "bytea", "pg_catalog.bytea"],
+            ["u", "uuid", "pg_catalog.uuid"],
+            ["arr", "ARRAY", "pg_catalog._int4"],
+            ["st", "json", "pg_catalog.json"],
+        ]
+    );
+    assert_eq!(
+        q(
+            &c,
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'ty' AND column_name = 'm'"
+        )
+        .await,
+        [["USER-DEFINED"]]
+    );
+    // psql \dn+: the public schema is pg_database_owner's, with PostgreSQL's ACL and comment
+    assert_eq!(
+        q(
+            &c,
+            "SELECT pg_catalog.pg_get_userbyid(n.nspowner), pg_catalog.array_to_string(n.nspacl, ' '), \
+             pg_catalog.obj_description(n.oid, 'pg_namespace') FROM pg_catalog.pg_namespace n \
+             WHERE n.nspname = 'public'"
+        )
+        .await,
+        [[
+            "pg_database_owner",
+            "pg_database_owner=UC/pg_database_owner =U/pg_database_owner",
+            "standard public schema"
+        ]]
+    );
+}

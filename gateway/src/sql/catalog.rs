@@ -337,6 +337,19 @@ fn type_catalog_sql() -> String {
             column_case.push_str(&format!(" WHEN t = '{name}[]' THEN {a}"));
         }
     }
+    // information_schema.columns.data_type / udt_name as PostgreSQL spells them (Grafana's query
+    // builder shows data_type): the name format_type prints for the column's wire type,
+    // `ARRAY` for arrays and `USER-DEFINED` for enums
+    let mut data_type_case = String::new();
+    let mut udt_case = String::new();
+    for t in CATALOG_TYPES {
+        data_type_case.push_str(&format!(
+            " WHEN {} THEN '{}'",
+            t.oid,
+            t.display.replace('\'', "''")
+        ));
+        udt_case.push_str(&format!(" WHEN {} THEN '{}'", t.oid, t.typname));
+    }
     column_case.push_str(&format!(
         " WHEN t LIKE 'DECIMAL(%' AND NOT t LIKE '%]' THEN {} WHEN t LIKE 'DECIMAL(%)[]' THEN {} \
           WHEN t LIKE 'ENUM(%' AND NOT t LIKE '%]' THEN {} \
@@ -350,6 +363,13 @@ fn type_catalog_sql() -> String {
     ));
     format!(
         "CREATE OR REPLACE TEMP MACRO duckgate_column_type_oid(t) AS {column_case};\
+         CREATE OR REPLACE TEMP MACRO duckgate_information_schema_type(t) AS CASE \
+           WHEN t LIKE '%]' THEN 'ARRAY' WHEN t LIKE 'ENUM(%' THEN 'USER-DEFINED' \
+           ELSE CASE duckgate_column_type_oid(t){data_type_case} END END;\
+         CREATE OR REPLACE TEMP MACRO duckgate_information_schema_udt(t) AS CASE \
+           WHEN t LIKE 'ENUM(%' THEN NULL \
+           WHEN t LIKE '%]' THEN '_' || CASE duckgate_column_type_oid(regexp_replace(t, '\\[[0-9]*\\]$', '')){udt_case} END \
+           ELSE CASE duckgate_column_type_oid(t){udt_case} END END;\
          CREATE OR REPLACE TEMP VIEW duckgate_types AS SELECT * FROM (VALUES {rows}) \
            v(oid, typname, display, typlen, typcategory, typelem, typarray, typtype);\
          CREATE OR REPLACE TEMP MACRO duckgate_qualified(schema_name, name) AS \
@@ -406,10 +426,14 @@ fn type_catalog_sql() -> String {
          CREATE OR REPLACE TEMP MACRO duckgate_regtype_name(type_oid) AS \
            CASE WHEN type_oid = 0 THEN '-' ELSE COALESCE(format_type(type_oid, NULL), type_oid::VARCHAR) END;\
          CREATE OR REPLACE TEMP VIEW pg_namespace AS \
-           SELECT oid, duckgate_pg_schema(nspname) AS nspname, 10::BIGINT AS nspowner, NULL::VARCHAR[] AS nspacl \
+           SELECT oid, duckgate_pg_schema(nspname) AS nspname, \
+                  CASE WHEN nspname = 'main' THEN 6171 ELSE 10 END::BIGINT AS nspowner, \
+                  CASE WHEN nspname = 'main' \
+                    THEN ['pg_database_owner=UC/pg_database_owner', '=U/pg_database_owner'] END::VARCHAR[] AS nspacl \
            FROM pg_catalog.pg_namespace \
-           UNION ALL SELECT 11, 'pg_catalog', 10, NULL \
-           UNION ALL SELECT oid, schema_name, 10, NULL FROM duckdb_schemas() \
+           UNION ALL SELECT 11, 'pg_catalog', 10, ['duckdb=UC/duckdb', '=U/duckdb'] \
+           UNION ALL SELECT 99, 'pg_toast', 10, NULL \
+           UNION ALL SELECT oid, schema_name, 10, ['duckdb=UC/duckdb', '=U/duckdb'] FROM duckdb_schemas() \
              WHERE database_name = 'system' AND schema_name = 'information_schema';\
          CREATE OR REPLACE TEMP VIEW duckgate_enum_columns AS \
            SELECT enum_spelling, min(oid) AS oid FROM duckgate_user_types WHERE enum_spelling IS NOT NULL \
@@ -435,6 +459,8 @@ fn type_catalog_sql() -> String {
            LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type) dg_a \
            LEFT JOIN duckgate_all_types dg_t ON dg_t.oid = dg_a.atttypid;",
         rows = rows.join(", "),
+        data_type_case = data_type_case,
+        udt_case = udt_case,
         numeric = oid::NUMERIC,
         text = oid::TEXT,
         varchar = oid::VARCHAR,
@@ -586,9 +612,9 @@ fn objects_sql() -> String {
                   CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype, \
                   CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confdeltype, \
                   CASE WHEN c.contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype, \
-                  true AS conislocal, 0 AS coninhcount, c.contype <> 'c' AS connoinherit, c.conkey, fk.confkey, \
+                  true AS conislocal, 0 AS coninhcount, false AS connoinherit, c.conkey, fk.confkey, \
                   NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop, \
-                  NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop, c.expression AS conbin \
+                  NULL::BIGINT[] AS conexclop, c.expression AS conbin \
            FROM duckgate_constraints c LEFT JOIN duckgate_foreign_keys fk ON fk.oid = c.oid \
            LEFT JOIN duckgate_constraints u ON u.table_oid = fk.confrelid AND u.contype IN ('p', 'u') \
              AND u.conkey = fk.confkey;\
@@ -689,7 +715,10 @@ fn objects_sql() -> String {
            UNION ALL SELECT index_oid, 1259, 0, comment FROM duckdb_indexes() WHERE comment <> '' \
            UNION ALL SELECT sequence_oid, 1259, 0, comment FROM duckdb_sequences() WHERE comment <> '' \
            UNION ALL SELECT type_oid, 1247, 0, comment FROM duckdb_types() WHERE NOT internal AND comment <> '' \
-           UNION ALL SELECT oid, 2615, 0, comment FROM duckdb_schemas() WHERE comment <> '';\
+           UNION ALL SELECT oid, 2615, 0, CASE WHEN comment <> '' THEN comment ELSE 'standard public schema' END \
+             FROM duckdb_schemas() WHERE comment <> '' OR schema_name = 'main' \
+           UNION ALL SELECT * FROM (VALUES (11, 2615, 0, 'system catalog schema'), \
+                                          (99, 2615, 0, 'reserved schema for TOAST tables'));\
          CREATE OR REPLACE TEMP MACRO obj_description(obj) AS \
              (SELECT min(dg_d.description) FROM pg_description dg_d WHERE dg_d.objoid = obj AND dg_d.objsubid = 0), \
            (obj, catalog) AS (SELECT min(dg_d.description) FROM pg_description dg_d \
@@ -762,7 +791,11 @@ fn objects_sql() -> String {
            SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
            FROM information_schema.tables WHERE duckgate_listed(table_catalog, table_schema, table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_columns AS \
-           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
+           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema, \
+                             duckgate_information_schema_type(data_type) AS data_type, \
+                             COALESCE(duckgate_information_schema_udt(data_type), udt_name) AS udt_name, \
+                             CASE WHEN duckgate_information_schema_udt(data_type) IS NOT NULL THEN 'pg_catalog' \
+                                  ELSE duckgate_pg_schema(udt_schema) END AS udt_schema) \
            FROM information_schema.columns WHERE duckgate_listed(table_catalog, table_schema, table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_views AS \
            SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
@@ -830,8 +863,10 @@ fn is_information_schema_view(name: &str) -> bool {
 
 /// Session objects that do not depend on the type table.
 const FIXED_SQL: &str =
-    // psql \l \dn \dt \dv \df (Owner column); pgJDBC, Npgsql
-    "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(role_oid) AS 'duckdb';\
+    // psql \l \dn \dt \dv \df (Owner column); pgJDBC, Npgsql. PostgreSQL 15's public schema
+    // (DuckDB's main) belongs to pg_database_owner (6171)
+    "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(role_oid) AS \
+       CASE WHEN role_oid = 6171 THEN 'pg_database_owner' ELSE 'duckdb' END;\
      CREATE OR REPLACE TEMP MACRO duckgate_pg_schema(s) AS CASE WHEN s = 'main' THEN 'public' ELSE s END;\
      CREATE OR REPLACE TEMP MACRO current_schema() AS duckgate_pg_schema(pg_catalog.current_schema());\
      CREATE OR REPLACE TEMP MACRO current_schemas(implicit) AS \
@@ -885,7 +920,7 @@ const FIXED_SQL: &str =
               NULL::VARCHAR AS oprkind, false AS oprcanmerge, false AS oprcanhash, NULL::BIGINT AS oprleft, \
               NULL::BIGINT AS oprright, NULL::BIGINT AS oprresult, NULL::BIGINT AS oprcom, NULL::BIGINT AS oprnegate, \
               NULL::VARCHAR AS oprcode, NULL::VARCHAR AS oprrest, NULL::VARCHAR AS oprjoin WHERE false;\
-     CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * EXCLUDE (proisagg) FROM pg_catalog.pg_proc UNION ALL BY NAME \
+     CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * FROM pg_catalog.pg_proc UNION ALL BY NAME \
        SELECT 2400::BIGINT AS oid, 'array_recv' AS proname, 11::BIGINT AS pronamespace;\
      CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS \
        CASE WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') THEN ident \
