@@ -11,7 +11,6 @@
 -- sent: 1
 -- param-types: text
 -- pg: 1 row
--- known-gap: text::regtype::oid of a type name ('mood', '_mood') fails: regtype from text is not resolved to the type's OID
 select $1::text::regtype::oid;
 -- next
 -- id: pgx-002
@@ -29,7 +28,6 @@ select typtype::text, typbasetype from pg_type where oid=$1
 -- sent: 1
 -- param-types: text
 -- pg: 1 row
--- known-gap: text::regtype::oid of a type name ('mood', '_mood') fails: regtype from text is not resolved to the type's OID
 select $1::text::regtype::oid;
 -- next
 -- id: pgx-004

@@ -1532,7 +1532,6 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
--- known-gap: the result column of x::pg_catalog.regclass::pg_catalog.oid is named "uinteger", PostgreSQL names it oid
 SELECT 'big_orders'::pg_catalog.regclass::pg_catalog.oid
 -- next
 -- id: psql-089

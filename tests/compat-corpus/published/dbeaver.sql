@@ -187,7 +187,7 @@ ORDER BY a.attnum
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java ConstraintCache
 -- pg: 2 rows
 -- oid 16407: class public.orders
--- known-gap: pg_constraint not in PostgreSQL 15's columns and values (no confdelsetcols; connoinherit f; conpfeqop/conppeqop/conffeqop NULL)
+-- known-gap: pg_constraint.conpfeqop/conppeqop/conffeqop are NULL for foreign keys (PostgreSQL: the key types' equality operators, {96} = int4eq)
 SELECT c.oid,c.*,t.relname as tabrelname,rt.relnamespace as refnamespace,d.description, case when c.contype='c' then "substring"(pg_get_constraintdef(c.oid), 7) else null end consrc_copy
 FROM pg_catalog.pg_constraint c
 INNER JOIN pg_catalog.pg_class t ON t.oid=c.conrelid
@@ -226,7 +226,6 @@ WHERE rc.oid=i.inhrelid AND rc.relnamespace=$1 AND pc.oid=i.inhparent
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java ProceduresCache
 -- pg: 0 rows
 -- oid 2200: namespace public
--- known-gap: pg_proc has a column proisagg that PostgreSQL 15's pg_proc does not have (SELECT p.* sees an extra column)
 SELECT p.oid as poid,p.*,pg_catalog.pg_get_expr(p.proargdefaults, 0) as arg_defaults,d.description
 FROM pg_catalog.pg_proc p
 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=p.oid and d.classoid='pg_proc'::regclass  AND d.objsubid = 0
