@@ -612,9 +612,9 @@ fn objects_sql() -> String {
                   CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype, \
                   CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confdeltype, \
                   CASE WHEN c.contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype, \
-                  true AS conislocal, 0 AS coninhcount, false AS connoinherit, c.conkey, fk.confkey, \
+                  true AS conislocal, 0 AS coninhcount, c.contype <> 'c' AS connoinherit, c.conkey, fk.confkey, \
                   NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop, \
-                  NULL::BIGINT[] AS conexclop, c.expression AS conbin \
+                  NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop, c.expression AS conbin \
            FROM duckgate_constraints c LEFT JOIN duckgate_foreign_keys fk ON fk.oid = c.oid \
            LEFT JOIN duckgate_constraints u ON u.table_oid = fk.confrelid AND u.contype IN ('p', 'u') \
              AND u.conkey = fk.confkey;\
@@ -920,7 +920,7 @@ const FIXED_SQL: &str =
               NULL::VARCHAR AS oprkind, false AS oprcanmerge, false AS oprcanhash, NULL::BIGINT AS oprleft, \
               NULL::BIGINT AS oprright, NULL::BIGINT AS oprresult, NULL::BIGINT AS oprcom, NULL::BIGINT AS oprnegate, \
               NULL::VARCHAR AS oprcode, NULL::VARCHAR AS oprrest, NULL::VARCHAR AS oprjoin WHERE false;\
-     CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * FROM pg_catalog.pg_proc UNION ALL BY NAME \
+     CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * EXCLUDE (proisagg) FROM pg_catalog.pg_proc UNION ALL BY NAME \
        SELECT 2400::BIGINT AS oid, 'array_recv' AS proname, 11::BIGINT AS pronamespace;\
      CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS \
        CASE WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') THEN ident \
