@@ -428,3 +428,37 @@ async fn information_schema_types_and_the_public_schema_as_postgresql_spells_the
         ]]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_and_cursors_take_public_names() {
+    use futures::{SinkExt, TryStreamExt};
+    let gw = start().await;
+    let c = gw.connect().await;
+    c.batch_execute("CREATE TABLE public.cp (id INTEGER, s TEXT)")
+        .await
+        .unwrap();
+    // psql \copy / pgJDBC's CopyManager name the table with its schema
+    let sink = c
+        .copy_in("COPY public.cp (id, s) FROM STDIN")
+        .await
+        .unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"1\ta\n2\tb\n"))
+        .await
+        .unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 2);
+    let out: Vec<bytes::Bytes> = c
+        .copy_out("COPY \"public\".\"cp\" TO STDOUT (FORMAT csv)")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8(out.concat()).unwrap(), "1,a\n2,b\n");
+    // psycopg2's named cursors wrap the query in DECLARE
+    c.batch_execute("BEGIN; DECLARE cur CURSOR FOR SELECT id FROM public.cp ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(q(&c, "FETCH 1 FROM cur").await, [["1"]]);
+    c.batch_execute("COMMIT").await.unwrap();
+}
