@@ -301,6 +301,15 @@ async fn the_catalog_says_public() {
         .await,
         [["inventory.items", "inventory.kind"]]
     );
+    assert_eq!(
+        q(
+            &c,
+            "SELECT 'public'::regnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'public'), \
+             to_regnamespace('\"inventory\"') IS NOT NULL, to_regnamespace('main') IS NULL"
+        )
+        .await,
+        [["t", "t", "t"]]
+    );
     c.batch_execute("SET search_path = inventory")
         .await
         .unwrap();

@@ -178,6 +178,7 @@ const SESSION_FUNCTIONS: &[&str] = &[
     // DuckDB's default schema `main` is PostgreSQL's `public` (pgJDBC, SQLAlchemy, psql)
     "current_schema",
     "current_schemas",
+    "to_regnamespace",
 ];
 
 /// The session's catalog objects (built once per process).
@@ -577,6 +578,10 @@ fn objects_sql() -> String {
              AND (NOT contains(name, '.') OR duckgate_pg_schema(dg_n.nspname) = trim(split_part(name, '.', 1), '\"')) \
            ORDER BY (duckgate_pg_schema(dg_n.nspname) = current_schema()) DESC LIMIT 1)) END;\
          CREATE OR REPLACE TEMP MACRO to_regclass(name) AS duckgate_regclass(name);\
+         CREATE OR REPLACE TEMP MACRO duckgate_regnamespace(name) AS ( \
+           SELECT min(dg_n.oid) FROM pg_namespace dg_n WHERE dg_n.nspname = CASE WHEN name LIKE '\"%\"' \
+             THEN replace(name[2:-2], '\"\"', '\"') ELSE lower(name) END);\
+         CREATE OR REPLACE TEMP MACRO to_regnamespace(name) AS duckgate_regnamespace(name);\
          CREATE OR REPLACE TEMP MACRO duckgate_btree_opclass(type_oid) AS CASE type_oid{opclasses} ELSE 0 END;\
          CREATE OR REPLACE TEMP VIEW duckgate_constraints AS \
            SELECT c.*, \
@@ -1136,9 +1141,9 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
             i += 4;
             continue;
         }
-        // pgJDBC, SQLAlchemy, Npgsql: `'schema.name'::regclass` / `'int4'::regtype` look an
-        // object up by name; they become the session macros that do the lookup in DuckDB's
-        // catalog (NULL when there is no such object).
+        // pgJDBC, SQLAlchemy, Npgsql: `'schema.name'::regclass` / `'int4'::regtype` /
+        // `'public'::regnamespace` look an object up by name; they become the session macros
+        // that do the lookup in DuckDB's catalog (NULL when there is no such object).
         // (SQLAlchemy with psycopg 3 binds the name: `$2::regclass`, `CAST($2 AS REGCLASS)`)
         let name_arg = |t: &Token| match t.tok {
             Tok::Literal if sql[t.start..].starts_with('\'') => {
@@ -1159,6 +1164,7 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
             let func = match target.as_str() {
                 "regclass" => Some("duckgate_regclass"),
                 "regtype" => Some("duckgate_regtype"),
+                "regnamespace" => Some("duckgate_regnamespace"),
                 _ => None,
             };
             if let (Some(func), Some(arg)) = (func, name_arg(t)) {
@@ -1721,6 +1727,13 @@ mod tests {
                 .unwrap()
                 .sql,
             "SELECT string_to_array(COALESCE(getvariable('duckgate_search_path'), '\"$user\", public'), ',') AS p"
+        );
+        // psql, DBeaver: a schema looked up by name
+        assert_eq!(
+            rewrite("SELECT 1 FROM pg_namespace WHERE oid = 'public'::regnamespace")
+                .unwrap()
+                .sql,
+            "SELECT 1 FROM pg_namespace WHERE oid = duckgate_regnamespace('public')"
         );
         assert_eq!(rewrite("SELECT current_setting('search_path')"), None);
         assert_eq!(
