@@ -190,11 +190,32 @@ pub fn install_sql() -> &'static str {
             .map(|r| format!("CREATE OR REPLACE TEMP VIEW {r} AS SELECT * FROM pg_catalog.{r};"))
             .collect();
         format!(
-            "{FIXED_SQL}{passthrough}{}{}",
+            "{FIXED_SQL}{passthrough}{}{}{}",
             type_catalog_sql(),
-            objects_sql()
+            objects_sql(),
+            current_setting_sql()
         )
     })
+}
+
+/// `current_setting(name)` with a name DuckDB cannot see at bind time (SQLAlchemy's
+/// `current_setting($1::VARCHAR)`, psql's `current_setting(s.name)` over pg_settings): the
+/// constants above, the session's search path (as the rule for a literal `'search_path'`), else
+/// DuckDB's setting of that name; an unknown name fails as on PostgreSQL unless `missing_ok`.
+fn current_setting_sql() -> String {
+    let constants: String = CONSTANT_SETTINGS
+        .iter()
+        .map(|(n, v)| format!("WHEN lower(dg_n) = '{n}' THEN '{v}' "))
+        .collect();
+    format!(
+        "CREATE OR REPLACE TEMP MACRO duckgate_current_setting(dg_n, dg_missing_ok := false) AS \
+           CASE {constants}\
+             WHEN lower(dg_n) = 'search_path' THEN COALESCE(getvariable('duckgate_search_path'), '\"$user\", public') \
+             WHEN lower(dg_n) IN (SELECT lower(dg_s.name) FROM duckdb_settings() dg_s) \
+               THEN (SELECT min(dg_s.value) FROM duckdb_settings() dg_s WHERE lower(dg_s.name) = lower(dg_n)) \
+             WHEN dg_missing_ok THEN NULL \
+             ELSE error('unrecognized configuration parameter \"' || dg_n || '\"') END;"
+    )
 }
 
 /// A PostgreSQL type the gateway sends on the wire, as `pg_type` describes it.
@@ -1481,6 +1502,22 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
                 continue;
             }
         }
+        // SQLAlchemy's `current_setting($1::VARCHAR)`, psql's `current_setting(s.name)`: a name
+        // that is not a literal (DuckDB wants a constant) goes through the session's macro
+        if t.tok == Tok::Word
+            && is(sql, Some(t), "current_setting")
+            && toks.get(i + 1).is_some_and(|t| t.tok == Tok::OpenParen)
+            && !(toks.get(i + 2).is_some_and(|t| t.tok == Tok::Literal)
+                && toks.get(i + 3).is_some_and(|t| t.tok == Tok::CloseParen))
+            && !(i > 0
+                && is(sql, toks.get(i - 1), ".")
+                && !is(sql, toks.get(i.wrapping_sub(2)), "pg_catalog"))
+        {
+            edits.push((t.start, t.end, "duckgate_current_setting".to_owned()));
+            needs_install = true;
+            i += 1;
+            continue;
+        }
         // SQLAlchemy (`select current_schema()`), psql, pgJDBC: `current_schema` (also bare, a
         // SQL keyword) is the session's macro, which says `public` for DuckDB's `main`
         if t.tok == Tok::Word
@@ -1830,6 +1867,13 @@ mod tests {
                 .sql,
             "SELECT CAST('tuple' AS text), CAST(x AS pg_catalog.regtype) FROM pg_type"
         );
+        // SQLAlchemy, psql \dconfig: a setting name DuckDB cannot see at bind time
+        let r = rewrite("SELECT current_setting($1::VARCHAR), pg_catalog.current_setting(s.name) FROM pg_settings s").unwrap();
+        assert_eq!(
+            r.sql,
+            "SELECT duckgate_current_setting($1::VARCHAR), duckgate_current_setting(s.name) FROM pg_settings s"
+        );
+        assert!(r.needs_install);
         // psql's publication listing: the series' column takes the alias
         assert_eq!(
             rewrite("SELECT s FROM pg_catalog.generate_series(0, 3) s WHERE true")

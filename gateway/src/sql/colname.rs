@@ -73,6 +73,7 @@ fn function_name(name: &str) -> Option<Named> {
         "struct_pack" | "row" => ("row".into(), 2),
         "duckgate_regclass" => ("regclass".into(), 1),
         "duckgate_regtype" => ("regtype".into(), 1),
+        "duckgate_current_setting" => ("current_setting".into(), 2),
         _ => return None,
     })
 }
