@@ -106,3 +106,59 @@ async fn described_columns_carry_the_table_oid_and_attribute_of_pg_attribute() {
     assert_eq!(n, 1);
     c.batch_execute("COMMIT").await.unwrap();
 }
+
+/// (table OID, attribute) of each column of `sql`, as the gateway describes it.
+async fn described(c: &tokio_postgres::Client, sql: &str) -> Vec<(u32, i16)> {
+    let s = c.prepare(sql).await.unwrap();
+    s.columns()
+        .iter()
+        .map(|col| (col.table_oid().unwrap_or(0), col.column_id().unwrap_or(0)))
+        .collect()
+}
+
+/// The catalog rows behind the origins are shared by the sessions of a database; another
+/// session's DDL, a session's own temporary tables and uncommitted DDL must all be seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn origins_follow_other_sessions_ddl_temporary_tables_and_open_transactions() {
+    let gw = start().await;
+    let a = gw.connect().await;
+    let b = gw.connect().await;
+    a.batch_execute("CREATE TABLE t (x INTEGER, y INTEGER)")
+        .await
+        .unwrap();
+    let before = described(&a, "SELECT y FROM t").await;
+    assert_eq!(before[0].1, 2);
+    // b recreates t with the columns swapped: a's next first Describe sees the new table
+    b.batch_execute("DROP TABLE t; CREATE TABLE t (y INTEGER, x INTEGER)")
+        .await
+        .unwrap();
+    let after = described(&a, "SELECT y, x FROM t").await;
+    assert_eq!(after.iter().map(|o| o.1).collect::<Vec<_>>(), [1, 2]);
+    assert_ne!(after[0].0, before[0].0, "a new table has a new OID");
+    // b's temporary t shadows the table for b only
+    b.batch_execute("CREATE TEMP TABLE t (z INTEGER)")
+        .await
+        .unwrap();
+    let in_b = described(&b, "SELECT * FROM t").await;
+    assert_eq!(in_b.len(), 1);
+    assert_ne!(in_b[0].0, 0);
+    assert_ne!(in_b[0].0, after[0].0);
+    assert_eq!(in_b[0].1, 1);
+    assert_eq!(described(&a, "SELECT * FROM t").await, after);
+    // a's uncommitted column is a's alone: b still gets t as committed
+    a.batch_execute("BEGIN; ALTER TABLE t ADD COLUMN w INTEGER")
+        .await
+        .unwrap();
+    assert_eq!(described(&a, "SELECT * FROM t").await.len(), 3);
+    assert_eq!(described(&a, "SELECT w FROM t").await[0].1, 3);
+    let c = gw.connect().await;
+    assert_eq!(described(&c, "SELECT * FROM t").await, after);
+    a.batch_execute("ROLLBACK").await.unwrap();
+    // a table created in a's open transaction is a's alone until COMMIT
+    a.batch_execute("BEGIN; CREATE TABLE fresh (f1 INTEGER, f2 INTEGER)")
+        .await
+        .unwrap();
+    assert_eq!(described(&a, "SELECT f2 FROM fresh").await[0].1, 2);
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(described(&b, "SELECT f1, f2 FROM fresh").await[1].1, 2);
+}

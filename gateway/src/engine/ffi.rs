@@ -38,6 +38,8 @@ unsafe fn borrowed_c_str(p: *const c_char) -> String {
 /// One DuckDB database instance (shared by every session on that database).
 pub struct Database {
     raw: ffi::duckdb_database,
+    /// Catalog facts the instance's sessions share (see [`super::TableRowsCache`]).
+    tables: Arc<super::TableRowsCache>,
 }
 
 // DuckDB database handles are thread-safe.
@@ -70,7 +72,10 @@ impl Database {
                 let msg = owned_c_str(err);
                 return Err(DbError::from_message(&msg));
             }
-            Ok(Arc::new(Database { raw: db }))
+            Ok(Arc::new(Database {
+                raw: db,
+                tables: Arc::default(),
+            }))
         }
     }
 
@@ -86,7 +91,7 @@ impl Database {
             interrupter: Arc::new(Interrupter {
                 con: Mutex::new(con),
             }),
-            _db: self.clone(),
+            db: self.clone(),
         })
     }
 }
@@ -119,7 +124,7 @@ impl Interrupter {
 pub struct Connection {
     raw: ffi::duckdb_connection,
     interrupter: Arc<Interrupter>,
-    _db: Arc<Database>,
+    db: Arc<Database>,
 }
 
 unsafe impl Send for Connection {}
@@ -209,6 +214,13 @@ pub struct Prepared {
 impl Drop for Prepared {
     fn drop(&mut self) {
         unsafe { ffi::duckdb_destroy_prepare(&mut self.raw) }
+    }
+}
+
+impl Connection {
+    /// The catalog cache of this connection's database instance.
+    pub fn table_rows(&self) -> Arc<super::TableRowsCache> {
+        self.db.tables.clone()
     }
 }
 

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::engine::{
     Column, ColumnFormat, DbError, EncodeSettings, Engine, RowEncoder, SharedEngine, Start,
-    StatementInfo, StatementKind, StreamItem, PLAN_CHANGED, STREAM_QUEUE_BATCHES,
+    StatementInfo, StatementKind, StreamItem, TableRowsCache, PLAN_CHANGED, STREAM_QUEUE_BATCHES,
 };
 use crate::error::PgError;
 use crate::sql::copy::CopyFormat;
@@ -221,6 +221,14 @@ pub struct Session {
     plan_cache: HashMap<(String, Vec<u32>), Arc<Prepared>>,
     /// SAVEPOINTs of the open transaction block, oldest first.
     savepoints: Vec<Savepoint>,
+    /// Catalog rows shared with the instance's other sessions (result column origins).
+    table_rows: Arc<TableRowsCache>,
+    /// The session created temporary objects of its own: its name lookups cannot use the
+    /// shared [`TableRowsCache`].
+    own_temp_objects: bool,
+    /// The open transaction changed a catalog: until it ends, the session sees a catalog no
+    /// other session does.
+    uncommitted_ddl: bool,
 }
 
 /// A RowDescription field; `origin` is the (table OID, attribute number) the column comes
@@ -440,6 +448,9 @@ impl Session {
         });
         Session {
             info,
+            table_rows: engine.table_rows(),
+            own_temp_objects: false,
+            uncommitted_ddl: false,
             deferred_close: engine.deferred_close(),
             engine: Arc::new(Mutex::new(engine)),
             cancel,
@@ -1106,6 +1117,23 @@ impl Session {
         Ok(Ok(()))
     }
 
+    /// `stmt` (not a SELECT) is about to run: retire the shared catalog rows if it may change
+    /// a catalog or end a transaction that did, and note what makes this session's view of
+    /// the catalog its own: temporary objects (a CREATE mentioning TEMP, an over-approximation
+    /// that only costs the session the shared cache) and DDL not yet committed.
+    fn catalog_may_change(&mut self, kind: StatementKind, sql: &str) {
+        use StatementKind::*;
+        match kind {
+            Select | Explain | Insert | Update | Delete | Merge | Copy | Set => return,
+            Transaction => self.uncommitted_ddl = false,
+            _ => self.uncommitted_ddl |= self.in_transaction(),
+        }
+        if kind == Create && sql::lexer::contains_ignore_case(sql, "temp") {
+            self.own_temp_objects = true;
+        }
+        self.table_rows.invalidate();
+    }
+
     /// Where each result column of `stmt` comes from (see [`sql::origin`]); (0, 0) where that
     /// is unknown. Costs two small catalog queries, once per prepared statement.
     async fn column_origins(&mut self, stmt: &Prepared) -> Vec<(u32, i16)> {
@@ -1132,28 +1160,65 @@ impl Session {
         if shape.tables.is_empty() {
             return unknown;
         }
-        let names: Vec<String> = shape
+        let mut names: Vec<String> = shape
             .tables
             .iter()
             .map(|t| literal(&t.name.to_lowercase()))
             .collect();
-        // one row per column, its fields joined by \x01 (query_strings reads one column)
-        let q = format!(
-            "SELECT concat_ws(chr(1), database_name, schema_name, table_name, table_oid, \
-             column_name, column_index, current_database(), current_schema()) \
-             FROM duckdb_columns() WHERE lower(table_name) IN ({}) \
-             ORDER BY table_oid, column_index",
-            names.join(", ")
-        );
+        names.sort();
+        names.dedup();
+        let names = names.join(", ");
+        let shared = !self.own_temp_objects && !self.uncommitted_ddl;
+        let generation = self.table_rows.generation();
+        let cached = if shared {
+            self.table_rows.get(&names)
+        } else {
+            None
+        };
+        // one row per column, its fields joined by \x01 (query_strings reads one column);
+        // the session's current database and schema go with every row
+        let here = "current_database(), current_schema()";
+        let q =
+            match &cached {
+                Some(_) => format!("SELECT concat_ws(chr(1), {here})"),
+                None => {
+                    format!(
+                "SELECT concat_ws(chr(1), database_name, schema_name, table_name, table_oid, \
+                 column_name, column_index, {here}) \
+                 FROM duckdb_columns() WHERE lower(table_name) IN ({names}) {} \
+                 ORDER BY table_oid, column_index",
+                if shared { "AND database_name <> 'temp'" } else { "" },
+            )
+                }
+            };
         let Ok(rows) = blocking(&self.engine, move |e| e.query_strings(&q)).await else {
             return unknown;
         };
-        let rows: Vec<Vec<String>> = rows
-            .into_iter()
-            .flatten()
-            .map(|r| r.split('\x01').map(str::to_owned).collect())
-            .filter(|f: &Vec<String>| f.len() == 8)
-            .collect();
+        let split = |r: String| r.split('\x01').map(str::to_owned).collect::<Vec<_>>();
+        let rows: Vec<Vec<String>> = match cached {
+            Some(table_rows) => {
+                let Some(here) = rows.into_iter().flatten().next().map(split) else {
+                    return unknown;
+                };
+                table_rows
+                    .iter()
+                    .map(|r| r.iter().chain(&here).cloned().collect())
+                    .collect()
+            }
+            None => {
+                let rows: Vec<Vec<String>> = rows
+                    .into_iter()
+                    .flatten()
+                    .map(split)
+                    .filter(|f| f.len() == 8)
+                    .collect();
+                if shared {
+                    let table_rows = rows.iter().map(|r| r[..6].to_vec()).collect();
+                    self.table_rows.put(names, generation, Arc::new(table_rows));
+                }
+                rows
+            }
+        };
         let columns: Vec<Option<sql::origin::TableColumns>> = shape
             .tables
             .iter()
@@ -1335,6 +1400,9 @@ impl Session {
                 {
                     // DDL, SET, transaction control…: cached plans may no longer mean the same
                     self.plan_cache.clear();
+                    if let Body::Duck { info, .. } = &stmt.body {
+                        self.catalog_may_change(info.kind, &stmt.sql);
+                    }
                 }
                 if !changes_nothing(&stmt.body) {
                     for s in &mut self.savepoints {
@@ -1999,6 +2067,8 @@ impl Session {
                 if self.tx == TxState::Failed {
                     return Ok(Err(PgError::aborted_transaction()));
                 }
+                // (SERIAL: a CREATE TABLE and its sequence)
+                self.catalog_may_change(StatementKind::Create, &statements.join(";"));
                 if self.info.read_only {
                     return Ok(Err(PgError::new(
                         "25006",
