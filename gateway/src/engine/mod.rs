@@ -57,8 +57,11 @@ pub enum StreamItem {
 #[derive(Default)]
 pub struct TableRowsCache {
     generation: std::sync::atomic::AtomicU64,
-    entries: Mutex<HashMap<String, (u64, Arc<Vec<Vec<String>>>)>>,
+    entries: Mutex<HashMap<String, (u64, TableRows)>>,
 }
+
+/// Catalog rows, one `Vec` of fields per column.
+pub type TableRows = Arc<Vec<Vec<String>>>;
 
 /// Entries kept before the cache starts over.
 const TABLE_ROWS_ENTRIES: usize = 1024;
@@ -74,7 +77,7 @@ impl TableRowsCache {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
-    pub fn get(&self, key: &str) -> Option<Arc<Vec<Vec<String>>>> {
+    pub fn get(&self, key: &str) -> Option<TableRows> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match entries.get(key) {
             Some((g, rows)) if *g == self.generation() => Some(rows.clone()),
@@ -83,7 +86,7 @@ impl TableRowsCache {
     }
 
     /// Keep rows read while the generation was `generation` (dropped if it moved since).
-    pub fn put(&self, key: String, generation: u64, rows: Arc<Vec<Vec<String>>>) {
+    pub fn put(&self, key: String, generation: u64, rows: TableRows) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if generation != self.generation() {
             return;
