@@ -1120,6 +1120,7 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
         "string_to_array",
         "information_schema",
         "array_remove",
+        "'{",
     ]
     .iter()
     .any(|n| super::lexer::contains_ignore_case(sql, n))
@@ -1136,6 +1137,31 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
             toks.get(k)
                 .map(|t| sql[t.start..t.end].to_ascii_lowercase())
         };
+        // pgJDBC's keyword list: `word <> ALL ('{a,abs,…}'::text[])`; psycopg's composite loading:
+        // `coalesce(a.fnames, '{}')`. PostgreSQL reads the text as an array there; DuckDB casts
+        // no `{…}` text to a list, so the literal becomes one (`['a', 'abs', …]`, `[]`).
+        if t.tok == Tok::Literal && sql[t.start..].starts_with("'{") {
+            let array_arg = i >= 2
+                && toks[i - 1].tok == Tok::OpenParen
+                && matches!(word(i - 2).as_deref(), Some("any" | "all" | "some"))
+                && toks.get(i + 1).is_some_and(|t| t.tok == Tok::CloseParen);
+            let coalesce_default = &sql[t.start..t.end] == "'{}'"
+                && is(sql, toks.get(i.wrapping_sub(1)), ",")
+                && toks.get(i + 1).is_some_and(|t| t.tok == Tok::CloseParen)
+                && enclosing_call(sql, &toks, i).as_deref() == Some("coalesce");
+            // `'{…}'::text[]` (pgJDBC: `ALL ('{a,abs,…}'::text[])`)
+            let array_cast = is(sql, toks.get(i + 1), ":")
+                && is(sql, toks.get(i + 2), ":")
+                && toks.get(i + 3).is_some_and(|t| t.tok == Tok::Word)
+                && is(sql, toks.get(i + 4), "[");
+            if array_arg || coalesce_default || array_cast {
+                if let Some(list) = pg_array_literal(&sql[t.start..t.end]) {
+                    edits.push((t.start, t.end, list));
+                    i += 1;
+                    continue;
+                }
+            }
+        }
         // psql \d: `OPERATOR(pg_catalog.~)` → `~`
         if t.tok == Tok::Word
             && is(sql, Some(t), "operator")
@@ -1625,6 +1651,60 @@ fn regtype_oid_cast(sql: &str, toks: &[Token], i: usize) -> Option<usize> {
     }
 }
 
+/// The lower-cased name of the function whose argument list holds token `i`, if any.
+fn enclosing_call(sql: &str, toks: &[Token], i: usize) -> Option<String> {
+    let mut depth = 0i32;
+    for k in (0..i).rev() {
+        match toks[k].tok {
+            Tok::CloseParen => depth += 1,
+            Tok::OpenParen if depth == 0 => {
+                return toks
+                    .get(k.checked_sub(1)?)
+                    .filter(|t| t.tok == Tok::Word)
+                    .map(|t| sql[t.start..t.end].to_ascii_lowercase());
+            }
+            Tok::OpenParen => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A one-dimensional PostgreSQL array literal (`'{a,"b c",NULL}'`) as a DuckDB list of text
+/// (`['a', 'b c', NULL]`); None for what this does not read (nested arrays, escapes).
+fn pg_array_literal(lit: &str) -> Option<String> {
+    let body = lit.strip_prefix("'{")?.strip_suffix("}'")?;
+    if body.contains(['{', '}', '\\']) || body.contains("''") {
+        return None;
+    }
+    if body.trim().is_empty() {
+        return Some("[]".to_owned());
+    }
+    let mut items = Vec::new();
+    let mut rest = body;
+    loop {
+        let item;
+        let r = rest.trim_start();
+        if let Some(q) = r.strip_prefix('"') {
+            let end = q.find('"')?;
+            item = format!("'{}'", &q[..end]);
+            rest = q[end + 1..].trim_start();
+        } else {
+            let end = r.find(',').unwrap_or(r.len());
+            let v = r[..end].trim();
+            item = if v.eq_ignore_ascii_case("null") { "NULL".to_owned() } else { format!("'{v}'") };
+            rest = &r[end..];
+        }
+        items.push(item);
+        match rest.strip_prefix(',') {
+            Some(r) => rest = r,
+            None if rest.is_empty() => break,
+            None => return None,
+        }
+    }
+    Some(format!("[{}]", items.join(", ")))
+}
+
 /// PostgreSQL's `~` and `!~` find the pattern anywhere in the string; DuckDB's match the whole
 /// string. A literal pattern is widened so DuckDB answers as PostgreSQL would (psql's `\dn`
 /// filter `nspname !~ '^pg_'`, pgJDBC's and Metabase's name filters).
@@ -1874,6 +1954,14 @@ mod tests {
             "SELECT duckgate_current_setting($1::VARCHAR), duckgate_current_setting(s.name) FROM pg_settings s"
         );
         assert!(r.needs_install);
+        // pgJDBC, psycopg: array literals as text where PostgreSQL reads an array
+        assert_eq!(
+            rewrite("select w from pg_get_keywords() where w <> ALL ('{a,\"b c\",NULL}'::text[]) and coalesce(x, '{}') = '{}' and y = ANY ('{1}')")
+                .unwrap()
+                .sql,
+            "select w from pg_get_keywords() where w <> ALL (['a', 'b c', NULL]::text[]) and coalesce(x, []) = '{}' and y = ANY (['1'])"
+        );
+        assert_eq!(pg_array_literal("'{{1},{2}}'"), None);
         // psql's publication listing: the series' column takes the alias
         assert_eq!(
             rewrite("SELECT s FROM pg_catalog.generate_series(0, 3) s WHERE true")
