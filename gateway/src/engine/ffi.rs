@@ -38,8 +38,8 @@ unsafe fn borrowed_c_str(p: *const c_char) -> String {
 /// One DuckDB database instance (shared by every session on that database).
 pub struct Database {
     raw: ffi::duckdb_database,
-    /// Catalog facts the instance's sessions share (see [`super::TableRowsCache`]).
-    tables: Arc<super::TableRowsCache>,
+    /// What the instance's sessions share about result column origins.
+    origins: Arc<crate::sql::origin::OriginCache>,
 }
 
 // DuckDB database handles are thread-safe.
@@ -74,7 +74,7 @@ impl Database {
             }
             Ok(Arc::new(Database {
                 raw: db,
-                tables: Arc::default(),
+                origins: Arc::default(),
             }))
         }
     }
@@ -218,9 +218,9 @@ impl Drop for Prepared {
 }
 
 impl Connection {
-    /// The catalog cache of this connection's database instance.
-    pub fn table_rows(&self) -> Arc<super::TableRowsCache> {
-        self.db.tables.clone()
+    /// The origin cache of this connection's database instance.
+    pub fn origin_cache(&self) -> Arc<crate::sql::origin::OriginCache> {
+        self.db.origins.clone()
     }
 }
 

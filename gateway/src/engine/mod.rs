@@ -49,55 +49,6 @@ pub enum StreamItem {
     Error(DbError),
 }
 
-/// Catalog rows of tables (`sql::origin::catalog_columns`'s format) by the lower-case table
-/// names a query asked for, shared by the sessions of one DuckDB instance: the first Describe
-/// of a SELECT in any session reads `duckdb_columns()` (about 1.5 ms), later ones reuse it.
-/// Temporary tables are never in it (they are a session's own). Any statement that may change
-/// a catalog, in any session of the instance, moves the generation and so retires every entry.
-#[derive(Default)]
-pub struct TableRowsCache {
-    generation: std::sync::atomic::AtomicU64,
-    entries: Mutex<HashMap<String, (u64, TableRows)>>,
-}
-
-/// Catalog rows, one `Vec` of fields per column.
-pub type TableRows = Arc<Vec<Vec<String>>>;
-
-/// Entries kept before the cache starts over.
-const TABLE_ROWS_ENTRIES: usize = 1024;
-
-impl TableRowsCache {
-    pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// A catalog may have changed: forget everything.
-    pub fn invalidate(&self) {
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    pub fn get(&self, key: &str) -> Option<TableRows> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match entries.get(key) {
-            Some((g, rows)) if *g == self.generation() => Some(rows.clone()),
-            _ => None,
-        }
-    }
-
-    /// Keep rows read while the generation was `generation` (dropped if it moved since).
-    pub fn put(&self, key: String, generation: u64, rows: TableRows) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if generation != self.generation() {
-            return;
-        }
-        if entries.len() >= TABLE_ROWS_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(key, (generation, rows));
-    }
-}
-
 /// Batches waiting for the client per session: bounds server memory for slow readers.
 pub const STREAM_QUEUE_BATCHES: usize = 4;
 /// A batch is handed over once it holds this many bytes (or the result ends).
@@ -131,9 +82,9 @@ impl Engine {
         }
     }
 
-    /// The catalog cache shared with the other sessions of this DuckDB instance.
-    pub fn table_rows(&self) -> Arc<TableRowsCache> {
-        self.conn.table_rows()
+    /// What the sessions of this DuckDB instance share about result column origins.
+    pub fn origin_cache(&self) -> Arc<crate::sql::origin::OriginCache> {
+        self.conn.origin_cache()
     }
 
     /// Where to leave statement ids to close when the engine cannot be locked right away.

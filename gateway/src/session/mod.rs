@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::engine::{
     Column, ColumnFormat, DbError, EncodeSettings, Engine, RowEncoder, SharedEngine, Start,
-    StatementInfo, StatementKind, StreamItem, TableRowsCache, PLAN_CHANGED, STREAM_QUEUE_BATCHES,
+    StatementInfo, StatementKind, StreamItem, PLAN_CHANGED, STREAM_QUEUE_BATCHES,
 };
 use crate::error::PgError;
 use crate::sql::copy::CopyFormat;
@@ -221,10 +221,13 @@ pub struct Session {
     plan_cache: HashMap<(String, Vec<u32>), Arc<Prepared>>,
     /// SAVEPOINTs of the open transaction block, oldest first.
     savepoints: Vec<Savepoint>,
-    /// Catalog rows shared with the instance's other sessions (result column origins).
-    table_rows: Arc<TableRowsCache>,
+    /// What result column origins need, shared with the instance's other sessions.
+    origins: Arc<sql::origin::OriginCache>,
+    /// `current_database()` and `current_schema()`, once asked (until a statement that may
+    /// change them).
+    current_place: Option<(String, String)>,
     /// The session created temporary objects of its own: its name lookups cannot use the
-    /// shared [`TableRowsCache`].
+    /// shared catalog rows.
     own_temp_objects: bool,
     /// The open transaction changed a catalog: until it ends, the session sees a catalog no
     /// other session does.
@@ -448,7 +451,8 @@ impl Session {
         });
         Session {
             info,
-            table_rows: engine.table_rows(),
+            origins: engine.origin_cache(),
+            current_place: None,
             own_temp_objects: false,
             uncommitted_ddl: false,
             deferred_close: engine.deferred_close(),
@@ -1123,6 +1127,8 @@ impl Session {
     /// that only costs the session the shared cache) and DDL not yet committed.
     fn catalog_may_change(&mut self, kind: StatementKind, sql: &str) {
         use StatementKind::*;
+        // USE, SET search_path, ATTACH…
+        self.current_place = None;
         match kind {
             Select | Explain | Insert | Update | Delete | Merge | Copy | Set => return,
             Transaction => self.uncommitted_ddl = false,
@@ -1131,11 +1137,12 @@ impl Session {
         if kind == Create && sql::lexer::contains_ignore_case(sql, "temp") {
             self.own_temp_objects = true;
         }
-        self.table_rows.invalidate();
+        self.origins.invalidate();
     }
 
     /// Where each result column of `stmt` comes from (see [`sql::origin`]); (0, 0) where that
-    /// is unknown. Costs two small catalog queries, once per prepared statement.
+    /// is unknown. Costs small queries at a statement's first Describe, mostly answered by the
+    /// [`sql::origin::OriginCache`] the database's sessions share.
     async fn column_origins(&mut self, stmt: &Prepared) -> Vec<(u32, i16)> {
         let unknown = vec![(0, 0); stmt.columns.len()];
         let select =
@@ -1149,17 +1156,22 @@ impl Session {
         }
         self.quiesce().await;
         let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
-        let q = format!("SELECT json_serialize_sql({})", literal(&stmt.sql));
-        let tree = match blocking(&self.engine, move |e| e.query_strings(&q)).await {
-            Ok(mut v) if v.len() == 1 => v.pop().flatten(),
-            _ => None,
+        let shape = match self.origins.shape(&stmt.sql) {
+            Some(shape) => shape,
+            None => {
+                let q = format!("SELECT json_serialize_sql({})", literal(&stmt.sql));
+                let tree = match blocking(&self.engine, move |e| e.query_strings(&q)).await {
+                    Ok(mut v) if v.len() == 1 => v.pop().flatten(),
+                    _ => return unknown,
+                };
+                let shape = tree.as_deref().and_then(sql::origin::shape).map(Arc::new);
+                self.origins.put_shape(&stmt.sql, shape.clone());
+                shape
+            }
         };
-        let Some(shape) = tree.as_deref().and_then(sql::origin::shape) else {
+        let Some(shape) = shape.filter(|s| !s.tables.is_empty()) else {
             return unknown;
         };
-        if shape.tables.is_empty() {
-            return unknown;
-        }
         let mut names: Vec<String> = shape
             .tables
             .iter()
@@ -1168,61 +1180,54 @@ impl Session {
         names.sort();
         names.dedup();
         let names = names.join(", ");
+        // temporary tables and uncommitted DDL are the session's own
         let shared = !self.own_temp_objects && !self.uncommitted_ddl;
-        let generation = self.table_rows.generation();
-        let cached = if shared {
-            self.table_rows.get(&names)
-        } else {
-            None
-        };
-        // one row per column, its fields joined by \x01 (query_strings reads one column);
-        // the session's current database and schema go with every row
-        let here = "current_database(), current_schema()";
-        let q =
-            match &cached {
-                Some(_) => format!("SELECT concat_ws(chr(1), {here})"),
-                None => {
+        let rows = match shared.then(|| self.origins.tables(&names)).flatten() {
+            Some(rows) => rows,
+            None => {
+                let generation = self.origins.generation();
+                // one row per column, its fields joined by \x01 (query_strings reads one column)
+                let q =
                     format!(
-                "SELECT concat_ws(chr(1), database_name, schema_name, table_name, table_oid, \
-                 column_name, column_index, {here}) \
-                 FROM duckdb_columns() WHERE lower(table_name) IN ({names}) {} \
-                 ORDER BY table_oid, column_index",
-                if shared { "AND database_name <> 'temp'" } else { "" },
-            )
-                }
-            };
-        let Ok(rows) = blocking(&self.engine, move |e| e.query_strings(&q)).await else {
-            return unknown;
-        };
-        let split = |r: String| r.split('\x01').map(str::to_owned).collect::<Vec<_>>();
-        let rows: Vec<Vec<String>> = match cached {
-            Some(table_rows) => {
-                let Some(here) = rows.into_iter().flatten().next().map(split) else {
+                    "SELECT concat_ws(chr(1), database_name, schema_name, table_name, table_oid, \
+                     column_name, column_index) \
+                     FROM duckdb_columns() WHERE lower(table_name) IN ({names}) {} \
+                     ORDER BY table_oid, column_index",
+                    if shared { "AND database_name <> 'temp'" } else { "" },
+                );
+                let Ok(rows) = blocking(&self.engine, move |e| e.query_strings(&q)).await else {
                     return unknown;
                 };
-                table_rows
-                    .iter()
-                    .map(|r| r.iter().chain(&here).cloned().collect())
-                    .collect()
-            }
-            None => {
-                let rows: Vec<Vec<String>> = rows
-                    .into_iter()
-                    .flatten()
-                    .map(split)
-                    .filter(|f| f.len() == 8)
-                    .collect();
+                let rows: sql::origin::TableRows = Arc::new(
+                    rows.into_iter()
+                        .flatten()
+                        .map(|r| r.split('\x01').map(str::to_owned).collect())
+                        .collect(),
+                );
                 if shared {
-                    let table_rows = rows.iter().map(|r| r[..6].to_vec()).collect();
-                    self.table_rows.put(names, generation, Arc::new(table_rows));
+                    self.origins.put_tables(names, generation, rows.clone());
                 }
                 rows
             }
         };
+        // the current database and schema only matter when a name is found in several places
+        if self.current_place.is_none() && sql::origin::needs_place(&shape, &rows) {
+            let q = "SELECT concat_ws(chr(1), current_database(), current_schema())";
+            if let Ok(v) = blocking(&self.engine, move |e| e.query_strings(q)).await {
+                self.current_place = v.into_iter().flatten().next().and_then(|v| {
+                    v.split_once('\x01')
+                        .map(|(d, s)| (d.to_owned(), s.to_owned()))
+                });
+            }
+        }
+        let here = self
+            .current_place
+            .as_ref()
+            .map(|(d, s)| (d.as_str(), s.as_str()));
         let columns: Vec<Option<sql::origin::TableColumns>> = shape
             .tables
             .iter()
-            .map(|t| sql::origin::catalog_columns(t, &rows))
+            .map(|t| sql::origin::catalog_columns(t, &rows, here))
             .collect();
         sql::origin::origins(&shape, &columns, stmt.columns.len()).unwrap_or(unknown)
     }
@@ -2236,6 +2241,8 @@ impl Session {
         if self.tx == TxState::Failed {
             return Ok(Err(PgError::aborted_transaction()));
         }
+        // (search_path decides how table names resolve)
+        self.current_place = None;
         let defaults = self.defaults.clone();
         let effect = match self.settings.set(name, value, &defaults) {
             Ok(effect) => effect,

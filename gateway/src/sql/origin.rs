@@ -9,7 +9,76 @@
 //! set operations, table functions) leaves the origin unknown, as PostgreSQL does for
 //! expressions: table 0, attribute 0.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
+
+/// Catalog rows `[database, schema, table, table oid, column, column index]` of the tables a
+/// query names.
+pub type TableRows = Arc<Vec<Vec<String>>>;
+
+/// What the sessions of one DuckDB instance share, so that a statement's origins cost its
+/// first Describe small queries once per instance rather than once per session:
+/// - parse trees by statement text (they do not depend on the catalog);
+/// - catalog rows by the (lower-case) table names asked for, read from `duckdb_columns()`
+///   (about 1.5 ms): never a session's temporary tables, and retired whenever any session of
+///   the instance runs a statement that may change a catalog or ends a transaction.
+#[derive(Default)]
+pub struct OriginCache {
+    generation: AtomicU64,
+    shapes: Mutex<HashMap<String, Option<Arc<Shape>>>>,
+    tables: Mutex<HashMap<String, (u64, TableRows)>>,
+}
+
+/// Entries of each kind kept before the cache starts over.
+const CACHE_ENTRIES: usize = 1024;
+
+fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
+    if map.len() >= CACHE_ENTRIES {
+        map.clear();
+    }
+    map.insert(k, v);
+}
+
+impl OriginCache {
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// A catalog may have changed: forget every table's rows.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// `Some(shape)` when the statement text was read before (`Some(None)`: not plain).
+    pub fn shape(&self, sql: &str) -> Option<Option<Arc<Shape>>> {
+        let shapes = self.shapes.lock().unwrap_or_else(|p| p.into_inner());
+        shapes.get(sql).cloned()
+    }
+
+    pub fn put_shape(&self, sql: &str, shape: Option<Arc<Shape>>) {
+        let mut shapes = self.shapes.lock().unwrap_or_else(|p| p.into_inner());
+        bounded_insert(&mut shapes, sql.to_owned(), shape);
+    }
+
+    pub fn tables(&self, names: &str) -> Option<TableRows> {
+        let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        match tables.get(names) {
+            Some((g, rows)) if *g == self.generation() => Some(rows.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keep rows read while the generation was `generation` (dropped if it moved since).
+    pub fn put_tables(&self, names: String, generation: u64, rows: TableRows) {
+        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        if generation == self.generation() {
+            bounded_insert(&mut tables, names, (generation, rows));
+        }
+    }
+}
 
 /// A table named in FROM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,35 +219,70 @@ pub fn shape(parse_tree: &str) -> Option<Shape> {
     Some(Shape { tables, items })
 }
 
-/// The columns of the table `t` names, resolved as DuckDB resolves the name, from catalog rows
-/// `[database, schema, table, table oid, column, column index, current_database(),
-/// current_schema()]` (`duckdb_columns()`, which lists views too).
-pub fn catalog_columns(t: &TableRef, rows: &[Vec<String>]) -> Option<TableColumns> {
-    let first = rows.first()?;
-    let (current_db, current_schema) = (first[6].as_str(), first[7].as_str());
-    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    // where the name may live, most likely first
-    let places: Vec<(&str, &str)> = match (&t.catalog, &t.schema) {
-        (Some(c), Some(s)) => vec![(c, s)],
-        // `x.t`: schema x of the current database, else database x's default schema
-        (None, Some(s)) => vec![(current_db, s), (s, "main")],
-        // (current_schema() may present DuckDB's `main` as `public`)
-        _ => vec![
-            ("temp", "main"),
-            (current_db, current_schema),
-            (current_db, "main"),
-        ],
+fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// The (database, schema) places where `rows` hold a table of `t`'s name that its qualifiers
+/// allow: `x.t` is schema x of some database, or database x's default schema.
+fn candidates<'a>(t: &TableRef, rows: &'a [Vec<String>]) -> Vec<(&'a str, &'a str)> {
+    let mut found: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r.len() >= 6 && same(&r[2], &t.name))
+        .filter(|r| match (&t.catalog, &t.schema) {
+            (Some(c), Some(s)) => same(&r[0], c) && same(&r[1], s),
+            (None, Some(s)) => same(&r[1], s) || (same(&r[0], s) && same(&r[1], "main")),
+            _ => true,
+        })
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    found.dedup();
+    found
+}
+
+/// Whether some table of `shape` is found in more than one place, so that resolving it needs
+/// the session's current database and schema.
+pub fn needs_place(shape: &Shape, rows: &[Vec<String>]) -> bool {
+    shape.tables.iter().any(|t| candidates(t, rows).len() > 1)
+}
+
+/// The columns of the table `t` names, from catalog [`TableRows`] (`duckdb_columns()`, which
+/// lists views too). A name found in one place is that table (DuckDB prepared the statement,
+/// so the name resolved); one found in several is resolved as DuckDB resolves it, from the
+/// session's current database and schema (`here`; `None` then finds nothing).
+pub fn catalog_columns(
+    t: &TableRef,
+    rows: &[Vec<String>],
+    here: Option<(&str, &str)>,
+) -> Option<TableColumns> {
+    let found = candidates(t, rows);
+    let (db, schema) = match (found.as_slice(), here) {
+        ([one], _) => *one,
+        (_, None) => return None,
+        (_, Some((current_db, current_schema))) => {
+            // where the name may live, most likely first (current_schema() may present
+            // DuckDB's `main` as `public`)
+            let places: Vec<(&str, &str)> = match (&t.catalog, &t.schema) {
+                (Some(c), Some(s)) => vec![(c, s)],
+                (None, Some(s)) => vec![(current_db, s), (s, "main")],
+                _ => vec![
+                    ("temp", "main"),
+                    (current_db, current_schema),
+                    (current_db, "main"),
+                ],
+            };
+            places
+                .into_iter()
+                .find(|(db, schema)| found.iter().any(|(d, s)| same(d, db) && same(s, schema)))?
+        }
     };
-    let (db, schema) = places.into_iter().find(|(db, schema)| {
-        rows.iter()
-            .any(|r| same(&r[0], db) && same(&r[1], schema) && same(&r[2], &t.name))
-    })?;
     let mine: Vec<&Vec<String>> = rows
         .iter()
-        .filter(|r| same(&r[0], db) && same(&r[1], schema) && same(&r[2], &t.name))
+        .filter(|r| r.len() >= 6 && same(&r[0], db) && same(&r[1], schema))
+        .filter(|r| same(&r[2], &t.name))
         .collect();
     Some(TableColumns {
-        oid: mine[0][3].parse().ok()?,
+        oid: mine.first()?[3].parse().ok()?,
         columns: mine
             .iter()
             .map(|r| Some((r[4].clone(), r[5].parse().ok()?)))
@@ -376,18 +480,9 @@ mod tests {
     #[test]
     fn names_resolve_like_duckdb_temp_first_then_the_current_schema() {
         let row = |db: &str, schema: &str, t: &str, oid: u32, c: &str, i: i16| {
-            [
-                db,
-                schema,
-                t,
-                &oid.to_string(),
-                c,
-                &i.to_string(),
-                "default",
-                "main",
-            ]
-            .map(str::to_owned)
-            .to_vec()
+            [db, schema, t, &oid.to_string(), c, &i.to_string()]
+                .map(str::to_owned)
+                .to_vec()
         };
         let rows = vec![
             row("default", "main", "t", 10, "a", 1),
@@ -402,10 +497,13 @@ mod tests {
             name: name.into(),
             called: name.into(),
         };
-        let oid = |r: &TableRef| catalog_columns(r, &rows).map(|c| c.oid);
+        let here = Some(("default", "public"));
+        let oid = |r: &TableRef| catalog_columns(r, &rows, here).map(|c| c.oid);
         assert_eq!(oid(&t(None, None, "T")), Some(10));
         assert_eq!(
-            catalog_columns(&t(None, None, "t"), &rows).unwrap().columns,
+            catalog_columns(&t(None, None, "t"), &rows, here)
+                .unwrap()
+                .columns,
             vec![("a".to_string(), 1), ("b".to_string(), 2)]
         );
         assert_eq!(oid(&t(None, None, "tmp")), Some(13));
@@ -415,6 +513,18 @@ mod tests {
         assert_eq!(oid(&t(Some("lake"), Some("main"), "t")), Some(12));
         assert_eq!(oid(&t(None, None, "missing")), None);
         assert_eq!(oid(&t(None, Some("nowhere"), "t")), None);
+        // a name in one place needs no current schema; one in several does
+        assert_eq!(
+            catalog_columns(&t(None, None, "tmp"), &rows, None).map(|c| c.oid),
+            Some(13)
+        );
+        assert_eq!(catalog_columns(&t(None, None, "t"), &rows, None), None);
+        let shape = |name: &str| Shape {
+            tables: vec![t(None, None, name)],
+            items: vec![Item::Star(None)],
+        };
+        assert!(needs_place(&shape("t"), &rows));
+        assert!(!needs_place(&shape("tmp"), &rows));
     }
 
     #[test]
