@@ -99,6 +99,7 @@ const SESSION_RELATIONS: &[&str] = &[
     "pg_cast",
     "pg_conversion",
     "pg_operator",
+    "pg_opfamily",
     // PostgreSQL 15's columns over DuckDB's pg_settings (DBeaver, psql \dconfig, pgJDBC)
     "pg_settings",
 ];
@@ -520,6 +521,7 @@ const SYSTEM_CATALOGS: &[(&str, u32)] = &[
     ("pg_operator", 2617),
     ("pg_rewrite", 2618),
     ("pg_trigger", 2620),
+    ("pg_opfamily", 2753),
     ("pg_extension", 3079),
     ("pg_policy", 3256),
     ("pg_statistic_ext", 3381),
@@ -946,6 +948,9 @@ const FIXED_SQL: &str =
               NULL::VARCHAR AS oprkind, false AS oprcanmerge, false AS oprcanhash, NULL::BIGINT AS oprleft, \
               NULL::BIGINT AS oprright, NULL::BIGINT AS oprresult, NULL::BIGINT AS oprcom, NULL::BIGINT AS oprnegate, \
               NULL::VARCHAR AS oprcode, NULL::VARCHAR AS oprrest, NULL::VARCHAR AS oprjoin WHERE false;\
+     CREATE OR REPLACE TEMP VIEW pg_opfamily AS \
+       SELECT NULL::BIGINT AS oid, NULL::BIGINT AS opfmethod, NULL::VARCHAR AS opfname, \
+              NULL::BIGINT AS opfnamespace, NULL::BIGINT AS opfowner WHERE false;\
      CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * EXCLUDE (proisagg) FROM pg_catalog.pg_proc UNION ALL BY NAME \
        SELECT 2400::BIGINT AS oid, 'array_recv' AS proname, 11::BIGINT AS pronamespace;\
      CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS \
@@ -1079,6 +1084,46 @@ fn in_from_clause(sql: &str, toks: &[Token], i: usize) -> bool {
     false
 }
 
+/// The OID of the system catalog (SYSTEM_CATALOGS) that the alias at token `i` names: the
+/// nearest `pg_xxx [AS] alias` after it when the reference is in a select list (each UNION
+/// branch lists its columns before its FROM), else the nearest before it.
+fn catalog_of_alias(sql: &str, toks: &[Token], i: usize) -> Option<u32> {
+    let alias = &sql[toks[i].start..toks[i].end];
+    let defines = |k: usize| -> Option<u32> {
+        let t = toks.get(k)?;
+        if t.tok != Tok::Word {
+            return None;
+        }
+        let name = sql[t.start..t.end].to_ascii_lowercase();
+        let (_, oid) = SYSTEM_CATALOGS.iter().find(|(n, _)| *n == name)?;
+        let a = if is(sql, toks.get(k + 1), "as") { k + 2 } else { k + 1 };
+        is(sql, toks.get(a), alias).then_some(*oid)
+    };
+    let mut depth = 0i32;
+    let mut in_select_list = false;
+    for t in toks[..i].iter().rev() {
+        match t.tok {
+            Tok::CloseParen => depth += 1,
+            Tok::OpenParen if depth == 0 => break,
+            Tok::OpenParen => depth -= 1,
+            Tok::Word if depth == 0 => match sql[t.start..t.end].to_ascii_lowercase().as_str() {
+                "select" => {
+                    in_select_list = true;
+                    break;
+                }
+                "from" | "join" | "where" | "on" | "group" | "order" | "having" => break,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    if in_select_list {
+        (i + 3..toks.len()).find_map(defines)
+    } else {
+        (0..i).rev().find_map(defines)
+    }
+}
+
 fn is(sql: &str, t: Option<&Token>, text: &str) -> bool {
     t.is_some_and(|t| sql[t.start..t.end].eq_ignore_ascii_case(text))
 }
@@ -1160,6 +1205,19 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
                     i += 1;
                     continue;
                 }
+            }
+        }
+        // psql \dL, \dd: `l.tableoid` (PostgreSQL's system column: the catalog's own OID, joined
+        // with pg_description.classoid) of an alias of a system catalog → that OID
+        if t.tok == Tok::Word
+            && is(sql, toks.get(i + 1), ".")
+            && is(sql, toks.get(i + 2), "tableoid")
+            && !(i > 0 && is(sql, toks.get(i - 1), "."))
+        {
+            if let Some(oid) = catalog_of_alias(sql, &toks, i) {
+                edits.push((t.start, toks[i + 2].end, format!("{oid}::BIGINT")));
+                i += 3;
+                continue;
             }
         }
         // psql \d: `OPERATOR(pg_catalog.~)` → `~`
@@ -1962,6 +2020,19 @@ mod tests {
             "select w from pg_get_keywords() where w <> ALL (['a', 'b c', NULL]::text[]) and coalesce(x, []) = '{}' and y = ANY (['1'])"
         );
         assert_eq!(pg_array_literal("'{{1},{2}}'"), None);
+        // psql \dL, \dd: a system catalog's tableoid
+        assert_eq!(
+            rewrite("SELECT l.lanname FROM pg_catalog.pg_language l JOIN pg_catalog.pg_description d ON d.classoid = l.tableoid")
+                .unwrap()
+                .sql,
+            "SELECT l.lanname FROM pg_language l JOIN pg_description d ON d.classoid = 2612::BIGINT"
+        );
+        assert_eq!(
+            rewrite("SELECT t.tableoid FROM pg_trigger t UNION ALL SELECT t.tableoid AS x FROM pg_type AS t")
+                .unwrap()
+                .sql,
+            "SELECT 2620::BIGINT FROM pg_trigger t UNION ALL SELECT 1247::BIGINT AS x FROM pg_type AS t"
+        );
         // psql's publication listing: the series' column takes the alias
         assert_eq!(
             rewrite("SELECT s FROM pg_catalog.generate_series(0, 3) s WHERE true")
