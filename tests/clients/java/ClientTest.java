@@ -281,11 +281,24 @@ public class ClientTest {
                 eq("current_schema", rs.getString(1), "public");
             }
         });
-        check("ResultSetMetaData.getTableName/isNullable", true, () -> {
-            try (PreparedStatement ps = conn.prepareStatement("SELECT id FROM jdbc_copy");
+        check("ResultSetMetaData.getTableName/isNullable", false, () -> {
+            try (Statement s = conn.createStatement()) {
+                s.execute("CREATE OR REPLACE TABLE jdbc_meta (id INTEGER NOT NULL, note VARCHAR)");
+            }
+            try (PreparedStatement ps = conn.prepareStatement("SELECT note, id, id + 1 AS next FROM jdbc_meta m");
                  ResultSet rs = ps.executeQuery()) {
-                // pgJDBC asks pg_attribute / pg_class for these
-                eq("base table", rs.getMetaData().unwrap(org.postgresql.PGResultSetMetaData.class).getBaseTableName(1), "jdbc_copy");
+                // RowDescription's table OID and attribute number, looked up by pgJDBC in
+                // pg_class / pg_attribute
+                ResultSetMetaData rmd = rs.getMetaData();
+                org.postgresql.PGResultSetMetaData pg = rmd.unwrap(org.postgresql.PGResultSetMetaData.class);
+                eq("base table", pg.getBaseTableName(2), "jdbc_meta");
+                eq("base column", pg.getBaseColumnName(1), "note");
+                eq("base schema", pg.getBaseSchemaName(2), "public");
+                eq("getTableName", rmd.getTableName(1), "jdbc_meta");
+                eq("isNullable id", rmd.isNullable(2), ResultSetMetaData.columnNoNulls);
+                eq("isNullable note", rmd.isNullable(1), ResultSetMetaData.columnNullable);
+                // an expression has no table
+                eq("expression's table", pg.getBaseTableName(3), "");
             }
         });
         conn.close();
