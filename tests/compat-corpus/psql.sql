@@ -1221,7 +1221,6 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 0 rows
--- known-gap: catalog views have no tableoid column (pg_language, pg_constraint: psql \dL and \dd join pg_description on it); DuckDB views have no system columns
 SELECT DISTINCT tt.nspname AS "Schema", tt.name AS "Name", tt.object AS "Object", d.description AS "Description"
 FROM (
   SELECT pgc.oid as oid, pgc.tableoid AS tableoid,
@@ -1485,7 +1484,7 @@ ORDER BY 1;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
--- known-gap: catalog views have no tableoid column (pg_language, pg_constraint: psql \dL and \dd join pg_description on it); DuckDB views have no system columns
+-- differs-by-construction: pg_language: plpgsql is PostgreSQL's built-in procedural language (the only one with a call handler); DuckDB has no procedural languages
 SELECT l.lanname AS "Name",
        pg_catalog.pg_get_userbyid(l.lanowner) as "Owner",
        l.lanpltrusted AS "Trusted",
