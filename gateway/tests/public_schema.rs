@@ -471,3 +471,50 @@ async fn copy_and_cursors_take_public_names() {
     assert_eq!(q(&c, "FETCH 1 FROM cur").await, [["1"]]);
     c.batch_execute("COMMIT").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_paths_with_schemas_that_do_not_exist_are_accepted() {
+    let gw = start().await;
+    // PostgreSQL ignores a schema of the path that does not exist (yet); DuckDB refused the
+    // whole path, and with it the connection
+    let c = common::connect(&format!(
+        "{} options='-c search_path=app,public'",
+        gw.conn_str("md:")
+    ))
+    .await;
+    assert_eq!(
+        q(
+            &c,
+            "SHOW search_path; SELECT current_schema(), current_schemas(false)::text"
+        )
+        .await,
+        [
+            vec!["app,public".to_owned()],
+            vec!["public".to_owned(), "[public]".to_owned()]
+        ]
+    );
+    c.batch_execute("CREATE TABLE t (a INTEGER); CREATE SCHEMA app; CREATE TABLE app.t (b TEXT)")
+        .await
+        .unwrap();
+    assert_eq!(q(&c, "SELECT count(*) FROM public.t").await, [["0"]]);
+    // set again, the path has app first
+    c.batch_execute("SET search_path = app, nosuch, public")
+        .await
+        .unwrap();
+    assert_eq!(
+        q(
+            &c,
+            "SELECT current_schemas(false)::text, current_setting('search_path') || ''"
+        )
+        .await,
+        [["[app, public]", "app, nosuch, public"]]
+    );
+    let st = c.prepare("SELECT * FROM t").await.unwrap();
+    assert_eq!(st.columns()[0].name(), "b");
+    // only schemas that do not exist: DuckDB's main, as PostgreSQL's public
+    c.batch_execute("SET search_path = nosuch").await.unwrap();
+    assert_eq!(
+        q(&c, "SELECT current_schema(), count(*) FROM t").await,
+        [["public", "0"]]
+    );
+}

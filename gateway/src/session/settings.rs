@@ -418,26 +418,30 @@ fn normalize_datestyle(v: &str) -> Option<String> {
     Some(format!("ISO, {order}"))
 }
 
-/// PostgreSQL's search_path in DuckDB terms: `$user` dropped, `public` is DuckDB's `main`;
-/// and the PostgreSQL value as the DuckDB variable `duckgate_search_path`.
+/// PostgreSQL's search_path in DuckDB terms: `$user` dropped, `public` is DuckDB's `main`, and
+/// schemas that do not exist left out (PostgreSQL ignores them; DuckDB refuses the whole path,
+/// which failed connections with `options=-c search_path=app,public` before `app` existed);
+/// `main` when none is left. The PostgreSQL value is kept as the DuckDB variable
+/// `duckgate_search_path`, for `current_setting('search_path')` inside larger queries
+/// (`sql::catalog`; Grafana's query builder).
 pub fn duckdb_search_path(pg: &str) -> String {
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let schemas: Vec<String> = pg
         .split(',')
         .map(|s| s.trim().trim_matches('"').to_owned())
         .filter(|s| !s.is_empty() && !s.starts_with('$') && s != "pg_catalog")
         .map(|s| if s == "public" { "main".to_owned() } else { s })
+        .map(|s| literal(&s))
         .collect();
-    let list = if schemas.is_empty() {
-        "main".to_owned()
-    } else {
-        schemas.join(",")
-    };
-    // the PostgreSQL value too, for `current_setting('search_path')` inside larger queries
-    // (`sql::catalog`; Grafana's query builder)
     format!(
-        "SET search_path = '{}'; SET VARIABLE duckgate_search_path = '{}'",
-        list.replace('\'', "''"),
-        pg.replace('\'', "''")
+        "SET VARIABLE duckgate_search_path = {}; \
+         SET VARIABLE duckgate_duckdb_search_path = (SELECT array_to_string(list_filter([{}]::VARCHAR[], \
+           dg_x -> list_contains(dg_e, lower(dg_x))), ',') FROM (SELECT list(lower(schema_name)) \
+           || list(lower(database_name)) || list(lower(database_name || '.' || schema_name)) AS dg_e \
+           FROM duckdb_schemas())); \
+         SET search_path = COALESCE(NULLIF(getvariable('duckgate_duckdb_search_path'), ''), 'main')",
+        literal(pg),
+        schemas.join(", ")
     )
 }
 
@@ -493,18 +497,21 @@ mod tests {
 
     #[test]
     fn search_path_translation() {
-        assert_eq!(
-            duckdb_search_path("\"$user\", public"),
-            "SET search_path = 'main'; SET VARIABLE duckgate_search_path = '\"$user\", public'"
+        let sql = duckdb_search_path("\"$user\", public");
+        assert!(
+            sql.starts_with("SET VARIABLE duckgate_search_path = '\"$user\", public'; ")
+                && sql.contains("list_filter(['main']::VARCHAR[]")
+                && sql.ends_with("'main')"),
+            "{sql}"
         );
-        assert_eq!(
-            duckdb_search_path("analytics, public"),
-            "SET search_path = 'analytics,main'; SET VARIABLE duckgate_search_path = 'analytics, public'"
+        let sql = duckdb_search_path("analytics, public, pg_catalog, \"it's\"");
+        assert!(
+            sql.starts_with(
+                "SET VARIABLE duckgate_search_path = 'analytics, public, pg_catalog, \"it''s\"'; "
+            ) && sql.contains("list_filter(['analytics', 'main', 'it''s']::VARCHAR[]"),
+            "{sql}"
         );
-        assert_eq!(
-            duckdb_search_path("\"it's\""),
-            "SET search_path = 'it''s'; SET VARIABLE duckgate_search_path = '\"it''s\"'"
-        );
+        assert!(duckdb_search_path("").contains("list_filter([]::VARCHAR[]"));
     }
 
     #[test]
