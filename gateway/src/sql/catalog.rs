@@ -911,10 +911,12 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
      CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS '';\
-     CREATE OR REPLACE TEMP MACRO pg_table_size(rel) AS CAST(NULL AS BIGINT);\
-     CREATE OR REPLACE TEMP MACRO pg_relation_size(rel) AS CAST(NULL AS BIGINT), \
-       (rel, fork) AS CAST(NULL AS BIGINT);\
-     CREATE OR REPLACE TEMP MACRO pg_total_relation_size(rel) AS CAST(NULL AS BIGINT);\
+     CREATE OR REPLACE TEMP MACRO duckgate_view_size(rel) AS \
+       CASE WHEN TRY_CAST(rel AS BIGINT) IN (SELECT dg_v.view_oid FROM duckdb_views() dg_v) THEN 0 END::BIGINT;\
+     CREATE OR REPLACE TEMP MACRO pg_table_size(rel) AS duckgate_view_size(rel);\
+     CREATE OR REPLACE TEMP MACRO pg_relation_size(rel) AS duckgate_view_size(rel), \
+       (rel, fork) AS duckgate_view_size(rel);\
+     CREATE OR REPLACE TEMP MACRO pg_total_relation_size(rel) AS duckgate_view_size(rel);\
      CREATE OR REPLACE TEMP MACRO pg_indexes_size(rel) AS CAST(NULL AS BIGINT);\
      CREATE OR REPLACE TEMP MACRO pg_tablespace_location(ts) AS '';\
      CREATE OR REPLACE TEMP MACRO pg_get_triggerdef(t) AS CAST(NULL AS VARCHAR), (t, pretty) AS CAST(NULL AS VARCHAR);\
@@ -1206,6 +1208,21 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
                     continue;
                 }
             }
+        }
+        // psql \d+: `c.reloptions || array(…)`: PostgreSQL's array `||` takes a NULL array as
+        // empty, DuckDB's answers NULL
+        if t.tok == Tok::Word
+            && is(sql, toks.get(i + 1), ".")
+            && is(sql, toks.get(i + 2), "reloptions")
+            && is(sql, toks.get(i + 3), "|")
+            && is(sql, toks.get(i + 4), "|")
+            && toks.get(i + 4).is_some_and(|b| b.start == toks[i + 3].end)
+            && !(i > 0 && is(sql, toks.get(i - 1), "."))
+        {
+            let column = &sql[t.start..toks[i + 2].end];
+            edits.push((t.start, toks[i + 2].end, format!("coalesce({column}, [])")));
+            i += 3;
+            continue;
         }
         // psql \dL, \dd: `l.tableoid` (PostgreSQL's system column: the catalog's own OID, joined
         // with pg_description.classoid) of an alias of a system catalog → that OID
@@ -2032,6 +2049,13 @@ mod tests {
                 .unwrap()
                 .sql,
             "SELECT 2620::BIGINT FROM pg_trigger t UNION ALL SELECT 1247::BIGINT AS x FROM pg_type AS t"
+        );
+        // psql \d+: a NULL reloptions concatenated with an array
+        assert_eq!(
+            rewrite("SELECT array_to_string(c.reloptions || array(select 'toast.' || x from unnest(tc.reloptions) x), ', ') FROM pg_class c")
+                .unwrap()
+                .sql,
+            "SELECT array_to_string(coalesce(c.reloptions, []) || array(select 'toast.' || x from unnest(tc.reloptions) x), ', ') FROM pg_class c"
         );
         // psql's publication listing: the series' column takes the alias
         assert_eq!(
