@@ -141,8 +141,14 @@ impl CopyOutEncoder {
     }
 
     fn text_field(&self, v: &[u8], out: &mut Vec<u8>) {
-        for &b in v {
-            match b {
+        // backspace, tab, newline, vertical tab, form feed, carriage return; backslash; delimiter
+        let special =
+            |b: u8| (0x08..0x0e).contains(&b) || b == b'\\' || b == self.options.delimiter;
+        let mut rest = v;
+        // runs of plain bytes go in one copy; most values have no byte to escape at all
+        while let Some(i) = rest.iter().position(|&b| special(b)) {
+            out.extend_from_slice(&rest[..i]);
+            match rest[i] {
                 b'\\' => out.extend_from_slice(b"\\\\"),
                 b'\n' => out.extend_from_slice(b"\\n"),
                 b'\r' => out.extend_from_slice(b"\\r"),
@@ -154,9 +160,11 @@ impl CopyOutEncoder {
                     out.push(b'\\');
                     out.push(d);
                 }
-                b => out.push(b),
+                b => out.push(b), // (every special byte has its arm above)
             }
+            rest = &rest[i + 1..];
         }
+        out.extend_from_slice(rest);
     }
 
     fn csv_field(&self, v: &[u8], out: &mut Vec<u8>) {
@@ -577,6 +585,16 @@ mod tests {
         let e = CopyOutEncoder::new(opts("COPY t TO STDOUT"), 3);
         let line = e.row(&body(&[Some("a\tb\\c\nd"), None, Some("")]));
         assert_eq!(line, b"a\\tb\\\\c\\nd\t\\N\t\n");
+    }
+
+    #[test]
+    fn text_out_escapes_control_bytes_and_another_delimiter_inside_plain_runs() {
+        let e = CopyOutEncoder::new(opts("COPY t TO STDOUT (DELIMITER ',')"), 2);
+        let line = e.row(&body(&[
+            Some("ab,c\td\x0be\x08\x0c\rf"),
+            Some("plain text"),
+        ]));
+        assert_eq!(line, b"ab\\,c\\td\\ve\\b\\f\\rf,plain text\n");
     }
 
     #[test]
