@@ -76,8 +76,25 @@ impl PgError {
 
 impl From<DbError> for PgError {
     fn from(e: DbError) -> Self {
-        PgError::new(e.sqlstate, e.message)
+        PgError::new(e.sqlstate, public_schema_message(e.message))
     }
+}
+
+/// DuckDB's messages about its schema `main` as a client wrote them: `public` is `main`
+/// (`sql::compat::public_schema`), so `CREATE SCHEMA public` fails with `Schema with name
+/// "public" already exists!` rather than naming a schema the client never mentioned.
+fn public_schema_message(message: String) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("Schema with name \"main\"", "Schema with name \"public\""),
+        ("entry \"main\" because", "entry \"public\" because"),
+    ];
+    NAMES.iter().fold(message, |m, (duckdb, pg)| {
+        if m.contains(duckdb) {
+            m.replace(duckdb, pg)
+        } else {
+            m
+        }
+    })
 }
 
 impl From<ParamError> for PgError {
@@ -95,5 +112,29 @@ impl From<SettingError> for PgError {
 impl From<PgError> for PgWireError {
     fn from(e: PgError) -> Self {
         e.into_pgwire()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duckdbs_main_schema_is_public_in_messages() {
+        assert_eq!(
+            public_schema_message(
+                "Catalog Error: Schema with name \"main\" already exists!".into()
+            ),
+            "Catalog Error: Schema with name \"public\" already exists!"
+        );
+        assert_eq!(
+            public_schema_message(
+                "Catalog Error: Cannot drop entry \"main\" because it is an internal system entry"
+                    .into()
+            ),
+            "Catalog Error: Cannot drop entry \"public\" because it is an internal system entry"
+        );
+        let other = "Catalog Error: Table with name main does not exist!";
+        assert_eq!(public_schema_message(other.into()), other);
     }
 }

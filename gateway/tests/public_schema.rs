@@ -95,8 +95,9 @@ async fn public_names_resolve_to_main_in_every_statement() {
     .unwrap();
     let e = c.batch_execute("CREATE SCHEMA public").await.unwrap_err();
     assert!(
-        e.as_db_error()
-            .is_some_and(|d| d.message().contains("already exists")),
+        e.as_db_error().is_some_and(|d| d
+            .message()
+            .contains("Schema with name \"public\" already exists")),
         "{e:?}"
     );
     // DDL: ALTER, DROP
