@@ -88,7 +88,7 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 2 rows
--- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables, views and indexes (psql Size)
+-- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables and indexes (psql Size): DuckDB reports no per-table or per-index size
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -331,7 +331,6 @@ ORDER BY pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT', c.oid::pg_ca
 -- sent: 1
 -- pg: 1 row
 -- oid 16396: class public.customers
--- known-gap: NULL || ARRAY(...) is NULL on the gateway, the array on PostgreSQL (psql \d+'s reloptions: empty text vs NULL)
 SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')
 , c.reltablespace, CASE WHEN c.reloftype = 0 THEN '' ELSE c.reloftype::pg_catalog.regtype::pg_catalog.text END, c.relpersistence, c.relreplident, am.amname
 FROM pg_catalog.pg_class c
@@ -553,7 +552,6 @@ ORDER BY pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT', c.oid::pg_ca
 -- sent: 1
 -- pg: 1 row
 -- oid 16407: class public.orders
--- known-gap: NULL || ARRAY(...) is NULL on the gateway, the array on PostgreSQL (psql \d+'s reloptions: empty text vs NULL)
 SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')
 , c.reltablespace, CASE WHEN c.reloftype = 0 THEN '' ELSE c.reloftype::pg_catalog.regtype::pg_catalog.text END, c.relpersistence, c.relreplident, am.amname
 FROM pg_catalog.pg_class c
@@ -633,7 +631,6 @@ ORDER BY a.attnum;
 -- sent: 1
 -- pg: 1 row
 -- oid 16420: class public.big_orders
--- known-gap: NULL || ARRAY(...) is NULL on the gateway, the array on PostgreSQL (psql \d+'s reloptions: empty text vs NULL)
 SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')
 , c.reltablespace, CASE WHEN c.reloftype = 0 THEN '' ELSE c.reloftype::pg_catalog.regtype::pg_catalog.text END, c.relpersistence, c.relreplident, am.amname
 FROM pg_catalog.pg_class c
@@ -896,7 +893,6 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
--- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables, views and indexes (psql Size)
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -938,7 +934,7 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 4 rows
--- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables, views and indexes (psql Size)
+-- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables and indexes (psql Size): DuckDB reports no per-table or per-index size
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
