@@ -98,8 +98,10 @@ fn rewrite_oid_casts(sql: &str) -> Cow<'_, str> {
 /// answers; SQLAlchemy and Django pass it back). pgJDBC's `DatabaseMetaData`, psql, SQLAlchemy
 /// and dbt qualify relations with the schema the catalog reports, which the catalog layer
 /// shows as `public` (`sql::catalog`). Literals and comments are left alone, and so is a
-/// statement that uses `public` as an alias (`… AS public`), where `public.x` is a column. A
-/// DuckDB schema really named `public` is therefore not reachable by that name.
+/// statement that uses `public` as an alias (`… AS public`), where `public.x` is a column.
+/// Without a catalog the rule cannot tell a struct field named `public` (`col.public.x`) or an
+/// alias without AS (`FROM t public`) from the schema; both are rare in client SQL. A DuckDB
+/// schema really named `public` is not reachable by that name.
 pub fn public_schema(sql: &str) -> Cow<'_, str> {
     if !contains_ignore_case(sql, "public") {
         return Cow::Borrowed(sql);
