@@ -1160,7 +1160,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 1 row
--- differs-by-construction: pg_extension: PostgreSQL's one installed extension is its built-in procedural language plpgsql; DuckDB has no PostgreSQL extensions
+-- differs-by-construction: pg_extension: PostgreSQL's one installed extension is its built-in procedural language plpgsql; DuckDB's extensions (duckdb_extensions()) are not PostgreSQL extensions and are not listed
 SELECT e.extname AS "Name", e.extversion AS "Version", n.nspname AS "Schema", c.description AS "Description"
 FROM pg_catalog.pg_extension e LEFT JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace LEFT JOIN pg_catalog.pg_description c ON c.objoid = e.oid AND c.classoid = 'pg_catalog.pg_extension'::pg_catalog.regclass
 ORDER BY 1;

@@ -103,7 +103,7 @@ ORDER BY am.oid
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java CollationCache
 -- pg: 811 rows
--- differs-by-construction: pg_collation: PostgreSQL's 811 collations from the C library and ICU; DuckDB has no such collations (the gateway lists default, C and POSIX)
+-- differs-by-construction: pg_collation: PostgreSQL's 811 built-in collations (libc and ICU locales); DuckDB's own collations (nocase, noaccent, nfc: pragma_collations()) are not PostgreSQL collations and are not listed, the gateway shows default, C and POSIX
 SELECT c.oid,c.* FROM pg_catalog.pg_collation c 
 ORDER BY c.oid
 -- next
@@ -119,7 +119,7 @@ ORDER BY t.oid
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java AvailableExtensionCache
 -- pg: 47 rows
--- differs-by-construction: pg_available_extensions: PostgreSQL's 47 contrib extensions (adminpack, amcheck...); DuckDB has no PostgreSQL extensions
+-- differs-by-construction: pg_available_extensions: PostgreSQL's 47 contrib extensions (adminpack, amcheck...); DuckDB's extensions (duckdb_extensions()) are not PostgreSQL extensions and are not listed
 SELECT name,default_version,installed_version,comment FROM pg_catalog.pg_available_extensions ORDER BY name
 -- next
 -- id: dbeaver-016
