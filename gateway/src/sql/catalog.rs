@@ -1098,7 +1098,11 @@ fn catalog_of_alias(sql: &str, toks: &[Token], i: usize) -> Option<u32> {
         }
         let name = sql[t.start..t.end].to_ascii_lowercase();
         let (_, oid) = SYSTEM_CATALOGS.iter().find(|(n, _)| *n == name)?;
-        let a = if is(sql, toks.get(k + 1), "as") { k + 2 } else { k + 1 };
+        let a = if is(sql, toks.get(k + 1), "as") {
+            k + 2
+        } else {
+            k + 1
+        };
         is(sql, toks.get(a), alias).then_some(*oid)
     };
     let mut depth = 0i32;
@@ -1767,7 +1771,11 @@ fn pg_array_literal(lit: &str) -> Option<String> {
         } else {
             let end = r.find(',').unwrap_or(r.len());
             let v = r[..end].trim();
-            item = if v.eq_ignore_ascii_case("null") { "NULL".to_owned() } else { format!("'{v}'") };
+            item = if v.eq_ignore_ascii_case("null") {
+                "NULL".to_owned()
+            } else {
+                format!("'{v}'")
+            };
             rest = &r[end..];
         }
         items.push(item);
