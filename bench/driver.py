@@ -538,15 +538,24 @@ class Bench:
             f"\\set id random(1, {self.sizes['kv_rows']})\nSELECT v FROM kv WHERE id = :id;\n")
         out = {}
         gw = self.main_gateway()
+        # the same gateway with DuckDB's threads = 1 (no background workers to wake per
+        # query), on its own copy of the database file (an open file is locked)
+        t1_data = WORK / f"gw-data-threads1-{self.tag}"
+        t1_data.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.inproc_dir / "default.duckdb", t1_data / "default.duckdb")
+        gw1 = Gateway("threads1", t1_data, ["--auth-trust", "true", "--allow-plaintext", "true",
+                                            "--threads", "1"]).start()
         with WireFloor() as floor:
             for r in range(self.runs):
                 for q, script in scripts.items():
                     for n in (1, 16, 64, 256):
                         key = f"{q}/{n}"
                         d = out.setdefault(key, {"gateway": [], "postgres": [], "inproc": [],
-                                                 "floor": []})
+                                                 "floor": [], "gateway_threads1": []})
                         d["gateway"].append(pgbench(gw.port, "bench", "md:", script, "prepared",
                                                     n, secs))
+                        d["gateway_threads1"].append(pgbench(gw1.port, "bench", "md:", script,
+                                                             "prepared", n, secs))
                         d["inproc"].append(bench("inproc-w2", "--db",
                                                  self.inproc_dir / "default.duckdb",
                                                  "--threads", n, "--secs", secs, "--query", q,
@@ -556,6 +565,7 @@ class Bench:
                         d["floor"].append(pgbench(floor.port, "bench", "floor", script,
                                                   "prepared", n, secs))
                 REC.first_run = False
+        gw1.stop()
         return out
 
     def w3(self):
