@@ -98,10 +98,10 @@ fn rewrite_oid_casts(sql: &str) -> Cow<'_, str> {
 /// answers; SQLAlchemy and Django pass it back). pgJDBC's `DatabaseMetaData`, psql, SQLAlchemy
 /// and dbt qualify relations with the schema the catalog reports, which the catalog layer
 /// shows as `public` (`sql::catalog`). Literals and comments are left alone, and so is a
-/// statement that uses `public` as an alias (`… AS public`), where `public.x` is a column.
-/// Without a catalog the rule cannot tell a struct field named `public` (`col.public.x`) or an
-/// alias without AS (`FROM t public`) from the schema; both are rare in client SQL. A DuckDB
-/// schema really named `public` is not reachable by that name.
+/// statement that uses `public` as an alias (`… AS public`, `FROM t public`), where `public.x`
+/// is a column. Without a catalog the rule cannot tell a struct field named `public`
+/// (`col.public.x`) from the schema (rare in client SQL). A DuckDB schema really named `public`
+/// is not reachable by that name.
 pub fn public_schema(sql: &str) -> Cow<'_, str> {
     if !contains_ignore_case(sql, "public") {
         return Cow::Borrowed(sql);
@@ -112,7 +112,18 @@ pub fn public_schema(sql: &str) -> Cow<'_, str> {
         toks.get(i).is_some_and(|t| t.tok == Tok::Word)
             && (text(i).eq_ignore_ascii_case("public") || text(i) == "\"public\"")
     };
-    if (1..toks.len()).any(|i| is_public(i) && text(i - 1).eq_ignore_ascii_case("as")) {
+    // `… AS public` / `FROM t public`: an alias, so `public.x` is its column. After these words
+    // `public` is the schema or the role (`GRANT … TO PUBLIC`), not an alias.
+    const NOT_ALIASED: &[&str] = &["schema", "exists", "to", "from", "on", "table", "into"];
+    let alias = |i: usize| {
+        is_public(i)
+            && text(i + 1) != "."
+            && toks[i - 1].tok == Tok::Word
+            && !NOT_ALIASED
+                .iter()
+                .any(|w| text(i - 1).eq_ignore_ascii_case(w))
+    };
+    if (1..toks.len()).any(alias) {
         return Cow::Borrowed(sql);
     }
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
@@ -520,6 +531,14 @@ mod tests {
             ("CREATE SCHEMA public", "CREATE SCHEMA main"),
             ("SELECT public.* FROM public.t", "SELECT main.* FROM main.t"),
             (
+                "GRANT SELECT ON public.t TO PUBLIC",
+                "GRANT SELECT ON main.t TO PUBLIC",
+            ),
+            (
+                "DROP SCHEMA IF EXISTS public CASCADE",
+                "DROP SCHEMA IF EXISTS main CASCADE",
+            ),
+            (
                 "SELECT nextval('public.t_id_seq'), currval('\"public\".s'), setval('PUBLIC.s', 3)",
                 "SELECT nextval('main.t_id_seq'), currval('\"main\".s'), setval('main.s', 3)",
             ),
@@ -539,6 +558,8 @@ mod tests {
             "SELECT nextval('s'), lower('public.t')",
             // an alias named public: public.x is its column
             "SELECT public.x FROM t AS public",
+            "SELECT public.x FROM t public WHERE public.y = 1",
+            "SELECT p.x FROM t p JOIN u public ON public.id = p.id",
         ] {
             assert_eq!(rewrite(sql), sql);
         }
