@@ -641,11 +641,22 @@ fn objects_sql() -> String {
                   CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confdeltype, \
                   CASE WHEN c.contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype, \
                   true AS conislocal, 0 AS coninhcount, c.contype <> 'c' AS connoinherit, c.conkey, fk.confkey, \
-                  NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop, \
+                  eq.eqop AS conpfeqop, eq.eqop AS conppeqop, eq.eqop AS conffeqop, \
                   NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop, c.expression AS conbin \
            FROM duckgate_constraints c LEFT JOIN duckgate_foreign_keys fk ON fk.oid = c.oid \
            LEFT JOIN duckgate_constraints u ON u.table_oid = fk.confrelid AND u.contype IN ('p', 'u') \
-             AND u.conkey = fk.confkey;\
+             AND u.conkey = fk.confkey \
+           LEFT JOIN ( \
+             SELECT dg_k.oid, list(CASE duckgate_column_type_oid(dg_col.data_type) \
+                 WHEN 21 THEN 94 WHEN 23 THEN 96 WHEN 20 THEN 410 WHEN 25 THEN 98 WHEN 1043 THEN 98 \
+                 WHEN 1042 THEN 1054 WHEN 1700 THEN 1752 WHEN 16 THEN 91 WHEN 1082 THEN 1093 \
+                 WHEN 1114 THEN 2060 WHEN 1184 THEN 1320 WHEN 700 THEN 620 WHEN 701 THEN 670 \
+                 WHEN 2950 THEN 2972 WHEN 17 THEN 1955 WHEN 1083 THEN 1108 WHEN 26 THEN 607 END::BIGINT \
+               ORDER BY dg_k.pos) AS eqop \
+             FROM (SELECT oid, table_oid, unnest(conkey) AS attnum, generate_subscripts(conkey, 1) AS pos \
+                   FROM duckgate_constraints WHERE contype = 'f') dg_k \
+             JOIN duckdb_columns() dg_col ON dg_col.table_oid = dg_k.table_oid AND dg_col.column_index = dg_k.attnum \
+             GROUP BY dg_k.oid) eq ON eq.oid = c.oid;\
          CREATE OR REPLACE TEMP MACRO pg_get_constraintdef(con) AS ( \
            SELECT CASE dg_c.contype \
              WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(list_transform(dg_c.constraint_column_names, x -> quote_ident(x)), ', ') || ')' \
