@@ -187,7 +187,6 @@ ORDER BY a.attnum
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java ConstraintCache
 -- pg: 2 rows
 -- oid 16407: class public.orders
--- known-gap: pg_constraint.conpfeqop/conppeqop/conffeqop are NULL for foreign keys (PostgreSQL: the key types' equality operators, {96} = int4eq)
 SELECT c.oid,c.*,t.relname as tabrelname,rt.relnamespace as refnamespace,d.description, case when c.contype='c' then "substring"(pg_get_constraintdef(c.oid), 7) else null end consrc_copy
 FROM pg_catalog.pg_constraint c
 INNER JOIN pg_catalog.pg_class t ON t.oid=c.conrelid
