@@ -510,6 +510,15 @@ async fn search_paths_with_schemas_that_do_not_exist_are_accepted() {
         .await,
         [["[app, public]", "app, nosuch, public"]]
     );
+    // DBeaver and psql \dconfig read it from pg_settings
+    assert_eq!(
+        q(
+            &c,
+            "SELECT setting FROM pg_settings WHERE name IN ('search_path', 'schema') ORDER BY name"
+        )
+        .await,
+        [["app"], ["app, nosuch, public"]]
+    );
     let st = c.prepare("SELECT * FROM t").await.unwrap();
     assert_eq!(st.columns()[0].name(), "b");
     // only schemas that do not exist: DuckDB's main, as PostgreSQL's public

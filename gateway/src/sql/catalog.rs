@@ -948,7 +948,10 @@ const FIXED_SQL: &str =
               NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals, \
               setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline, \
               false AS pending_restart \
-       FROM pg_catalog.pg_settings;\
+       FROM (SELECT * REPLACE (CASE name \
+               WHEN 'search_path' THEN COALESCE(getvariable('duckgate_search_path'), '\"$user\", public') \
+               WHEN 'schema' THEN duckgate_pg_schema(setting) ELSE setting END AS setting) \
+             FROM pg_catalog.pg_settings);\
      CREATE OR REPLACE TEMP VIEW pg_cast AS \
        SELECT NULL::BIGINT AS oid, NULL::BIGINT AS castsource, NULL::BIGINT AS casttarget, NULL::BIGINT AS castfunc, \
               NULL::VARCHAR AS castcontext, NULL::VARCHAR AS castmethod WHERE false;\
