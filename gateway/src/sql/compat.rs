@@ -167,7 +167,11 @@ pub fn public_schema(sql: &str) -> Cow<'_, str> {
             let lit = &toks[i + 2];
             let inner = &sql[lit.start + 1..lit.end - 1];
             for prefix in ["public.", "\"public\"."] {
-                if inner.len() > prefix.len() && inner[..prefix.len()].eq_ignore_ascii_case(prefix)
+                // `get`: the literal may have a multi-byte character at that offset
+                if inner.len() > prefix.len()
+                    && inner
+                        .get(..prefix.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
                 {
                     let quoted = prefix.starts_with('"');
                     if quoted && !inner.starts_with(prefix) {
@@ -556,6 +560,7 @@ mod tests {
             "GRANT SELECT ON t TO PUBLIC",
             "SELECT nextval('public')",
             "SELECT nextval('s'), lower('public.t')",
+            "SELECT nextval('públic.s'), nextval('éééé.s'), currval('\"publiç\".s')",
             // an alias named public: public.x is its column
             "SELECT public.x FROM t AS public",
             "SELECT public.x FROM t public WHERE public.y = 1",
