@@ -388,6 +388,21 @@ async fn startup_parameters_and_routing() {
             vec![Some("2024-01-01 05:30:00+05:30".into())]
         ]
     );
+    // SHOW's column is the setting's name as PostgreSQL spells it, whatever case was asked
+    let r = c
+        .simple_query("SHOW timezone; SHOW datestyle; SHOW search_path")
+        .await
+        .unwrap();
+    let names: Vec<String> = r
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => {
+                Some(row.columns()[0].name().to_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["TimeZone", "DateStyle", "search_path"]);
     let v: String = c.query_one("SELECT version()", &[]).await.unwrap().get(0);
     // SQLAlchemy parses "PostgreSQL <major>.<minor>" out of this
     assert!(v.starts_with("PostgreSQL 16."), "{v}");

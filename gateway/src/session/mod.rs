@@ -234,6 +234,16 @@ pub struct Session {
     uncommitted_ddl: bool,
 }
 
+/// A setting's name as PostgreSQL prints it in SHOW's column and SHOW ALL (`TimeZone`,
+/// `DateStyle`: the case of its ParameterStatus), whatever case it was asked in.
+fn shown_name(name: &str) -> &str {
+    settings::REPORTED
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(name))
+        .copied()
+        .unwrap_or(name)
+}
+
 /// A RowDescription field; `origin` is the (table OID, attribute number) the column comes
 /// from, (0, 0) for a computed one.
 fn field(name: &str, ty: &DuckType, binary: bool, origin: (u32, i16)) -> FieldDescription {
@@ -726,7 +736,7 @@ impl Session {
                     text_column("setting"),
                     text_column("description"),
                 ],
-                Intercept::Show { name } => vec![text_column(name)],
+                Intercept::Show { name } => vec![text_column(shown_name(name))],
                 Intercept::SetConfig { .. } => vec![text_column("set_config")],
                 Intercept::CurrentSetting { .. } => vec![text_column("current_setting")],
                 _ => Vec::new(),
@@ -2192,7 +2202,7 @@ impl Session {
                     self.settings
                         .show_all(&self.info.user)
                         .into_iter()
-                        .map(|(k, v)| vec![k, v, String::new()])
+                        .map(|(k, v)| vec![shown_name(&k).to_owned(), v, String::new()])
                         .collect()
                 } else {
                     match self.settings.show(name, &self.info.user) {

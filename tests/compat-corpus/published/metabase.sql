@@ -14,7 +14,7 @@
 -- protocol: extended
 -- source: src/metabase/driver/postgres.clj driver/db-default-timezone (sync-timezone step)
 -- pg: 1 row
--- known-gap: SHOW timezone names its column timezone (PostgreSQL: TimeZone) and answers UTC where the recording cluster's TimeZone is Etc/UTC
+-- differs-by-construction: the server's default TimeZone setting: the gateway's is UTC, the recording cluster's Etc/UTC (set by TZ at initdb); the column is TimeZone on both
 show timezone;
 -- next
 -- id: metabase-002
