@@ -536,7 +536,7 @@ impl Session {
     /// Apply DuckDB-side session state after connecting: the attached catalog this database is
     /// (for remote kinds), then search_path.
     pub async fn init(&mut self, catalog: Option<&str>) -> Result<(), PgError> {
-        let mut sql = settings::duckdb_search_path(&self.settings.search_path);
+        let mut sql = settings::startup_search_path(&self.settings.search_path);
         if let Some(c) = catalog {
             sql = format!("USE \"{}\"; {sql}", c.replace('"', "\"\""));
         }
