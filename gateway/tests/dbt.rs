@@ -5,27 +5,13 @@
 
 mod common;
 
-use common::start;
-use tokio_postgres::SimpleQueryMessage;
-
-fn rows(msgs: &[SimpleQueryMessage]) -> Vec<Vec<String>> {
-    msgs.iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| r.get(i).unwrap_or("NULL").to_owned())
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
-}
+use common::{start, text_rows};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn view_models_swap_and_columns_are_read_by_three_part_names() {
     let gw = start().await;
     let c = gw.connect().await;
-    let db = rows(&c.simple_query("SELECT current_database()").await.unwrap())[0][0].clone();
+    let db = text_rows(&c.simple_query("SELECT current_database()").await.unwrap())[0][0].clone();
     // first run of a view model, then a second run that swaps the old view out
     for run in 0..2 {
         c.batch_execute(&format!(
@@ -43,7 +29,7 @@ async fn view_models_swap_and_columns_are_read_by_three_part_names() {
         ))
         .await
         .unwrap();
-        let r = rows(&c.simple_query("SELECT run FROM orders").await.unwrap());
+        let r = text_rows(&c.simple_query("SELECT run FROM orders").await.unwrap());
         assert_eq!(r, [[run.to_string()]]);
     }
     // a table keeps ALTER TABLE
@@ -51,14 +37,14 @@ async fn view_models_swap_and_columns_are_read_by_three_part_names() {
         .await
         .unwrap();
     assert_eq!(
-        rows(
+        text_rows(
             &c.simple_query("SELECT count(*) FROM t_renamed")
                 .await
                 .unwrap()
         ),
         [["0"]]
     );
-    let cols = rows(
+    let cols = text_rows(
         &c.simple_query(&format!(
             "select column_name, data_type from \"{db}\".INFORMATION_SCHEMA.columns \
              where table_name = 'orders' and table_schema = 'public' order by ordinal_position"

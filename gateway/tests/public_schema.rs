@@ -6,25 +6,11 @@
 
 mod common;
 
-use common::{sqlstate, start};
-use tokio_postgres::SimpleQueryMessage;
-
-fn rows(msgs: &[SimpleQueryMessage]) -> Vec<Vec<String>> {
-    msgs.iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| r.get(i).unwrap_or("NULL").to_owned())
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
-}
+use common::{sqlstate, start, text_rows};
 
 async fn q(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
     match c.simple_query(sql).await {
-        Ok(m) => rows(&m),
+        Ok(m) => text_rows(&m),
         Err(e) => panic!("{sql}: {e:?}"),
     }
 }

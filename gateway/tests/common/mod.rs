@@ -264,3 +264,17 @@ pub fn psql(conn: &str, args: &[&str], stdin: Option<&str>) -> (String, String, 
         out.status.success(),
     )
 }
+
+/// The rows of a simple-protocol answer as text, NULL as `"NULL"`.
+pub fn text_rows(msgs: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<String>> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("NULL").to_owned())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
