@@ -48,20 +48,8 @@ where
 
     /// Any client: the frames are split back into messages (the connection loop uses
     /// [`SocketWire`] for the statements that send rows).
-    async fn feed_frames(&mut self, mut frames: BytesMut, _messages: usize) -> PgWireResult<()> {
-        while frames.len() >= FRAME_HEADER {
-            let ty = frames[0];
-            let len = i32::from_be_bytes(frames[1..5].try_into().expect("4 bytes")) as usize;
-            let mut body = frames.split_to(1 + len);
-            body.advance(FRAME_HEADER);
-            let m = match ty {
-                b'D' => {
-                    let fields = body.get_i16();
-                    PgWireBackendMessage::DataRow(DataRow::new(body, fields))
-                }
-                b'd' => PgWireBackendMessage::CopyData(CopyData::new(body.freeze())),
-                other => unreachable!("feed_frames got message type {other}"),
-            };
+    async fn feed_frames(&mut self, frames: BytesMut, _messages: usize) -> PgWireResult<()> {
+        for m in split_frames(frames)? {
             self.feed(m).await.map_err(PgWireError::from)?;
         }
         Ok(())
@@ -80,6 +68,36 @@ where
     fn start_copy_in(&mut self, extended: bool) {
         self.set_state(pgwire::api::PgWireConnectionState::CopyInProgress(extended))
     }
+}
+
+/// Framed DataRow / CopyData messages back into pgwire messages (for clients other than the
+/// socket itself). Malformed frames are an internal error, never a panic.
+fn split_frames(mut frames: BytesMut) -> PgWireResult<Vec<PgWireBackendMessage>> {
+    let malformed = || {
+        crate::error::PgError::new("XX000", "internal error: malformed result frames").into_pgwire()
+    };
+    let mut out = Vec::new();
+    while !frames.is_empty() {
+        if frames.len() < FRAME_HEADER {
+            return Err(malformed());
+        }
+        let ty = frames[0];
+        let len = i32::from_be_bytes(frames[1..5].try_into().expect("4 bytes")).max(0) as usize;
+        if len < 4 || 1 + len > frames.len() {
+            return Err(malformed());
+        }
+        let mut body = frames.split_to(1 + len);
+        body.advance(FRAME_HEADER);
+        out.push(match ty {
+            b'D' if body.len() >= 2 => {
+                let fields = body.get_i16();
+                PgWireBackendMessage::DataRow(DataRow::new(body, fields))
+            }
+            b'd' => PgWireBackendMessage::CopyData(CopyData::new(body.freeze())),
+            _ => return Err(malformed()),
+        });
+    }
+    Ok(out)
 }
 
 /// Type byte and length: what precedes every backend message's body.
@@ -181,5 +199,36 @@ impl<W: Wire> Wire for Tally<'_, W> {
 
     fn start_copy_in(&mut self, extended: bool) {
         self.inner.start_copy_in(extended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(ty: u8, body: &[u8]) -> Vec<u8> {
+        let mut f = vec![ty];
+        f.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        f.extend_from_slice(body);
+        f
+    }
+
+    #[test]
+    fn frames_split_back_into_messages_and_malformed_ones_are_errors() {
+        let mut bytes = frame(b'D', &[0, 1, 0, 0, 0, 1, b'7']);
+        bytes.extend(frame(b'd', b"a\tb\n"));
+        let msgs = split_frames(BytesMut::from(&bytes[..])).unwrap();
+        assert!(matches!(&msgs[0], PgWireBackendMessage::DataRow(r)
+            if r.field_count == 1 && r.data[..] == [0, 0, 0, 1, b'7']));
+        assert!(matches!(&msgs[1], PgWireBackendMessage::CopyData(c) if c.data[..] == *b"a\tb\n"));
+        // truncated, an unknown type, a DataRow too short for its field count
+        for bad in [
+            bytes[..bytes.len() - 1].to_vec(),
+            frame(b'Z', b"I"),
+            frame(b'D', &[0]),
+            vec![b'D', 0, 0],
+        ] {
+            assert!(split_frames(BytesMut::from(&bad[..])).is_err(), "{bad:?}");
+        }
     }
 }
