@@ -12,6 +12,7 @@ use duckgate_config::GatewayConfig;
 
 use crate::engine::{Database, DbError};
 use crate::error::PgError;
+use crate::sql::{quote_ident as ident, quote_literal as lit};
 
 /// The name of the embedded default database (what `md:` and an empty dbname select).
 pub const DEFAULT_DATABASE: &str = "default";
@@ -305,16 +306,6 @@ fn open_logged(
             Err(cause)
         }
     }
-}
-
-/// A SQL string literal.
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A SQL identifier.
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 fn credential(r: &duckgate_config::storage::SecretRef, what: &str) -> Result<String, DbError> {

@@ -35,7 +35,7 @@ use crate::engine::{
 use crate::error::PgError;
 use crate::sql::copy::CopyFormat;
 use crate::sql::cursor::CursorCommand;
-use crate::sql::{self, Intercept, TxControl};
+use crate::sql::{self, quote_ident, quote_literal, Intercept, TxControl};
 use crate::types::{self, oid, params, pg_type_of, DuckType};
 pub use settings::SessionSettings;
 use stream::{CancelState, Next, RowStream, CANCEL_NONE, CANCEL_TIMEOUT};
@@ -501,7 +501,6 @@ impl Session {
 
     /// Whether a (database, schema,) relation name refers to a view and to no table.
     async fn names_only_a_view(&mut self, parts: &[String]) -> bool {
-        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
         let (name, schema, database) = match parts {
             [n] => (n, None, None),
             [s, n] => (n, Some(s), None),
@@ -510,15 +509,15 @@ impl Session {
         };
         let mut filter = String::new();
         if let Some(s) = schema {
-            filter.push_str(&format!(" AND schema_name = {}", quote(s)));
+            filter.push_str(&format!(" AND schema_name = {}", quote_literal(s)));
         }
         if let Some(d) = database {
-            filter.push_str(&format!(" AND database_name = {}", quote(d)));
+            filter.push_str(&format!(" AND database_name = {}", quote_literal(d)));
         }
         let sql = format!(
             "SELECT (SELECT count(*) FROM duckdb_views() WHERE NOT internal AND view_name = {n}{filter}) > 0 \
              AND (SELECT count(*) FROM duckdb_tables() WHERE table_name = {n}{filter}) = 0",
-            n = quote(name)
+            n = quote_literal(name)
         );
         let r = blocking(&self.engine, move |e| e.query_strings(&sql)).await;
         matches!(r.as_deref(), Ok([Some(v)]) if v == "true")
@@ -538,7 +537,7 @@ impl Session {
     pub async fn init(&mut self, catalog: Option<&str>) -> Result<(), PgError> {
         let mut sql = settings::startup_search_path(&self.settings.search_path);
         if let Some(c) = catalog {
-            sql = format!("USE \"{}\"; {sql}", c.replace('"', "\"\""));
+            sql = format!("USE {}; {sql}", quote_ident(c));
         }
         blocking(&self.engine, move |e| e.execute_batch(&sql))
             .await
@@ -1165,11 +1164,10 @@ impl Session {
             return unknown;
         }
         self.quiesce().await;
-        let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
         let shape = match self.origins.shape(&stmt.sql) {
             Some(shape) => shape,
             None => {
-                let q = format!("SELECT json_serialize_sql({})", literal(&stmt.sql));
+                let q = format!("SELECT json_serialize_sql({})", quote_literal(&stmt.sql));
                 let tree = match blocking(&self.engine, move |e| e.query_strings(&q)).await {
                     Ok(mut v) if v.len() == 1 => v.pop().flatten(),
                     _ => return unknown,
@@ -1185,7 +1183,7 @@ impl Session {
         let mut names: Vec<String> = shape
             .tables
             .iter()
-            .map(|t| literal(&t.name.to_lowercase()))
+            .map(|t| quote_literal(&t.name.to_lowercase()))
             .collect();
         names.sort();
         names.dedup();
@@ -2174,7 +2172,7 @@ impl Session {
                     }
                     // not a protocol-level statement: DuckDB's own PREPARE namespace
                     Some(n) => {
-                        let sql = format!("DEALLOCATE \"{}\"", n.replace('"', "\"\""));
+                        let sql = format!("DEALLOCATE {}", quote_ident(n));
                         if let Err(e) = self.engine_sql(sql).await {
                             return Ok(Err(e));
                         }

@@ -5,7 +5,7 @@
 //! expect to read back; none of them reaches DuckDB's own configuration except
 //! `search_path`, which is translated.
 
-use crate::sql::SetValue;
+use crate::sql::{quote_literal, SetValue};
 use crate::types::text::SessionTimeZone;
 
 /// The server version we advertise: modern enough for every driver's feature checks.
@@ -438,20 +438,19 @@ pub fn startup_search_path(pg: &str) -> String {
 /// `duckgate_search_path`, for `current_setting('search_path')` inside larger queries
 /// (`sql::catalog`; Grafana's query builder).
 pub fn duckdb_search_path(pg: &str) -> String {
-    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let schemas: Vec<String> = pg
         .split(',')
         .map(|s| s.trim().trim_matches('"').to_owned())
         .filter(|s| !s.is_empty() && !s.starts_with('$') && s != "pg_catalog")
         .map(|s| if s == "public" { "main".to_owned() } else { s })
-        .map(|s| literal(&s))
+        .map(|s| quote_literal(&s))
         .collect();
     // the default ("$user", public) and the like name only `main`, which always exists: no
     // catalog scan (it ran at every connection's start and tripled the setup time)
     if schemas.iter().all(|s| s == "'main'") {
         return format!(
             "SET VARIABLE duckgate_search_path = {}; SET search_path = 'main'",
-            literal(pg)
+            quote_literal(pg)
         );
     }
     format!(
@@ -461,7 +460,7 @@ pub fn duckdb_search_path(pg: &str) -> String {
            || list(lower(database_name)) || list(lower(database_name || '.' || schema_name)) AS dg_e \
            FROM duckdb_schemas())); \
          SET search_path = COALESCE(NULLIF(getvariable('duckgate_duckdb_search_path'), ''), 'main')",
-        literal(pg),
+        quote_literal(pg),
         schemas.join(", ")
     )
 }

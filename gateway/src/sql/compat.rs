@@ -315,13 +315,13 @@ pub fn serial_table(sql: &str) -> Option<Vec<String>> {
             };
             let column = super::cursor::identifier(text(j));
             let sequence = format!(
-                "{qualifier}\"{}\"",
-                format!("{table}_{column}_seq").replace('"', "\"\"")
+                "{qualifier}{}",
+                super::quote_ident(&format!("{table}_{column}_seq"))
             );
             out.push_str(&sql[copied..toks[j + 1].start]);
             out.push_str(&format!(
-                "{ty} DEFAULT nextval('{}')",
-                sequence.replace('\'', "''")
+                "{ty} DEFAULT nextval({})",
+                super::quote_literal(&sequence)
             ));
             copied = toks[j + 1].end;
             sequences.push(format!(

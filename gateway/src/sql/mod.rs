@@ -13,6 +13,16 @@ pub mod lexer;
 pub mod origin;
 
 use crate::engine::StatementKind;
+
+/// A SQL string literal: `'…'` with quotes doubled.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A SQL identifier: `"…"` with quotes doubled.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
 use lexer::{leading_words, tokens, Tok};
 
 /// Transaction control, handled by the session so the protocol's I/T/E state stays exact.
