@@ -247,6 +247,15 @@ impl Connection {
 
     /// Run a query and return the first column of every row as text (for small internal queries).
     pub fn query_strings(&self, sql: &str) -> Result<Vec<Option<String>>, DbError> {
+        Ok(self
+            .query_rows(sql)?
+            .into_iter()
+            .map(|r| r.into_iter().next().flatten())
+            .collect())
+    }
+
+    /// Run a query and return every row as text, NULL as `None` (for small internal queries).
+    pub fn query_rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
         let c = c_string(sql)?;
         unsafe {
             let mut res: ffi::duckdb_result = std::mem::zeroed();
@@ -257,13 +266,16 @@ impl Connection {
                 return Err(e);
             }
             let rows = ffi::duckdb_row_count(&mut res);
+            let columns = ffi::duckdb_column_count(&mut res);
             let mut out = Vec::with_capacity(rows as usize);
             for r in 0..rows {
-                if ffi::duckdb_value_is_null(&mut res, 0, r) {
-                    out.push(None);
-                } else {
-                    out.push(Some(owned_c_str(ffi::duckdb_value_varchar(&mut res, 0, r))));
-                }
+                let row = (0..columns)
+                    .map(|c| {
+                        (!ffi::duckdb_value_is_null(&mut res, c, r))
+                            .then(|| owned_c_str(ffi::duckdb_value_varchar(&mut res, c, r)))
+                    })
+                    .collect();
+                out.push(row);
             }
             ffi::duckdb_destroy_result(&mut res);
             Ok(out)

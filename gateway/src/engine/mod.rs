@@ -111,6 +111,10 @@ impl Engine {
         self.conn.query_strings(sql)
     }
 
+    pub fn query_rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        self.conn.query_rows(sql)
+    }
+
     /// Prepare and keep a statement; returns its id and description.
     pub fn prepare(&mut self, sql: &str) -> Result<(u64, StatementInfo), DbError> {
         self.close_deferred();

@@ -1190,42 +1190,39 @@ impl Session {
         let names = names.join(", ");
         // temporary tables and uncommitted DDL are the session's own
         let shared = !self.own_temp_objects && !self.uncommitted_ddl;
-        let rows = match shared.then(|| self.origins.tables(&names)).flatten() {
-            Some(rows) => rows,
-            None => {
-                let generation = self.origins.generation();
-                // one row per column, its fields joined by \x01 (query_strings reads one column)
-                let q =
-                    format!(
-                    "SELECT concat_ws(chr(1), database_name, schema_name, table_name, table_oid, \
-                     column_name, column_index) \
-                     FROM duckdb_columns() WHERE lower(table_name) IN ({names}) {} \
+        let rows =
+            match shared.then(|| self.origins.tables(&names)).flatten() {
+                Some(rows) => rows,
+                None => {
+                    let generation = self.origins.generation();
+                    let q =
+                        format!(
+                    "SELECT database_name, schema_name, table_name, table_oid, column_name, \
+                     column_index FROM duckdb_columns() WHERE lower(table_name) IN ({names}) {} \
                      ORDER BY table_oid, column_index",
                     if shared { "AND database_name <> 'temp'" } else { "" },
                 );
-                let Ok(rows) = blocking(&self.engine, move |e| e.query_strings(&q)).await else {
-                    return unknown;
-                };
-                let rows: sql::origin::TableRows = Arc::new(
-                    rows.into_iter()
-                        .flatten()
-                        .map(|r| r.split('\x01').map(str::to_owned).collect())
-                        .collect(),
-                );
-                if shared {
-                    self.origins.put_tables(names, generation, rows.clone());
+                    let Ok(rows) = blocking(&self.engine, move |e| e.query_rows(&q)).await else {
+                        return unknown;
+                    };
+                    let rows: sql::origin::TableRows = Arc::new(
+                        rows.into_iter()
+                            .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
+                            .collect(),
+                    );
+                    if shared {
+                        self.origins.put_tables(names, generation, rows.clone());
+                    }
+                    rows
                 }
-                rows
-            }
-        };
+            };
         // the current database and schema only matter when a name is found in several places
         if self.current_place.is_none() && sql::origin::needs_place(&shape, &rows) {
-            let q = "SELECT concat_ws(chr(1), current_database(), current_schema())";
-            if let Ok(v) = blocking(&self.engine, move |e| e.query_strings(q)).await {
-                self.current_place = v.into_iter().flatten().next().and_then(|v| {
-                    v.split_once('\x01')
-                        .map(|(d, s)| (d.to_owned(), s.to_owned()))
-                });
+            let q = "SELECT current_database(), current_schema()";
+            if let Ok(mut v) = blocking(&self.engine, move |e| e.query_rows(q)).await {
+                if let Some([Some(db), Some(schema)]) = v.pop().as_deref() {
+                    self.current_place = Some((db.clone(), schema.clone()));
+                }
             }
         }
         let here = self
