@@ -222,9 +222,7 @@ impl Connection {
     pub fn origin_cache(&self) -> Arc<crate::sql::origin::OriginCache> {
         self.db.origins.clone()
     }
-}
 
-impl Connection {
     pub fn interrupter(&self) -> Arc<Interrupter> {
         self.interrupter.clone()
     }

@@ -181,7 +181,7 @@ impl<W: Wire> Wire for Tally<'_, W> {
         let header = match frames.first() {
             Some(b'D') => {
                 self.rows += messages as u64;
-                FRAME_HEADER + 2
+                crate::engine::encode::DATA_ROW_HEADER
             }
             _ => FRAME_HEADER,
         };
