@@ -6,7 +6,7 @@
 //! few spellings DuckDB's parser reads differently are rewritten ([`rewrite`]). Each rule names
 //! the client that sends the construct.
 
-use super::lexer::{tokens, Tok, Token};
+use super::lexer::{apply_edits, tokens, Tok, Token};
 
 /// Functions DuckDB itself has in `pg_catalog`; a `pg_catalog.` prefix on any other function is
 /// dropped so the call reaches DuckDB's `main` functions or the session's macros below.
@@ -1671,11 +1671,8 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
     if edits.is_empty() && !needs_install {
         return None;
     }
-    let mut out = sql.to_owned();
     edits.sort_by_key(|e| e.0);
-    for (start, end, text) in edits.into_iter().rev() {
-        out.replace_range(start..end, &text);
-    }
+    let out = apply_edits(sql, edits);
     Some(Rewritten {
         sql: partial_regex_matches(&out),
         needs_install,
@@ -1819,11 +1816,7 @@ fn partial_regex_matches(sql: &str) -> String {
             edits.push((t.start, t.end, format!("'(?s:.*)(?:{inner})(?s:.*)'")));
         }
     }
-    let mut out = sql.to_owned();
-    for (start, end, text) in edits.into_iter().rev() {
-        out.replace_range(start..end, &text);
-    }
-    out
+    apply_edits(sql, edits)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::lexer::{contains_ignore_case, statement_tokens, tokens, Tok};
+use super::lexer::{apply_edits, contains_ignore_case, statement_tokens, tokens, Tok};
 
 /// What `version()` answers: SQLAlchemy parses `PostgreSQL <major>.<minor>` out of it.
 pub fn version_string() -> String {
@@ -84,11 +84,7 @@ fn rewrite_oid_casts(sql: &str) -> Cow<'_, str> {
     if edits.is_empty() {
         return Cow::Borrowed(sql);
     }
-    let mut out = sql.to_owned();
-    for (start, end, with) in edits.into_iter().rev() {
-        out.replace_range(start..end, with);
-    }
-    Cow::Owned(out)
+    Cow::Owned(apply_edits(sql, edits))
 }
 
 /// PostgreSQL's default schema `public` → DuckDB's `main`, wherever a statement names it as a
@@ -191,11 +187,7 @@ pub fn public_schema(sql: &str) -> Cow<'_, str> {
     if edits.is_empty() {
         return Cow::Borrowed(sql);
     }
-    let mut out = sql.to_owned();
-    for (start, end, with) in edits.into_iter().rev() {
-        out.replace_range(start..end, &with);
-    }
-    Cow::Owned(out)
+    Cow::Owned(apply_edits(sql, edits))
 }
 
 /// `"db".information_schema.columns` / `db.pg_catalog.pg_class` → without the database.

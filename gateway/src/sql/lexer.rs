@@ -328,6 +328,16 @@ pub fn contains_ignore_case(hay: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
+/// `sql` with each `(start, end, text)` edit applied: byte ranges in ascending order that do
+/// not overlap (the rewrite rules' way of changing tokens).
+pub fn apply_edits<S: AsRef<str>>(sql: &str, edits: Vec<(usize, usize, S)>) -> String {
+    let mut out = sql.to_owned();
+    for (start, end, text) in edits.into_iter().rev() {
+        out.replace_range(start..end, text.as_ref());
+    }
+    out
+}
+
 /// The tokens of one statement without its semicolons.
 pub fn statement_tokens(sql: &str) -> Vec<Token> {
     tokens(sql)

@@ -13,6 +13,7 @@ pub mod lexer;
 pub mod origin;
 
 use crate::engine::StatementKind;
+use lexer::{leading_words, tokens, Tok};
 
 /// A SQL string literal: `'…'` with quotes doubled.
 pub fn quote_literal(s: &str) -> String {
@@ -23,7 +24,6 @@ pub fn quote_literal(s: &str) -> String {
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
-use lexer::{leading_words, tokens, Tok};
 
 /// Transaction control, handled by the session so the protocol's I/T/E state stays exact.
 #[derive(Debug, Clone, PartialEq, Eq)]
