@@ -443,11 +443,10 @@ pub fn duckdb_search_path(pg: &str) -> String {
         .map(|s| s.trim().trim_matches('"').to_owned())
         .filter(|s| !s.is_empty() && !s.starts_with('$') && s != "pg_catalog")
         .map(|s| if s == "public" { "main".to_owned() } else { s })
-        .map(|s| quote_literal(&s))
         .collect();
     // the default ("$user", public) and the like name only `main`, which always exists: no
     // catalog scan (it ran at every connection's start and tripled the setup time)
-    if schemas.iter().all(|s| s == "'main'") {
+    if schemas.iter().all(|s| s == "main") {
         return format!(
             "SET VARIABLE duckgate_search_path = {}; SET search_path = 'main'",
             quote_literal(pg)
@@ -461,7 +460,11 @@ pub fn duckdb_search_path(pg: &str) -> String {
            FROM duckdb_schemas())); \
          SET search_path = COALESCE(NULLIF(getvariable('duckgate_duckdb_search_path'), ''), 'main')",
         quote_literal(pg),
-        schemas.join(", ")
+        schemas
+            .iter()
+            .map(|s| quote_literal(s))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
