@@ -35,16 +35,7 @@ async fn described_columns_carry_the_table_oid_and_attribute_of_pg_attribute() {
             (r.get::<_, i64>(0) as u32, r.get::<_, i32>(1) as i16)
         }
     };
-    let origins = |sql: &'static str| {
-        let c = &c;
-        async move {
-            let s = c.prepare(sql).await.unwrap();
-            s.columns()
-                .iter()
-                .map(|col| (col.table_oid().unwrap_or(0), col.column_id().unwrap_or(0)))
-                .collect::<Vec<_>>()
-        }
-    };
+    let origins = |sql: &'static str| described(&c, sql);
     let id = attr("people", "id").await;
     let name = attr("people", "name").await;
     let note = attr("people", "note").await;
@@ -61,15 +52,10 @@ async fn described_columns_carry_the_table_oid_and_attribute_of_pg_attribute() {
         origins("SELECT p.name, kind, x.id FROM people p JOIN pets x ON x.owner = p.id").await,
         [name, kind, pet_id]
     );
-    // `id` is in both tables: unknown, like an expression
-    assert_eq!(
-        origins("SELECT p.id, pets.* FROM people p, pets").await[0],
-        id
-    );
-    assert_eq!(
-        origins("SELECT p.id, pets.* FROM people p, pets").await[1],
-        pet_id
-    );
+    // a column qualified by an alias, and a table's star by the table's name
+    let both = origins("SELECT p.id, pets.* FROM people p, pets").await;
+    assert_eq!(both[0], id);
+    assert_eq!(both[1], pet_id);
     // another schema's table of the same name, and a temporary table
     let zid = c
         .query_one(

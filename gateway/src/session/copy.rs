@@ -69,13 +69,6 @@ impl CopyOutEncoder {
         (self.options.format == CopyFormat::Binary).then(|| (-1i16).to_be_bytes().to_vec())
     }
 
-    /// One row as COPY data.
-    pub fn row(&self, body: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(body.len() + 8);
-        self.write_row(body, &mut out);
-        out
-    }
-
     /// DataRow messages (as the engine encodes them) as CopyData messages, one per row as
     /// PostgreSQL sends them; `prologue` goes at the start of the first. Returns the frames
     /// and how many there are.
@@ -539,6 +532,15 @@ fn split_csv_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl CopyOutEncoder {
+        /// One row as COPY data.
+        fn row(&self, body: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            self.write_row(body, &mut out);
+            out
+        }
+    }
     use crate::sql::copy::parse;
 
     fn opts(sql: &str) -> CopyOptions {
