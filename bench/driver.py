@@ -310,10 +310,21 @@ class Gateway:
 
 
 class WireFloor:
-    """`duckgate-bench wire-floor`: the bare cost of the wire (canned answers, no engine)."""
+    """`duckgate-bench wire-floor`: the bare cost of the wire (canned answers, no engine).
+
+    With `duckdb=<file>` it is the minimal server instead: the same wire code running each
+    statement on in-process DuckDB (a copy of `file`, as an open file is locked), one OS thread
+    per connection."""
+
+    def __init__(self, duckdb=None):
+        self.duckdb = duckdb
 
     def __enter__(self):
         cmd = [BENCH, "wire-floor", "--listen", "127.0.0.1:0"]
+        if self.duckdb:
+            copy = WORK / f"minimal-{self.duckdb.name}"
+            shutil.copy(self.duckdb, copy)
+            cmd += ["--duckdb", copy, "--thread-per-connection"]
         REC.add(cmd)
         self.proc = subprocess.Popen([str(x) for x in cmd], stdout=subprocess.PIPE, text=True)
         self.port = json.loads(self.proc.stdout.readline())["port"]
@@ -511,9 +522,9 @@ class Bench:
         secs = self.sizes["w1_secs"]
         script = WORK / "select1.sql"
         script.write_text("SELECT 1;\n")
-        out = {"gateway": {}, "postgres": {}, "inproc": [], "floor": {}}
+        out = {"gateway": {}, "postgres": {}, "inproc": [], "floor": {}, "minimal": {}}
         gw = self.main_gateway()
-        with WireFloor() as floor:
+        with WireFloor() as floor, WireFloor(self.inproc_dir / "default.duckdb") as minimal:
             for r in range(self.runs):
                 for mode in ("simple", "extended", "prepared"):
                     prefix = WORK / "logs" / f"w1-gw-{mode}"
@@ -525,6 +536,8 @@ class Bench:
                     prefix = WORK / "logs" / f"w1-floor-{mode}"
                     out["floor"].setdefault(mode, []).append(
                         pgbench(floor.port, "bench", "floor", script, mode, 1, secs, prefix))
+                    out["minimal"].setdefault(mode, []).append(
+                        pgbench(minimal.port, "bench", "minimal", script, mode, 1, secs))
                 out["inproc"].append(bench("inproc-w1", "--db", self.inproc_dir / "default.duckdb",
                                            "--secs", secs))
                 REC.first_run = False
@@ -545,13 +558,14 @@ class Bench:
         shutil.copy(self.inproc_dir / "default.duckdb", t1_data / "default.duckdb")
         gw1 = Gateway("threads1", t1_data, ["--auth-trust", "true", "--allow-plaintext", "true",
                                             "--threads", "1"]).start()
-        with WireFloor() as floor:
+        with WireFloor() as floor, WireFloor(self.inproc_dir / "default.duckdb") as minimal:
             for r in range(self.runs):
                 for q, script in scripts.items():
                     for n in (1, 16, 64, 256):
                         key = f"{q}/{n}"
                         d = out.setdefault(key, {"gateway": [], "postgres": [], "inproc": [],
-                                                 "floor": [], "gateway_threads1": []})
+                                                 "floor": [], "gateway_threads1": [],
+                                                 "minimal": []})
                         d["gateway"].append(pgbench(gw.port, "bench", "md:", script, "prepared",
                                                     n, secs))
                         d["gateway_threads1"].append(pgbench(gw1.port, "bench", "md:", script,
@@ -564,6 +578,8 @@ class Bench:
                                                      "prepared", n, secs))
                         d["floor"].append(pgbench(floor.port, "bench", "floor", script,
                                                   "prepared", n, secs))
+                        d["minimal"].append(pgbench(minimal.port, "bench", "minimal", script,
+                                                    "prepared", n, secs))
                 REC.first_run = False
         gw1.stop()
         return out

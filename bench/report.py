@@ -88,7 +88,11 @@ class Report:
                  "answers every statement with a canned row and runs nothing (the loopback round "
                  "trip, a tokio wake-up and pgbench's own CPU on the same cores); the issue's "
                  "physical limit is in-process DuckDB plus this floor, so the gateway's own "
-                 "overhead is gateway − in-process − floor, from mean latencies.")
+                 "overhead is gateway − in-process − floor, from mean latencies. Minimal server: "
+                 "`duckgate-bench wire-floor --duckdb` (the same wire code running each "
+                 "statement on in-process DuckDB through the `duckdb` crate, one OS thread per "
+                 "connection, nothing else): in-process DuckDB plus the bare wire measured as "
+                 "one server rather than added up.")
         self.out()
         inp = d.get("inproc", [])
         ip50 = {"text": mpath(inp, "text", "p50_us"), "prepared": mpath(inp, "prepared", "p50_us")}
@@ -111,9 +115,13 @@ class Report:
             gmean = 1e6 / gtps if gtps else None
             imean = mpath(inp, ref, "mean_us")
             own = None if None in (fmean, gmean, imean) else gmean - imean - fmean
+            mtps = mpath(d.get("minimal", {}).get(mode, []), "tps")
+            mmean = 1e6 / mtps if mtps else None
             rows.append([mode, f(g50), f(g99), f(p50), f(p99), rx(ratio(g50, p50)),
                          rx(ratio(g99, p99)), f"{f(ip50[ref])} ({ref})", f(over),
-                         f(gmean), f(imean), f(fmean), f(own), f(gtps), f(mpath(p, "tps"))])
+                         f(gmean), f(imean), f(fmean), f(own), f(mmean),
+                         f(None if None in (gmean, mmean) else gmean - mmean),
+                         f(gtps), f(mpath(p, "tps"))])
             r50, r99 = ratio(g50, p50), ratio(g99, p99)
             ok = None if r50 is None or r99 is None else (r50 <= 1.5 and r99 <= 1.5)
             self.target("W1", f"{mode}: p50 and p99 ≤ 1.5× PostgreSQL",
@@ -135,6 +143,7 @@ class Report:
                     "PostgreSQL p99 µs", "p50 ratio", "p99 ratio", "in-process p50 µs",
                     "gateway − in-process µs", "gateway mean µs", "in-process mean µs",
                     "wire floor mean µs", "gateway − in-process − floor µs (means)",
+                    "minimal server mean µs", "gateway − minimal server µs (means)",
                     "gateway q/s", "PostgreSQL q/s"], rows)
         self.out(f"In-process p99: text {f(ip99['text'])} µs, prepared {f(ip99['prepared'])} µs.")
         self.out()
@@ -151,7 +160,12 @@ class Report:
                  "the wire\" allows on this machine. `threads=1`: a second gateway started with "
                  "`--threads 1` (DuckDB runs each query on the calling thread only, with no "
                  "background worker to wake), on a copy of the same file; not a target, the "
-                 "trade-off an operator can choose (one core per query for large scans).")
+                 "trade-off an operator can choose (one core per query for large scans). "
+                 "Minimal server: the same pgbench against `duckgate-bench wire-floor --duckdb` "
+                 "(the wire floor's code running each statement on in-process DuckDB through the "
+                 "`duckdb` crate with DuckDB's default threads, one OS thread per connection, "
+                 "nothing else): the physical limit measured as one real server instead of "
+                 "added up; `gateway / minimal` is not one of the issue's targets.")
         self.out()
         rows = []
         for q in ("select1", "point"):
@@ -166,10 +180,12 @@ class Report:
                 p = mpath(e["postgres"], "tps")
                 fl = mpath(e.get("floor", []), "tps")
                 t1 = mpath(e.get("gateway_threads1", []), "tps")
+                mn = mpath(e.get("minimal", []), "tps")
                 limit = 1 / (1 / i + 1 / fl) if i and fl else None
                 gw_by_n[n] = g
-                rows.append([q, n, f(g), f(t1), f(i), f(p), f(fl), f(limit), rx(ratio(g, i)),
-                             rx(ratio(g, limit)), rx(ratio(g, p))])
+                rows.append([q, n, f(g), f(t1), f(i), f(p), f(fl), f(limit), f(mn),
+                             rx(ratio(g, i)), rx(ratio(g, limit)), rx(ratio(g, mn)),
+                             rx(ratio(g, p))])
                 r = ratio(g, i)
                 self.target("W2", f"{q}, {n} connections: ≥ 90% of in-process",
                             f"{f(g)} vs {f(i)} q/s", rx(r), None if r is None else r >= 0.9)
@@ -188,8 +204,9 @@ class Report:
                             f"{f(gw_by_n[256])} at 256 vs peak {f(max(vals))} q/s", rx(r), r >= 0.9)
         self.table(["query", "connections", "gateway q/s", "gateway threads=1 q/s",
                     "in-process q/s", "PostgreSQL q/s",
-                    "wire floor q/s", "physical limit q/s", "gateway / in-process",
-                    "gateway / limit", "gateway / PostgreSQL"], rows)
+                    "wire floor q/s", "physical limit q/s", "minimal server q/s",
+                    "gateway / in-process", "gateway / limit", "gateway / minimal",
+                    "gateway / PostgreSQL"], rows)
 
     def w3(self, d):
         self.out("Stream every row of `SELECT a, b, c FROM stream10m` (int8, int8, text) to a "
