@@ -94,6 +94,24 @@ def bench(*args, check=True, timeout=3600):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system, all threads) process `pid` has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pgbench_cpu(pid, *args, **kw):
+    """pgbench(*args), plus the server's CPU time per transaction in µs (`server_cpu_us`):
+    unlike q/s, it does not depend on how much CPU other processes left the server."""
+    before = cpu_seconds(pid)
+    res = pgbench(*args, **kw)
+    spent = cpu_seconds(pid) - before
+    if res.get("ok") and res.get("transactions"):
+        res["server_cpu_us"] = spent * 1e6 / res["transactions"]
+    return res
+
+
 def median(xs):
     xs = [x for x in xs if isinstance(x, (int, float))]
     return statistics.median(xs) if xs else None
@@ -351,9 +369,11 @@ def pgbench(port, user, db, script, mode, clients, secs, log_prefix=None, env=No
     out = p.stdout + p.stderr
     m = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
     failed = re.search(r"number of failed transactions: (\d+)", out)
+    done = re.search(r"number of transactions actually processed: (\d+)", out)
     aborted = "aborted" in out or p.returncode != 0
     res = {"tps": float(m.group(1)) if m else None,
            "failed": int(failed.group(1)) if failed else None,
+           "transactions": int(done.group(1)) if done else None,
            "ok": bool(m) and not aborted}
     if not res["ok"]:
         res["error"] = out.strip().splitlines()[-3:] if out.strip() else ["no output"]
@@ -566,20 +586,20 @@ class Bench:
                         d = out.setdefault(key, {"gateway": [], "postgres": [], "inproc": [],
                                                  "floor": [], "gateway_threads1": [],
                                                  "minimal": []})
-                        d["gateway"].append(pgbench(gw.port, "bench", "md:", script, "prepared",
-                                                    n, secs))
-                        d["gateway_threads1"].append(pgbench(gw1.port, "bench", "md:", script,
-                                                             "prepared", n, secs))
+                        d["gateway"].append(pgbench_cpu(gw.pid, gw.port, "bench", "md:", script,
+                                                        "prepared", n, secs))
+                        d["gateway_threads1"].append(pgbench_cpu(gw1.pid, gw1.port, "bench", "md:",
+                                                                 script, "prepared", n, secs))
                         d["inproc"].append(bench("inproc-w2", "--db",
                                                  self.inproc_dir / "default.duckdb",
                                                  "--threads", n, "--secs", secs, "--query", q,
                                                  "--kv-rows", self.sizes["kv_rows"]))
                         d["postgres"].append(pgbench(PG_PORT, "bench_trust", "bench", script,
                                                      "prepared", n, secs))
-                        d["floor"].append(pgbench(floor.port, "bench", "floor", script,
-                                                  "prepared", n, secs))
-                        d["minimal"].append(pgbench(minimal.port, "bench", "minimal", script,
-                                                    "prepared", n, secs))
+                        d["floor"].append(pgbench_cpu(floor.proc.pid, floor.port, "bench",
+                                                      "floor", script, "prepared", n, secs))
+                        d["minimal"].append(pgbench_cpu(minimal.proc.pid, minimal.port, "bench",
+                                                        "minimal", script, "prepared", n, secs))
                 REC.first_run = False
         gw1.stop()
         return out

@@ -33,6 +33,10 @@ pub struct FloorArgs {
     /// as a PostgreSQL backend does) instead of as a task on the shared async workers.
     #[arg(long)]
     pub thread_per_connection: bool,
+    /// Serve connections on this many single-threaded runtimes, one OS thread each,
+    /// connections dealt round-robin (thread per core; no work stealing).
+    #[arg(long)]
+    pub runtimes: Option<usize>,
 }
 
 /// Prints `{"port": N}` once listening, then serves until killed.
@@ -49,6 +53,31 @@ pub async fn serve(a: FloorArgs) -> anyhow::Result<Value> {
     };
     let listener = TcpListener::bind(&a.listen).await?;
     println!("{}", json!({"port": listener.local_addr()?.port()}));
+    let mut shards = Vec::new();
+    for _ in 0..a.runtimes.unwrap_or(0) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(
+            std::net::TcpStream,
+            Option<duckdb::Connection>,
+        )>();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .expect("runtime");
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                while let Some((socket, engine)) = rx.recv().await {
+                    tokio::task::spawn_local(async move {
+                        if let Ok(socket) = TcpStream::from_std(socket) {
+                            let _ = connection(socket, engine).await;
+                        }
+                    });
+                }
+            });
+        });
+        shards.push(tx);
+    }
+    let mut next = 0;
     loop {
         let (socket, _) = listener.accept().await?;
         socket.set_nodelay(true)?;
@@ -56,7 +85,10 @@ pub async fn serve(a: FloorArgs) -> anyhow::Result<Value> {
             Some(b) => Some(b.try_clone()?),
             None => None,
         };
-        if a.thread_per_connection {
+        if !shards.is_empty() {
+            let _ = shards[next % shards.len()].send((socket.into_std()?, engine));
+            next += 1;
+        } else if a.thread_per_connection {
             let socket = socket.into_std()?;
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()

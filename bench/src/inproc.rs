@@ -10,7 +10,7 @@ use duckdb::arrow::array::{Array, Int64Array, StringArray, StringViewArray};
 use duckdb::Connection;
 use serde_json::{json, Value};
 
-use crate::util::{ms, status_kib, summary_us, us};
+use crate::util::{cpu_seconds, ms, status_kib, summary_us, us};
 
 #[derive(clap::Args)]
 pub struct W1Args {
@@ -109,6 +109,7 @@ pub fn w2(a: W2Args) -> anyhow::Result<Value> {
             Ok(n)
         }));
     }
+    let cpu_before = cpu_seconds(None);
     barrier.wait();
     let t = Instant::now();
     let mut total = 0;
@@ -116,8 +117,14 @@ pub fn w2(a: W2Args) -> anyhow::Result<Value> {
         total += h.join().expect("worker panicked")?;
     }
     let elapsed = t.elapsed().as_secs_f64();
+    // CPU per query of the whole process (DuckDB's own threads included), comparable with a
+    // server's CPU per transaction in W2
+    let cpu_us = cpu_before
+        .zip(cpu_seconds(None))
+        .map(|(b, a)| (a - b) * 1e6 / total.max(1) as f64);
     Ok(
-        json!({"threads": a.threads, "queries": total, "seconds": elapsed, "qps": total as f64 / elapsed}),
+        json!({"threads": a.threads, "queries": total, "seconds": elapsed,
+              "qps": total as f64 / elapsed, "cpu_us": cpu_us}),
     )
 }
 
