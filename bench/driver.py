@@ -608,13 +608,13 @@ class Bench:
         out = {}
         for r in range(self.runs):
             gw = self.main_gateway(fresh=True)  # peak RSS of a gateway that has done only this
-            for mode in ("text", "binary", "copy"):
+            for mode in ("text", "binary", "copy", "text-raw", "binary-raw"):
                 out.setdefault(f"gateway/{mode}", []).append(
                     bench("stream", "--conn", gw.conn(), "--mode", mode, "--pid", gw.pid,
                           check=False))
             out.setdefault("inproc", []).append(
                 bench("inproc-w3", "--db", self.inproc_dir / "default.duckdb"))
-            for mode in ("text", "binary", "copy"):
+            for mode in ("text", "binary", "copy", "text-raw", "binary-raw"):
                 out.setdefault(f"postgres/{mode}", []).append(
                     bench("stream", "--conn", self.pg.conn(), "--mode", mode, "--pg",
                           check=False))

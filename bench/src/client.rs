@@ -99,7 +99,9 @@ async fn server_pid(client: &Client, pid: Option<u32>, pg: bool) -> anyhow::Resu
 pub struct StreamArgs {
     #[command(flatten)]
     pub c: Common,
-    /// text (simple query protocol), binary (extended protocol, binary results) or copy
+    /// text (simple query protocol), binary (extended protocol, binary results) or copy,
+    /// through tokio-postgres; text-raw and binary-raw: the same through the lean reader
+    /// (crate::raw)
     #[arg(long)]
     pub mode: String,
     /// Gateway pid whose memory to sample.
@@ -115,6 +117,13 @@ pub struct StreamArgs {
 /// W3: receive every row of the streaming query, decoding every value; time to first row,
 /// rows per second, and the serving process's peak RSS while it streams.
 pub async fn stream(a: StreamArgs) -> anyhow::Result<Value> {
+    if let Some(binary) = match a.mode.as_str() {
+        "text-raw" => Some(false),
+        "binary-raw" => Some(true),
+        _ => None,
+    } {
+        return stream_raw(a, binary).await;
+    }
     let (client, _conn) = a.c.target()?.connect().await?;
     let pid = server_pid(&client, a.pid, a.pg).await?;
     let stmt = if a.mode == "binary" {
@@ -122,14 +131,8 @@ pub async fn stream(a: StreamArgs) -> anyhow::Result<Value> {
     } else {
         None
     };
-    let rss_before = pid.and_then(|p| status_kib(p, "VmRSS"));
-    if let Some(p) = pid {
-        let _ = std::fs::write(format!("/proc/{p}/clear_refs"), "5"); // reset VmHWM
-    }
-    let sampler = pid.map(|p| PeakRss::start(p, Duration::from_millis(5)));
-    let server_cpu = pid.and_then(|p| cpu_seconds(Some(p)));
-    let client_cpu = cpu_seconds(None);
-    let t = Instant::now();
+    let measured = Measured::start(pid);
+    let t = measured.t;
     let mut first = None;
     let mut rows = 0u64;
     let mut bytes = 0u64;
@@ -181,30 +184,74 @@ pub async fn stream(a: StreamArgs) -> anyhow::Result<Value> {
         }
         m => anyhow::bail!("unknown mode {m}"),
     }
-    let total = t.elapsed();
-    // CPU each side spent on the stream: the client shares the machine's cores with the
-    // server, so this shows which of them bounds the rows/s
-    let server_cpu = server_cpu.and_then(|c| Some(cpu_seconds(pid)? - c));
-    let client_cpu = client_cpu.and_then(|c| Some(cpu_seconds(None)? - c));
     std::hint::black_box(sum);
-    let sampled = sampler.map(|s| s.stop());
-    let hwm = pid.and_then(|p| status_kib(p, "VmHWM"));
-    let peak = match (sampled, hwm) {
-        (Some(s), Some(h)) => Some(s.max(h)),
-        (s, h) => s.or(h),
-    };
-    Ok(json!({
-        "mode": a.mode,
-        "rows": rows,
-        "bytes": bytes,
-        "seconds": total.as_secs_f64(),
-        "rows_per_s": rows as f64 / total.as_secs_f64(),
-        "first_row_ms": first.map(ms),
-        "rss_before_kib": rss_before,
-        "peak_rss_kib": peak,
-        "server_cpu_s": server_cpu,
-        "client_cpu_s": client_cpu,
-    }))
+    Ok(measured.finish(&a.mode, rows, bytes, first))
+}
+
+/// W3 through the lean reader ([`crate::raw`]): the same decoding without tokio-postgres's
+/// per-row allocations, so rows/s follow the server rather than the client.
+async fn stream_raw(a: StreamArgs, binary: bool) -> anyhow::Result<Value> {
+    let mut conn = crate::raw::connect(&a.c.conn).await?;
+    let pid = if a.pg { conn.backend_pid } else { a.pid };
+    let measured = Measured::start(pid);
+    let s = crate::raw::stream(&mut conn, &a.query, binary).await?;
+    std::hint::black_box(s.sum);
+    Ok(measured.finish(&a.mode, s.rows, s.bytes, s.first_row))
+}
+
+/// Server memory and both sides' CPU around one stream.
+struct Measured {
+    pid: Option<u32>,
+    rss_before: Option<u64>,
+    sampler: Option<PeakRss>,
+    server_cpu: Option<f64>,
+    client_cpu: Option<f64>,
+    t: Instant,
+}
+
+impl Measured {
+    fn start(pid: Option<u32>) -> Self {
+        let rss_before = pid.and_then(|p| status_kib(p, "VmRSS"));
+        if let Some(p) = pid {
+            let _ = std::fs::write(format!("/proc/{p}/clear_refs"), "5"); // reset VmHWM
+        }
+        Measured {
+            pid,
+            rss_before,
+            sampler: pid.map(|p| PeakRss::start(p, Duration::from_millis(5))),
+            server_cpu: pid.and_then(|p| cpu_seconds(Some(p))),
+            client_cpu: cpu_seconds(None),
+            t: Instant::now(),
+        }
+    }
+
+    fn finish(self, mode: &str, rows: u64, bytes: u64, first: Option<Duration>) -> Value {
+        let total = self.t.elapsed();
+        // CPU each side spent on the stream: the client shares the machine's cores with the
+        // server, so this shows which of them bounds the rows/s
+        let server_cpu = self
+            .server_cpu
+            .and_then(|c| Some(cpu_seconds(self.pid)? - c));
+        let client_cpu = self.client_cpu.and_then(|c| Some(cpu_seconds(None)? - c));
+        let sampled = self.sampler.map(|s| s.stop());
+        let hwm = self.pid.and_then(|p| status_kib(p, "VmHWM"));
+        let peak = match (sampled, hwm) {
+            (Some(s), Some(h)) => Some(s.max(h)),
+            (s, h) => s.or(h),
+        };
+        json!({
+            "mode": mode,
+            "rows": rows,
+            "bytes": bytes,
+            "seconds": total.as_secs_f64(),
+            "rows_per_s": rows as f64 / total.as_secs_f64(),
+            "first_row_ms": first.map(ms),
+            "rss_before_kib": self.rss_before,
+            "peak_rss_kib": peak,
+            "server_cpu_s": server_cpu,
+            "client_cpu_s": client_cpu,
+        })
+    }
 }
 
 #[derive(clap::Args)]

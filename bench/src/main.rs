@@ -14,6 +14,7 @@ mod client;
 mod floor;
 mod inproc;
 mod prep;
+mod raw;
 mod util;
 
 use clap::{Parser, Subcommand};
