@@ -136,38 +136,20 @@ pub async fn connect(conn: &str) -> anyhow::Result<Conn> {
     out.put_i32(body.len() as i32 + 4);
     out.put_slice(&body);
     c.socket.write_all(&out).await?;
-    let mut password_asked = false;
+    // until ReadyForQuery; a cleartext password request stops the reading to answer it
     let mut pid = None;
-    c.each(|ty, mut m| match ty {
-        b'R' => match m.get_i32() {
-            0 => Ok(true),
-            3 => {
-                password_asked = true;
-                Ok(false)
-            }
-            code => bail!("authentication method {code} is not supported"),
-        },
-        b'K' => {
-            pid = Some(m.get_i32() as u32);
-            Ok(true)
-        }
-        b'E' => bail!(error_text(m)),
-        b'Z' => Ok(false),
-        _ => Ok(true),
-    })
-    .await?;
-    if password_asked {
-        let pw = kv
-            .get("password")
-            .context("the server asks for a password")?;
-        let mut p = pw.as_bytes().to_vec();
-        p.push(0);
-        let mut out = BytesMut::new();
-        put_message(&mut out, b'p', &p);
-        c.socket.write_all(&out).await?;
+    let mut password_sent = false;
+    loop {
+        let mut password_asked = false;
         c.each(|ty, mut m| match ty {
-            b'R' if m.get_i32() == 0 => Ok(true),
-            b'R' => bail!("unexpected authentication request"),
+            b'R' => match m.get_i32() {
+                0 => Ok(true),
+                3 if !password_sent => {
+                    password_asked = true;
+                    Ok(false)
+                }
+                code => bail!("authentication method {code} is not supported"),
+            },
             b'K' => {
                 pid = Some(m.get_i32() as u32);
                 Ok(true)
@@ -177,6 +159,18 @@ pub async fn connect(conn: &str) -> anyhow::Result<Conn> {
             _ => Ok(true),
         })
         .await?;
+        if !password_asked {
+            break;
+        }
+        let pw = kv
+            .get("password")
+            .context("the server asks for a password")?;
+        let mut p = pw.as_bytes().to_vec();
+        p.push(0);
+        let mut out = BytesMut::new();
+        put_message(&mut out, b'p', &p);
+        c.socket.write_all(&out).await?;
+        password_sent = true;
     }
     c.backend_pid = pid;
     Ok(c)
