@@ -254,10 +254,12 @@ const CATALOG_TYPES: &[CatalogType] = {
         t(NAME, "name", "name", 64, 'S'),
         t(INT8, "int8", "bigint", 8, 'N'),
         t(INT2, "int2", "smallint", 2, 'N'),
+        t(INT2VECTOR, "int2vector", "int2vector", -1, 'A'),
         t(INT4, "int4", "integer", 4, 'N'),
         t(REGPROC, "regproc", "regproc", 4, 'N'),
         t(TEXT, "text", "text", -1, 'S'),
         t(OID, "oid", "oid", 4, 'N'),
+        t(OIDVECTOR, "oidvector", "oidvector", -1, 'A'),
         t(JSON, "json", "json", -1, 'U'),
         t(FLOAT4, "float4", "real", 4, 'N'),
         t(FLOAT8, "float8", "double precision", 8, 'N'),
@@ -336,8 +338,14 @@ fn type_catalog_sql() -> String {
     let mut rows = Vec::new();
     for t in CATALOG_TYPES {
         let array = oid::array_of(t.oid).unwrap_or(0);
+        // the vectors are arrays of their element type (typcategory 'A') with their own I/O
+        let elem = match t.oid {
+            oid::INT2VECTOR => oid::INT2,
+            oid::OIDVECTOR => oid::OID,
+            _ => 0,
+        };
         rows.push(format!(
-            "({}, '{}', '{}', {}, '{}', 0, {array}, 'b')",
+            "({}, '{}', '{}', {}, '{}', {elem}, {array}, 'b')",
             t.oid,
             t.typname,
             t.display.replace('\'', "''"),
@@ -421,10 +429,10 @@ fn type_catalog_sql() -> String {
                   typlen > 0 AND typlen <= 8 AS typbyval, typtype, typcategory, false AS typispreferred, \
                   true AS typisdefined, ',' AS typdelim, 0::BIGINT AS typrelid, NULL::VARCHAR AS typsubscript, \
                   typelem, typarray, \
-                  CASE WHEN typcategory = 'A' THEN 'array_in' ELSE typname || 'in' END AS typinput, \
-                  CASE WHEN typcategory = 'A' THEN 'array_out' ELSE typname || 'out' END AS typoutput, \
-                  CASE WHEN typcategory = 'A' THEN 'array_recv' ELSE typname || 'recv' END AS typreceive, \
-                  CASE WHEN typcategory = 'A' THEN 'array_send' ELSE typname || 'send' END AS typsend, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_in' ELSE typname || 'in' END AS typinput, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_out' ELSE typname || 'out' END AS typoutput, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_recv' ELSE typname || 'recv' END AS typreceive, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_send' ELSE typname || 'send' END AS typsend, \
                   '-' AS typmodin, '-' AS typmodout, \
                   '-' AS typanalyze, 'i' AS typalign, 'p' AS typstorage, false AS typnotnull, \
                   typbasetype, -1 AS typtypmod, 0 AS typndims, \
@@ -702,8 +710,10 @@ fn objects_sql() -> String {
                   len(indkey)::SMALLINT AS indnkeyatts, is_unique AS indisunique, false AS indnullsnotdistinct, \
                   is_primary AS indisprimary, false AS indisexclusion, true AS indimmediate, false AS indisclustered, \
                   true AS indisvalid, false AS indcheckxmin, true AS indisready, true AS indislive, \
-                  false AS indisreplident, indkey, indcollation, indclass, \
-                  list_transform(indkey, x -> 0::SMALLINT) AS indoption, \
+                  false AS indisreplident, CAST(indkey AS duckgate_int2vector[]) AS indkey, \
+                  CAST(indcollation AS duckgate_oidvector[]) AS indcollation, \
+                  CAST(indclass AS duckgate_oidvector[]) AS indclass, \
+                  CAST(list_transform(indkey, x -> 0::SMALLINT) AS duckgate_int2vector[]) AS indoption, \
                   CASE WHEN list_contains(indkey, 0) \
                     THEN array_to_string(list_filter(elements, (e, i) -> indkey[i] = 0), ', ') END AS indexprs, \
                   NULL::VARCHAR AS indpred \
