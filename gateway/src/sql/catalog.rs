@@ -190,13 +190,134 @@ pub fn install_sql() -> &'static str {
             .iter()
             .map(|r| format!("CREATE OR REPLACE TEMP VIEW {r} AS SELECT * FROM pg_catalog.{r};"))
             .collect();
-        format!(
+        let sql = format!(
             "{FIXED_SQL}{passthrough}{}{}{}",
             type_catalog_sql(),
             objects_sql(),
             current_setting_sql()
-        )
+        );
+        super::lexer::split_statements(&sql)
+            .into_iter()
+            .map(|stmt| typed_view(stmt).unwrap_or_else(|| stmt.to_owned()) + ";")
+            .collect()
     })
+}
+
+/// The `name` and `"char"` columns of the catalog relations the session provides (PostgreSQL
+/// 15's `pg_*` catalogs and views): `(relation, name columns, "char" columns)`. The views
+/// produce them as VARCHAR; [`typed_view`] casts them to the gateway's aliases of those types
+/// ([`crate::types::PgAlias`]) so that they reach clients with PostgreSQL's type OIDs, also
+/// through the clients' own column references (`c.relname AS "Name"`), joins and UNIONs.
+const CATALOG_COLUMN_TYPES: &[(&str, &[&str], &[&str])] = &[
+    ("pg_am", &["amname"], &["amtype"]),
+    (
+        "pg_attribute",
+        &["attname"],
+        &[
+            "attalign",
+            "attstorage",
+            "attcompression",
+            "attidentity",
+            "attgenerated",
+        ],
+    ),
+    ("pg_available_extensions", &["name"], &[]),
+    ("pg_cast", &[], &["castcontext", "castmethod"]),
+    (
+        "pg_class",
+        &["relname"],
+        &["relpersistence", "relkind", "relreplident"],
+    ),
+    ("pg_collation", &["collname"], &["collprovider"]),
+    (
+        "pg_constraint",
+        &["conname"],
+        &["contype", "confupdtype", "confdeltype", "confmatchtype"],
+    ),
+    ("pg_conversion", &["conname"], &[]),
+    ("pg_database", &["datname"], &["datlocprovider"]),
+    ("pg_depend", &[], &["deptype"]),
+    ("pg_enum", &["enumlabel"], &[]),
+    ("pg_event_trigger", &["evtname"], &["evtenabled"]),
+    ("pg_extension", &["extname"], &[]),
+    ("pg_foreign_data_wrapper", &["fdwname"], &[]),
+    ("pg_foreign_server", &["srvname"], &[]),
+    (
+        "pg_indexes",
+        &["schemaname", "tablename", "indexname", "tablespace"],
+        &[],
+    ),
+    ("pg_language", &["lanname"], &[]),
+    (
+        "pg_matviews",
+        &["schemaname", "matviewname", "matviewowner", "tablespace"],
+        &[],
+    ),
+    ("pg_namespace", &["nspname"], &[]),
+    ("pg_opclass", &["opcname"], &[]),
+    ("pg_operator", &["oprname"], &["oprkind"]),
+    ("pg_opfamily", &["opfname"], &[]),
+    ("pg_partitioned_table", &[], &["partstrat"]),
+    ("pg_policy", &["polname"], &["polcmd"]),
+    (
+        "pg_proc",
+        &["proname"],
+        &["prokind", "provolatile", "proparallel"],
+    ),
+    ("pg_publication", &["pubname"], &[]),
+    ("pg_rewrite", &["rulename"], &["ev_type", "ev_enabled"]),
+    ("pg_roles", &["rolname"], &[]),
+    (
+        "pg_sequences",
+        &["schemaname", "sequencename", "sequenceowner"],
+        &[],
+    ),
+    ("pg_statistic_ext", &["stxname"], &[]),
+    ("pg_subscription", &["subname"], &[]),
+    (
+        "pg_tables",
+        &["schemaname", "tablename", "tableowner", "tablespace"],
+        &[],
+    ),
+    ("pg_tablespace", &["spcname"], &[]),
+    ("pg_trigger", &["tgname"], &["tgenabled"]),
+    (
+        "pg_type",
+        &["typname"],
+        &[
+            "typtype",
+            "typcategory",
+            "typdelim",
+            "typalign",
+            "typstorage",
+        ],
+    ),
+    ("pg_user", &["usename"], &[]),
+    ("pg_views", &["schemaname", "viewname", "viewowner"], &[]),
+];
+
+/// `CREATE OR REPLACE TEMP VIEW rel AS body` of a relation in [`CATALOG_COLUMN_TYPES`] with
+/// those columns cast to their PostgreSQL types: `... AS SELECT * REPLACE (CAST(relname AS
+/// duckgate_name) AS relname, ...) FROM (body)`; `None` for any other statement.
+fn typed_view(stmt: &str) -> Option<String> {
+    use crate::types::PgAlias;
+    const PREFIX: &str = "CREATE OR REPLACE TEMP VIEW ";
+    let rest = stmt.strip_prefix(PREFIX)?;
+    let (name, body) = rest.split_once(" AS ")?;
+    let (_, names, chars) = CATALOG_COLUMN_TYPES
+        .iter()
+        .find(|(r, ..)| *r == name.trim())?;
+    let casts: Vec<String> = names
+        .iter()
+        .map(|c| (c, PgAlias::Name))
+        .chain(chars.iter().map(|c| (c, PgAlias::Char)))
+        .map(|(c, a)| format!("CAST({c} AS {}) AS {c}", a.alias()))
+        .collect();
+    Some(format!(
+        "{PREFIX}{} AS SELECT * REPLACE ({}) FROM ({body}) dg_typed",
+        name.trim(),
+        casts.join(", ")
+    ))
 }
 
 /// `current_setting(name)` with a name DuckDB cannot see at bind time (SQLAlchemy's
@@ -1832,6 +1953,33 @@ fn partial_regex_matches(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catalog_views_cast_name_and_char_columns() {
+        let v = typed_view("CREATE OR REPLACE TEMP VIEW pg_am AS SELECT 1 AS x UNION ALL SELECT 2")
+            .unwrap();
+        assert_eq!(
+            v,
+            "CREATE OR REPLACE TEMP VIEW pg_am AS SELECT * REPLACE (CAST(amname AS duckgate_name) AS amname, \
+             CAST(amtype AS duckgate_char) AS amtype) FROM (SELECT 1 AS x UNION ALL SELECT 2) dg_typed"
+        );
+        assert_eq!(
+            typed_view("CREATE OR REPLACE TEMP VIEW duckgate_indexes AS SELECT 1"),
+            None
+        );
+        assert_eq!(
+            typed_view("CREATE OR REPLACE TEMP MACRO pg_am(x) AS x"),
+            None
+        );
+        // every listed relation is one the session creates, so its view is typed
+        let sql = install_sql();
+        for (rel, ..) in CATALOG_COLUMN_TYPES {
+            assert!(
+                sql.contains(&format!("TEMP VIEW {rel} AS SELECT * REPLACE (CAST(")),
+                "{rel} is not typed"
+            );
+        }
+    }
 
     #[test]
     fn column_types_agree_with_the_wire_mapping() {
