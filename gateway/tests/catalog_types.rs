@@ -51,14 +51,27 @@ async fn catalog_columns_have_postgres_types() {
     // the types survive the client's own column references and aliases
     let stmt = c
         .prepare(
-            "SELECT n.nspname AS \"Schema\", sub.relname, sub.relkind
-             FROM (SELECT relname, relkind, relnamespace FROM pg_class) sub
+            "SELECT n.nspname AS \"Schema\", sub.relname, sub.relkind, sub.oid, n.oid
+             FROM (SELECT oid, relname, relkind, relnamespace FROM pg_class) sub
              JOIN pg_namespace n ON n.oid = sub.relnamespace ORDER BY sub.relname",
         )
         .await
         .unwrap();
     let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
-    assert_eq!(types, vec![Type::NAME, Type::NAME, Type::CHAR]);
+    assert_eq!(
+        types,
+        vec![Type::NAME, Type::NAME, Type::CHAR, Type::OID, Type::OID]
+    );
+    // oid columns are PostgreSQL's unsigned 32-bit oids, and still join and compare
+    let row = c
+        .query_one(
+            "SELECT c.oid, c.relnamespace FROM pg_class c WHERE c.oid = $1::regclass",
+            &[&"ct_orders"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.columns()[0].type_(), &Type::OID);
+    assert!(row.get::<_, u32>(0) > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

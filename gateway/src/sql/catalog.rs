@@ -203,13 +203,23 @@ pub fn install_sql() -> &'static str {
     })
 }
 
-/// The `name` and `"char"` columns of the catalog relations the session provides (PostgreSQL
-/// 15's `pg_*` catalogs and views): `(relation, name columns, "char" columns)`. The views
-/// produce them as VARCHAR; [`typed_view`] casts them to the gateway's aliases of those types
-/// ([`crate::types::PgAlias`]) so that they reach clients with PostgreSQL's type OIDs, also
-/// through the clients' own column references (`c.relname AS "Name"`), joins and UNIONs.
-const CATALOG_COLUMN_TYPES: &[(&str, &[&str], &[&str])] = &[
-    ("pg_am", &["amname"], &["amtype"]),
+type RelationColumnTypes = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// The `name`, `"char"` and `oid` columns of the catalog relations the session provides
+/// (PostgreSQL 15's `pg_*` catalogs and views, as `pg_attribute` lists them): `(relation,
+/// name columns, "char" columns, oid columns)`. The views produce them as VARCHAR and BIGINT
+/// (DuckDB's own catalog's types); [`typed_view`] casts them to the gateway's aliases of `name`
+/// and `"char"` ([`crate::types::PgAlias`]) and to UINTEGER (which travels as `oid`), so that
+/// they reach clients with PostgreSQL's type OIDs, also through the clients' own column
+/// references (`c.relname AS "Name"`), joins and UNIONs.
+const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
+    ("pg_am", &["amname"], &["amtype"], &["oid"]),
+    ("pg_attrdef", &[], &[], &["oid", "adrelid"]),
     (
         "pg_attribute",
         &["attname"],
@@ -220,67 +230,239 @@ const CATALOG_COLUMN_TYPES: &[(&str, &[&str], &[&str])] = &[
             "attidentity",
             "attgenerated",
         ],
+        &["attrelid", "atttypid", "attcollation"],
     ),
-    ("pg_available_extensions", &["name"], &[]),
-    ("pg_cast", &[], &["castcontext", "castmethod"]),
+    (
+        "pg_auth_members",
+        &[],
+        &[],
+        &["roleid", "member", "grantor"],
+    ),
+    ("pg_available_extensions", &["name"], &[], &[]),
+    (
+        "pg_cast",
+        &[],
+        &["castcontext", "castmethod"],
+        &["oid", "castsource", "casttarget", "castfunc"],
+    ),
     (
         "pg_class",
         &["relname"],
         &["relpersistence", "relkind", "relreplident"],
+        &[
+            "oid",
+            "relnamespace",
+            "reltype",
+            "reloftype",
+            "relowner",
+            "relam",
+            "relfilenode",
+            "reltablespace",
+            "reltoastrelid",
+            "relrewrite",
+        ],
     ),
-    ("pg_collation", &["collname"], &["collprovider"]),
+    (
+        "pg_collation",
+        &["collname"],
+        &["collprovider"],
+        &["oid", "collnamespace", "collowner"],
+    ),
     (
         "pg_constraint",
         &["conname"],
         &["contype", "confupdtype", "confdeltype", "confmatchtype"],
+        &[
+            "oid",
+            "connamespace",
+            "conrelid",
+            "contypid",
+            "conindid",
+            "conparentid",
+            "confrelid",
+        ],
     ),
-    ("pg_conversion", &["conname"], &[]),
-    ("pg_database", &["datname"], &["datlocprovider"]),
-    ("pg_depend", &[], &["deptype"]),
-    ("pg_enum", &["enumlabel"], &[]),
-    ("pg_event_trigger", &["evtname"], &["evtenabled"]),
-    ("pg_extension", &["extname"], &[]),
-    ("pg_foreign_data_wrapper", &["fdwname"], &[]),
-    ("pg_foreign_server", &["srvname"], &[]),
+    (
+        "pg_conversion",
+        &["conname"],
+        &[],
+        &["oid", "connamespace", "conowner"],
+    ),
+    (
+        "pg_database",
+        &["datname"],
+        &["datlocprovider"],
+        &["oid", "datdba", "dattablespace"],
+    ),
+    ("pg_db_role_setting", &[], &[], &["setdatabase", "setrole"]),
+    (
+        "pg_depend",
+        &[],
+        &["deptype"],
+        &["classid", "objid", "refclassid", "refobjid"],
+    ),
+    ("pg_description", &[], &[], &["objoid", "classoid"]),
+    ("pg_enum", &["enumlabel"], &[], &["oid", "enumtypid"]),
+    (
+        "pg_event_trigger",
+        &["evtname", "evtevent"],
+        &["evtenabled"],
+        &["oid", "evtowner", "evtfoid"],
+    ),
+    (
+        "pg_extension",
+        &["extname"],
+        &[],
+        &["oid", "extowner", "extnamespace"],
+    ),
+    (
+        "pg_foreign_data_wrapper",
+        &["fdwname"],
+        &[],
+        &["oid", "fdwowner", "fdwhandler", "fdwvalidator"],
+    ),
+    (
+        "pg_foreign_server",
+        &["srvname"],
+        &[],
+        &["oid", "srvowner", "srvfdw"],
+    ),
+    ("pg_foreign_table", &[], &[], &["ftrelid", "ftserver"]),
+    ("pg_index", &[], &[], &["indexrelid", "indrelid"]),
     (
         "pg_indexes",
         &["schemaname", "tablename", "indexname", "tablespace"],
         &[],
+        &[],
     ),
-    ("pg_language", &["lanname"], &[]),
+    ("pg_inherits", &[], &[], &["inhrelid", "inhparent"]),
+    (
+        "pg_language",
+        &["lanname"],
+        &[],
+        &[
+            "oid",
+            "lanowner",
+            "lanplcallfoid",
+            "laninline",
+            "lanvalidator",
+        ],
+    ),
     (
         "pg_matviews",
         &["schemaname", "matviewname", "matviewowner", "tablespace"],
         &[],
+        &[],
     ),
-    ("pg_namespace", &["nspname"], &[]),
-    ("pg_opclass", &["opcname"], &[]),
-    ("pg_operator", &["oprname"], &["oprkind"]),
-    ("pg_opfamily", &["opfname"], &[]),
-    ("pg_partitioned_table", &[], &["partstrat"]),
-    ("pg_policy", &["polname"], &["polcmd"]),
+    ("pg_namespace", &["nspname"], &[], &["oid", "nspowner"]),
+    (
+        "pg_opclass",
+        &["opcname"],
+        &[],
+        &[
+            "oid",
+            "opcmethod",
+            "opcnamespace",
+            "opcowner",
+            "opcfamily",
+            "opcintype",
+            "opckeytype",
+        ],
+    ),
+    (
+        "pg_operator",
+        &["oprname"],
+        &["oprkind"],
+        &[
+            "oid",
+            "oprnamespace",
+            "oprowner",
+            "oprleft",
+            "oprright",
+            "oprresult",
+            "oprcom",
+            "oprnegate",
+        ],
+    ),
+    (
+        "pg_opfamily",
+        &["opfname"],
+        &[],
+        &["oid", "opfmethod", "opfnamespace", "opfowner"],
+    ),
+    ("pg_partitioned_table", &[], &["partstrat"], &["partrelid"]),
+    ("pg_policy", &["polname"], &["polcmd"], &["oid", "polrelid"]),
     (
         "pg_proc",
         &["proname"],
         &["prokind", "provolatile", "proparallel"],
+        &["oid", "pronamespace", "proowner", "prolang"],
     ),
-    ("pg_publication", &["pubname"], &[]),
-    ("pg_rewrite", &["rulename"], &["ev_type", "ev_enabled"]),
-    ("pg_roles", &["rolname"], &[]),
+    ("pg_publication", &["pubname"], &[], &["oid", "pubowner"]),
+    (
+        "pg_publication_namespace",
+        &[],
+        &[],
+        &["oid", "pnpubid", "pnnspid"],
+    ),
+    (
+        "pg_publication_rel",
+        &[],
+        &[],
+        &["oid", "prpubid", "prrelid"],
+    ),
+    (
+        "pg_range",
+        &[],
+        &[],
+        &[
+            "rngtypid",
+            "rngsubtype",
+            "rngmultitypid",
+            "rngcollation",
+            "rngsubopc",
+        ],
+    ),
+    (
+        "pg_rewrite",
+        &["rulename"],
+        &["ev_type", "ev_enabled"],
+        &["oid", "ev_class"],
+    ),
+    ("pg_roles", &["rolname"], &[], &["oid"]),
+    ("pg_sequence", &[], &[], &["seqrelid", "seqtypid"]),
     (
         "pg_sequences",
         &["schemaname", "sequencename", "sequenceowner"],
         &[],
+        &[],
     ),
-    ("pg_statistic_ext", &["stxname"], &[]),
-    ("pg_subscription", &["subname"], &[]),
+    ("pg_shdescription", &[], &[], &["objoid", "classoid"]),
+    (
+        "pg_statistic_ext",
+        &["stxname"],
+        &[],
+        &["oid", "stxrelid", "stxnamespace", "stxowner"],
+    ),
+    (
+        "pg_subscription",
+        &["subname"],
+        &[],
+        &["oid", "subdbid", "subowner"],
+    ),
     (
         "pg_tables",
         &["schemaname", "tablename", "tableowner", "tablespace"],
         &[],
+        &[],
     ),
-    ("pg_tablespace", &["spcname"], &[]),
-    ("pg_trigger", &["tgname"], &["tgenabled"]),
+    ("pg_tablespace", &["spcname"], &[], &["oid", "spcowner"]),
+    (
+        "pg_trigger",
+        &["tgname"],
+        &["tgenabled"],
+        &["oid", "tgrelid", "tgparentid", "tgfoid"],
+    ),
     (
         "pg_type",
         &["typname"],
@@ -291,9 +473,24 @@ const CATALOG_COLUMN_TYPES: &[(&str, &[&str], &[&str])] = &[
             "typalign",
             "typstorage",
         ],
+        &[
+            "oid",
+            "typnamespace",
+            "typowner",
+            "typrelid",
+            "typelem",
+            "typarray",
+            "typbasetype",
+            "typcollation",
+        ],
     ),
-    ("pg_user", &["usename"], &[]),
-    ("pg_views", &["schemaname", "viewname", "viewowner"], &[]),
+    ("pg_user", &["usename"], &[], &["usesysid"]),
+    (
+        "pg_views",
+        &["schemaname", "viewname", "viewowner"],
+        &[],
+        &[],
+    ),
 ];
 
 /// `CREATE OR REPLACE TEMP VIEW rel AS body` of a relation in [`CATALOG_COLUMN_TYPES`] with
@@ -304,14 +501,23 @@ fn typed_view(stmt: &str) -> Option<String> {
     const PREFIX: &str = "CREATE OR REPLACE TEMP VIEW ";
     let rest = stmt.strip_prefix(PREFIX)?;
     let (name, body) = rest.split_once(" AS ")?;
-    let (_, names, chars) = CATALOG_COLUMN_TYPES
+    let (_, names, chars, oids) = CATALOG_COLUMN_TYPES
         .iter()
         .find(|(r, ..)| *r == name.trim())?;
     let casts: Vec<String> = names
         .iter()
-        .map(|c| (c, PgAlias::Name))
-        .chain(chars.iter().map(|c| (c, PgAlias::Char)))
-        .map(|(c, a)| format!("CAST({c} AS {}) AS {c}", a.alias()))
+        .map(|c| format!("CAST({c} AS {}) AS {c}", PgAlias::Name.alias()))
+        .chain(
+            chars
+                .iter()
+                .map(|c| format!("CAST({c} AS {}) AS {c}", PgAlias::Char.alias())),
+        )
+        // an OID is 32 bits in PostgreSQL; one the gateway derives beyond that (a constraint's
+        // of a table with an OID over 2^24) becomes NULL rather than failing the query
+        .chain(
+            oids.iter()
+                .map(|c| format!("TRY_CAST({c} AS UINTEGER) AS {c}")),
+        )
         .collect();
     Some(format!(
         "{PREFIX}{} AS SELECT * REPLACE ({}) FROM ({body}) dg_typed",
@@ -1961,7 +2167,8 @@ mod tests {
         assert_eq!(
             v,
             "CREATE OR REPLACE TEMP VIEW pg_am AS SELECT * REPLACE (CAST(amname AS duckgate_name) AS amname, \
-             CAST(amtype AS duckgate_char) AS amtype) FROM (SELECT 1 AS x UNION ALL SELECT 2) dg_typed"
+             CAST(amtype AS duckgate_char) AS amtype, TRY_CAST(oid AS UINTEGER) AS oid) \
+             FROM (SELECT 1 AS x UNION ALL SELECT 2) dg_typed"
         );
         assert_eq!(
             typed_view("CREATE OR REPLACE TEMP VIEW duckgate_indexes AS SELECT 1"),
@@ -1975,7 +2182,7 @@ mod tests {
         let sql = install_sql();
         for (rel, ..) in CATALOG_COLUMN_TYPES {
             assert!(
-                sql.contains(&format!("TEMP VIEW {rel} AS SELECT * REPLACE (CAST(")),
+                sql.contains(&format!("TEMP VIEW {rel} AS SELECT * REPLACE (")),
                 "{rel} is not typed"
             );
         }
