@@ -147,6 +147,28 @@ async fn user_columns_keep_their_types() {
             .unwrap(),
     );
     assert_eq!(rows, vec![vec!["{1}"]]);
+    // a table copied from catalog columns keeps their types, and pg_attribute agrees
+    c.batch_execute(
+        "CREATE TABLE ct_copy AS SELECT c.relname, i.indkey FROM pg_index i
+           JOIN pg_class c ON c.oid = i.indexrelid",
+    )
+    .await
+    .unwrap();
+    let rows = text_rows(
+        &c.simple_query(
+            "SELECT attname, atttypid FROM pg_attribute
+             WHERE attrelid = 'ct_copy'::regclass ORDER BY attnum",
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(rows, vec![vec!["relname", "19"], vec!["indkey", "22"]]);
+    let stmt = c
+        .prepare("SELECT relname, indkey FROM ct_copy")
+        .await
+        .unwrap();
+    let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(types, vec![Type::NAME, Type::INT2_VECTOR]);
     // the aliases are internal: not user types in pg_type
     let rows = text_rows(
         &c.simple_query("SELECT count(*) FROM pg_type WHERE typname LIKE 'duckgate%'")

@@ -695,6 +695,19 @@ fn type_catalog_sql() -> String {
             column_case.push_str(&format!(" WHEN t = '{name}[]' THEN {a}"));
         }
     }
+    // a user table made from catalog columns (`CREATE TABLE t AS SELECT relname, indkey FROM
+    // ...`) keeps the gateway's aliases, which travel as PostgreSQL's catalog types
+    for a in crate::types::PgAlias::ALL {
+        let (name, wire) = (a.alias(), a.oid());
+        if a.is_vector() {
+            column_case.push_str(&format!(" WHEN t = '{name}[]' THEN {wire}"));
+        } else {
+            column_case.push_str(&format!(" WHEN t = '{name}' THEN {wire}"));
+            if let Some(arr) = oid::array_of(wire) {
+                column_case.push_str(&format!(" WHEN t = '{name}[]' THEN {arr}"));
+            }
+        }
+    }
     // information_schema.columns.data_type / udt_name as PostgreSQL spells them (Grafana's query
     // builder shows data_type): the name format_type prints for the column's wire type,
     // `ARRAY` for arrays and `USER-DEFINED` for enums
