@@ -208,18 +208,20 @@ type RelationColumnTypes = (
     &'static [&'static str],
     &'static [&'static str],
     &'static [&'static str],
+    &'static [&'static str],
 );
 
-/// The `name`, `"char"` and `oid` columns of the catalog relations the session provides
-/// (PostgreSQL 15's `pg_*` catalogs and views, as `pg_attribute` lists them): `(relation,
-/// name columns, "char" columns, oid columns)`. The views produce them as VARCHAR and BIGINT
-/// (DuckDB's own catalog's types); [`typed_view`] casts them to the gateway's aliases of `name`
-/// and `"char"` ([`crate::types::PgAlias`]) and to UINTEGER (which travels as `oid`), so that
+/// The `name`, `"char"`, `oid` and `int2` columns of the catalog relations the session
+/// provides (PostgreSQL 15's `pg_*` catalogs and views, as `pg_attribute` lists them):
+/// `(relation, name columns, "char" columns, oid columns, int2 columns)`. The views produce
+/// them as VARCHAR, BIGINT or INTEGER (DuckDB's own catalog's types); [`typed_view`] casts them
+/// to the gateway's aliases of `name` and `"char"` ([`crate::types::PgAlias`]), to UINTEGER
+/// (which travels as `oid`) and to SMALLINT, so that
 /// they reach clients with PostgreSQL's type OIDs, also through the clients' own column
 /// references (`c.relname AS "Name"`), joins and UNIONs.
 const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
-    ("pg_am", &["amname"], &["amtype"], &["oid"]),
-    ("pg_attrdef", &[], &[], &["oid", "adrelid"]),
+    ("pg_am", &["amname"], &["amtype"], &["oid"], &[]),
+    ("pg_attrdef", &[], &[], &["oid", "adrelid"], &["adnum"]),
     (
         "pg_attribute",
         &["attname"],
@@ -231,19 +233,22 @@ const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
             "attgenerated",
         ],
         &["attrelid", "atttypid", "attcollation"],
+        &[],
     ),
     (
         "pg_auth_members",
         &[],
         &[],
         &["roleid", "member", "grantor"],
+        &[],
     ),
-    ("pg_available_extensions", &["name"], &[], &[]),
+    ("pg_available_extensions", &["name"], &[], &[], &[]),
     (
         "pg_cast",
         &[],
         &["castcontext", "castmethod"],
         &["oid", "castsource", "casttarget", "castfunc"],
+        &[],
     ),
     (
         "pg_class",
@@ -261,12 +266,14 @@ const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
             "reltoastrelid",
             "relrewrite",
         ],
+        &["relnatts", "relchecks"],
     ),
     (
         "pg_collation",
         &["collname"],
         &["collprovider"],
         &["oid", "collnamespace", "collowner"],
+        &[],
     ),
     (
         "pg_constraint",
@@ -281,61 +288,76 @@ const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
             "conparentid",
             "confrelid",
         ],
+        &[],
     ),
     (
         "pg_conversion",
         &["conname"],
         &[],
         &["oid", "connamespace", "conowner"],
+        &[],
     ),
     (
         "pg_database",
         &["datname"],
         &["datlocprovider"],
         &["oid", "datdba", "dattablespace"],
+        &[],
     ),
-    ("pg_db_role_setting", &[], &[], &["setdatabase", "setrole"]),
+    (
+        "pg_db_role_setting",
+        &[],
+        &[],
+        &["setdatabase", "setrole"],
+        &[],
+    ),
     (
         "pg_depend",
         &[],
         &["deptype"],
         &["classid", "objid", "refclassid", "refobjid"],
+        &[],
     ),
-    ("pg_description", &[], &[], &["objoid", "classoid"]),
-    ("pg_enum", &["enumlabel"], &[], &["oid", "enumtypid"]),
+    ("pg_description", &[], &[], &["objoid", "classoid"], &[]),
+    ("pg_enum", &["enumlabel"], &[], &["oid", "enumtypid"], &[]),
     (
         "pg_event_trigger",
         &["evtname", "evtevent"],
         &["evtenabled"],
         &["oid", "evtowner", "evtfoid"],
+        &[],
     ),
     (
         "pg_extension",
         &["extname"],
         &[],
         &["oid", "extowner", "extnamespace"],
+        &[],
     ),
     (
         "pg_foreign_data_wrapper",
         &["fdwname"],
         &[],
         &["oid", "fdwowner", "fdwhandler", "fdwvalidator"],
+        &[],
     ),
     (
         "pg_foreign_server",
         &["srvname"],
         &[],
         &["oid", "srvowner", "srvfdw"],
+        &[],
     ),
-    ("pg_foreign_table", &[], &[], &["ftrelid", "ftserver"]),
-    ("pg_index", &[], &[], &["indexrelid", "indrelid"]),
+    ("pg_foreign_table", &[], &[], &["ftrelid", "ftserver"], &[]),
+    ("pg_index", &[], &[], &["indexrelid", "indrelid"], &[]),
     (
         "pg_indexes",
         &["schemaname", "tablename", "indexname", "tablespace"],
         &[],
         &[],
+        &[],
     ),
-    ("pg_inherits", &[], &[], &["inhrelid", "inhparent"]),
+    ("pg_inherits", &[], &[], &["inhrelid", "inhparent"], &[]),
     (
         "pg_language",
         &["lanname"],
@@ -347,14 +369,16 @@ const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
             "laninline",
             "lanvalidator",
         ],
+        &[],
     ),
     (
         "pg_matviews",
         &["schemaname", "matviewname", "matviewowner", "tablespace"],
         &[],
         &[],
+        &[],
     ),
-    ("pg_namespace", &["nspname"], &[], &["oid", "nspowner"]),
+    ("pg_namespace", &["nspname"], &[], &["oid", "nspowner"], &[]),
     (
         "pg_opclass",
         &["opcname"],
@@ -368,6 +392,7 @@ const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
             "opcintype",
             "opckeytype",
         ],
+        &[],
     ),
     (
         "pg_operator",
@@ -383,33 +408,56 @@ const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
             "oprcom",
             "oprnegate",
         ],
+        &[],
     ),
     (
         "pg_opfamily",
         &["opfname"],
         &[],
         &["oid", "opfmethod", "opfnamespace", "opfowner"],
+        &[],
     ),
-    ("pg_partitioned_table", &[], &["partstrat"], &["partrelid"]),
-    ("pg_policy", &["polname"], &["polcmd"], &["oid", "polrelid"]),
+    (
+        "pg_partitioned_table",
+        &[],
+        &["partstrat"],
+        &["partrelid"],
+        &[],
+    ),
+    (
+        "pg_policy",
+        &["polname"],
+        &["polcmd"],
+        &["oid", "polrelid"],
+        &[],
+    ),
     (
         "pg_proc",
         &["proname"],
         &["prokind", "provolatile", "proparallel"],
         &["oid", "pronamespace", "proowner", "prolang"],
+        &["pronargs", "pronargdefaults"],
     ),
-    ("pg_publication", &["pubname"], &[], &["oid", "pubowner"]),
+    (
+        "pg_publication",
+        &["pubname"],
+        &[],
+        &["oid", "pubowner"],
+        &[],
+    ),
     (
         "pg_publication_namespace",
         &[],
         &[],
         &["oid", "pnpubid", "pnnspid"],
+        &[],
     ),
     (
         "pg_publication_rel",
         &[],
         &[],
         &["oid", "prpubid", "prrelid"],
+        &[],
     ),
     (
         "pg_range",
@@ -422,46 +470,59 @@ const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
             "rngcollation",
             "rngsubopc",
         ],
+        &[],
     ),
     (
         "pg_rewrite",
         &["rulename"],
         &["ev_type", "ev_enabled"],
         &["oid", "ev_class"],
+        &[],
     ),
-    ("pg_roles", &["rolname"], &[], &["oid"]),
-    ("pg_sequence", &[], &[], &["seqrelid", "seqtypid"]),
+    ("pg_roles", &["rolname"], &[], &["oid"], &[]),
+    ("pg_sequence", &[], &[], &["seqrelid", "seqtypid"], &[]),
     (
         "pg_sequences",
         &["schemaname", "sequencename", "sequenceowner"],
         &[],
         &[],
+        &[],
     ),
-    ("pg_shdescription", &[], &[], &["objoid", "classoid"]),
+    ("pg_shdescription", &[], &[], &["objoid", "classoid"], &[]),
     (
         "pg_statistic_ext",
         &["stxname"],
         &[],
         &["oid", "stxrelid", "stxnamespace", "stxowner"],
+        &[],
     ),
     (
         "pg_subscription",
         &["subname"],
         &[],
         &["oid", "subdbid", "subowner"],
+        &[],
     ),
     (
         "pg_tables",
         &["schemaname", "tablename", "tableowner", "tablespace"],
         &[],
         &[],
+        &[],
     ),
-    ("pg_tablespace", &["spcname"], &[], &["oid", "spcowner"]),
+    (
+        "pg_tablespace",
+        &["spcname"],
+        &[],
+        &["oid", "spcowner"],
+        &[],
+    ),
     (
         "pg_trigger",
         &["tgname"],
         &["tgenabled"],
         &["oid", "tgrelid", "tgparentid", "tgfoid"],
+        &[],
     ),
     (
         "pg_type",
@@ -483,11 +544,13 @@ const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
             "typbasetype",
             "typcollation",
         ],
+        &["typlen"],
     ),
-    ("pg_user", &["usename"], &[], &["usesysid"]),
+    ("pg_user", &["usename"], &[], &["usesysid"], &[]),
     (
         "pg_views",
         &["schemaname", "viewname", "viewowner"],
+        &[],
         &[],
         &[],
     ),
@@ -501,7 +564,7 @@ fn typed_view(stmt: &str) -> Option<String> {
     const PREFIX: &str = "CREATE OR REPLACE TEMP VIEW ";
     let rest = stmt.strip_prefix(PREFIX)?;
     let (name, body) = rest.split_once(" AS ")?;
-    let (_, names, chars, oids) = CATALOG_COLUMN_TYPES
+    let (_, names, chars, oids, int2s) = CATALOG_COLUMN_TYPES
         .iter()
         .find(|(r, ..)| *r == name.trim())?;
     let casts: Vec<String> = names
@@ -517,6 +580,11 @@ fn typed_view(stmt: &str) -> Option<String> {
         .chain(
             oids.iter()
                 .map(|c| format!("TRY_CAST({c} AS UINTEGER) AS {c}")),
+        )
+        .chain(
+            int2s
+                .iter()
+                .map(|c| format!("CAST({c} AS SMALLINT) AS {c}")),
         )
         .collect();
     Some(format!(
@@ -1253,17 +1321,19 @@ fn is_information_schema_view(name: &str) -> bool {
 /// Session objects that do not depend on the type table.
 const FIXED_SQL: &str =
     // psql \l \dn \dt \dv \df (Owner column); pgJDBC, Npgsql. PostgreSQL 15's public schema
-    // (DuckDB's main) belongs to pg_database_owner (6171)
+    // (DuckDB's main) belongs to pg_database_owner (6171). It, current_schema() and
+    // pg_encoding_to_char() return PostgreSQL's `name` (`duckgate_name`: types::PgAlias)
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(role_oid) AS \
-       CASE WHEN role_oid = 6171 THEN 'pg_database_owner' ELSE 'duckdb' END;\
+       CAST(CASE WHEN role_oid = 6171 THEN 'pg_database_owner' ELSE 'duckdb' END AS duckgate_name);\
      CREATE OR REPLACE TEMP MACRO duckgate_pg_schema(s) AS CASE WHEN s = 'main' THEN 'public' ELSE s END;\
-     CREATE OR REPLACE TEMP MACRO current_schema() AS duckgate_pg_schema(pg_catalog.current_schema());\
+     CREATE OR REPLACE TEMP MACRO current_schema() AS \
+       CAST(duckgate_pg_schema(pg_catalog.current_schema()) AS duckgate_name);\
      CREATE OR REPLACE TEMP MACRO current_schemas(implicit) AS \
        CASE WHEN implicit THEN ['pg_catalog'] ELSE [] END || list_filter( \
          list_transform(pg_catalog.current_schemas(false), dg_s -> duckgate_pg_schema(dg_s)), \
          (dg_s, dg_i) -> NOT (implicit AND dg_s = 'pg_catalog') AND NOT list_contains( \
            list_transform(pg_catalog.current_schemas(false), dg_s -> duckgate_pg_schema(dg_s))[:dg_i - 1], dg_s));\
-     CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(enc) AS 'UTF8';\
+     CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(enc) AS CAST('UTF8' AS duckgate_name);\
      CREATE OR REPLACE TEMP MACRO pg_get_function_result(func_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_function_identity_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
