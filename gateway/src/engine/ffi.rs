@@ -503,8 +503,9 @@ unsafe fn make_value(v: &ParamValue) -> ffi::duckdb_value {
     }
 }
 
-/// The cast from a [`PgAlias`] type to the type it aliases: the output references the input's
-/// data (the two differ in the alias only; for lists the child vector is the same type too).
+/// The cast from a [`PgAlias`] type to the type it aliases (always a scalar: the vectors' alias
+/// is on their element type): the output references the input's data, as the two types differ
+/// in the alias only (DuckDB's `Vector::Reference` requires the same type id).
 unsafe extern "C" fn same_values_cast(
     _info: ffi::duckdb_function_info,
     _count: ffi::idx_t,
