@@ -205,7 +205,6 @@ SELECT n.nspname = ANY(current_schemas(true)), n.nspname, t.typname FROM pg_cata
 -- sent: 1
 -- param-types: oid
 -- pg: 1 row
--- differs-by-construction: pgJDBC looks up PostgreSQL's built-in type int2vector (OID 22); DuckDB has no such type
 SELECT typinput='pg_catalog.array_in'::regproc as is_array, typtype, typname, pg_type.oid   FROM pg_catalog.pg_type   LEFT JOIN (select ns.oid as nspoid, ns.nspname, r.r           from pg_namespace as ns           join ( select s.r, (current_schemas(false))[s.r] as nspname                    from generate_series(1, array_upper(current_schemas(false), 1)) as s(r) ) as r          using ( nspname )        ) as sp     ON sp.nspoid = typnamespace  WHERE pg_type.oid = $1  ORDER BY sp.r, pg_type.oid DESC
 -- next
 -- id: pgjdbc-025
@@ -214,7 +213,6 @@ SELECT typinput='pg_catalog.array_in'::regproc as is_array, typtype, typname, pg
 -- sent: 1
 -- param-types: oid
 -- pg: 1 row
--- differs-by-construction: pgJDBC looks up PostgreSQL's built-in type int2vector (OID 22); DuckDB has no such type
 SELECT n.nspname = ANY(current_schemas(true)), n.nspname, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON t.typnamespace = n.oid WHERE t.oid = $1
 -- next
 -- id: pgjdbc-026
@@ -223,7 +221,6 @@ SELECT n.nspname = ANY(current_schemas(true)), n.nspname, t.typname FROM pg_cata
 -- sent: 1
 -- param-types: oid
 -- pg: 1 row
--- differs-by-construction: pgJDBC looks up PostgreSQL's built-in type oidvector (OID 30); DuckDB has no such type
 SELECT typinput='pg_catalog.array_in'::regproc as is_array, typtype, typname, pg_type.oid   FROM pg_catalog.pg_type   LEFT JOIN (select ns.oid as nspoid, ns.nspname, r.r           from pg_namespace as ns           join ( select s.r, (current_schemas(false))[s.r] as nspname                    from generate_series(1, array_upper(current_schemas(false), 1)) as s(r) ) as r          using ( nspname )        ) as sp     ON sp.nspoid = typnamespace  WHERE pg_type.oid = $1  ORDER BY sp.r, pg_type.oid DESC
 -- next
 -- id: pgjdbc-027
@@ -232,7 +229,6 @@ SELECT typinput='pg_catalog.array_in'::regproc as is_array, typtype, typname, pg
 -- sent: 1
 -- param-types: oid
 -- pg: 1 row
--- differs-by-construction: pgJDBC looks up PostgreSQL's built-in type oidvector (OID 30); DuckDB has no such type
 SELECT n.nspname = ANY(current_schemas(true)), n.nspname, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON t.typnamespace = n.oid WHERE t.oid = $1
 -- next
 -- id: pgjdbc-028

@@ -8,7 +8,7 @@ use duckdb::ffi;
 
 use super::ffi::Chunk;
 use crate::types::text::{self, SessionTimeZone};
-use crate::types::{binary, pg_type_of, DuckType};
+use crate::types::{binary, pg_type_of, DuckType, PgAlias};
 
 /// Session settings that change how values print.
 #[derive(Debug, Clone)]
@@ -45,7 +45,8 @@ impl<'t> View<'t> {
     unsafe fn new(vector: ffi::duckdb_vector, ty: &'t DuckType) -> Self {
         let data = ffi::duckdb_vector_get_data(vector) as *const u8;
         let validity = ffi::duckdb_vector_get_validity(vector) as *const u64;
-        let children = match ty {
+        // an aliased type's vector is laid out as the type it aliases
+        let children = match ty.storage() {
             DuckType::List(e) => vec![View::new(ffi::duckdb_list_vector_get_child(vector), e)],
             DuckType::Array(e, _) => {
                 vec![View::new(ffi::duckdb_array_vector_get_child(vector), e)]
@@ -83,6 +84,16 @@ impl<'t> View<'t> {
             data,
             validity,
             children,
+        }
+    }
+
+    /// The same vector read as `ty` (a scalar type: no children).
+    fn scalar_as(&self, ty: &'t DuckType) -> View<'t> {
+        View {
+            ty,
+            data: self.data,
+            validity: self.validity,
+            children: Vec::new(),
         }
     }
 
@@ -133,7 +144,7 @@ impl<'t> View<'t> {
     /// (offset, length) of a LIST/MAP row in the child vector.
     #[inline]
     unsafe fn list_range(&self, row: usize) -> (usize, usize) {
-        match self.ty {
+        match self.ty.storage() {
             DuckType::Array(_, n) => (row * n, *n),
             _ => {
                 let e: ffi::duckdb_list_entry = self.read(row);
@@ -382,6 +393,8 @@ impl RowEncoder {
             }
             List(e) | Array(e, _) if !e.is_list_like() => self.write_text_array(v, row, out),
             List(_) | Array(..) | Struct(_) | Map(..) | Union(_) => self.write_json(v, row, out),
+            Pg(PgAlias::Name | PgAlias::Char, t) => self.write_text(&v.scalar_as(t), row, out),
+            Pg(PgAlias::Int2Vector | PgAlias::OidVector, _) => self.write_text_vector(v, row, out),
             Null => {}
             Unsupported(name) => out.put_slice(format!("<unsupported type {name}>").as_bytes()),
         }
@@ -412,6 +425,21 @@ impl RowEncoder {
             self.scratch = elem;
         }
         out.put_u8(b'}');
+    }
+
+    /// int2vector / oidvector: the elements separated by spaces (`1 2`; empty for none).
+    unsafe fn write_text_vector(&mut self, v: &View, row: usize, out: &mut BytesMut) {
+        let (offset, len) = v.list_range(row);
+        let child = &v.children[0];
+        for i in 0..len {
+            if i > 0 {
+                out.put_u8(b' ');
+            }
+            // PostgreSQL's vectors have no NULL elements; the views never produce one
+            if child.is_valid(offset + i) {
+                self.write_text(child, offset + i, out);
+            }
+        }
     }
 
     /// The documented JSON representation of nested values.
@@ -585,6 +613,22 @@ impl RowEncoder {
             }
             // json's binary format is its text
             List(_) | Array(..) | Struct(_) | Map(..) | Union(_) => self.write_json(v, row, out),
+            Pg(PgAlias::Name, _) => out.put_slice(v.string(row)),
+            // `charsend`: the one byte, 0 for the empty "char"
+            Pg(PgAlias::Char, _) => out.put_u8(v.string(row).first().copied().unwrap_or(0)),
+            Pg(a @ (PgAlias::Int2Vector | PgAlias::OidVector), _) => {
+                let (offset, len) = v.list_range(row);
+                let child = &v.children[0];
+                let has_null = (0..len).any(|i| !child.is_valid(offset + i));
+                let elem_oid = match a {
+                    PgAlias::Int2Vector => crate::types::oid::INT2,
+                    _ => crate::types::oid::OID,
+                };
+                binary::write_vector_header(out, elem_oid, len, has_null);
+                for i in 0..len {
+                    self.write_field(child, offset + i, true, out);
+                }
+            }
             Null | Unsupported(_) => self.write_text(v, row, out),
         }
     }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use duckdb::ffi;
 
 use super::error::DbError;
-use crate::types::{params::ParamValue, DuckType};
+use crate::types::{params::ParamValue, DuckType, PgAlias};
 
 fn c_string(s: &str) -> Result<CString, DbError> {
     CString::new(s).map_err(|_| DbError::invalid_input("statement text contains a NUL byte"))
@@ -72,11 +72,49 @@ impl Database {
                 let msg = owned_c_str(err);
                 return Err(DbError::from_message(&msg));
             }
-            Ok(Arc::new(Database {
+            let db = Arc::new(Database {
                 raw: db,
                 origins: Arc::default(),
-            }))
+            });
+            db.register_pg_types()?;
+            Ok(db)
         }
+    }
+
+    /// Register the [`PgAlias`] types on the instance (its system catalog, so once per
+    /// instance and not per connection), for the session catalog views to cast to.
+    fn register_pg_types(self: &Arc<Self>) -> Result<(), DbError> {
+        let con = self.connect()?;
+        for a in PgAlias::ALL {
+            let name = c_string(a.alias())?;
+            unsafe {
+                let mut base = storage_logical(&a.registered());
+                let mut lt = storage_logical(&a.registered());
+                ffi::duckdb_logical_type_set_alias(lt, name.as_ptr());
+                let mut rc = ffi::duckdb_register_logical_type(con.raw, lt, ptr::null_mut());
+                if rc == ffi::DuckDBSuccess {
+                    // DuckDB binds no function to an aliased type without a registered cast
+                    // (`lower(relname)` would fail): an implicit one to the aliased type, free
+                    // as the values are the same
+                    let mut cast = ffi::duckdb_create_cast_function();
+                    ffi::duckdb_cast_function_set_source_type(cast, lt);
+                    ffi::duckdb_cast_function_set_target_type(cast, base);
+                    ffi::duckdb_cast_function_set_implicit_cast_cost(cast, 1);
+                    ffi::duckdb_cast_function_set_function(cast, Some(same_values_cast));
+                    rc = ffi::duckdb_register_cast_function(con.raw, cast);
+                    ffi::duckdb_destroy_cast_function(&mut cast);
+                }
+                ffi::duckdb_destroy_logical_type(&mut lt);
+                ffi::duckdb_destroy_logical_type(&mut base);
+                if rc != ffi::DuckDBSuccess {
+                    return Err(DbError::internal(format!(
+                        "cannot register the type {}",
+                        a.alias()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn connect(self: &Arc<Self>) -> Result<Connection, DbError> {
@@ -314,6 +352,8 @@ impl Prepared {
                     ffi::duckdb_destroy_logical_type(&mut lt);
                     match t {
                         DuckType::Unsupported(_) | DuckType::Null => None,
+                        // parameters are decoded and bound as the aliased type
+                        DuckType::Pg(_, t) => Some(*t),
                         t => Some(t),
                     }
                 })
@@ -463,6 +503,35 @@ unsafe fn make_value(v: &ParamValue) -> ffi::duckdb_value {
     }
 }
 
+/// The cast from a [`PgAlias`] type to the type it aliases (always a scalar: the vectors' alias
+/// is on their element type): the output references the input's data, as the two types differ
+/// in the alias only (DuckDB's `Vector::Reference` requires the same type id).
+unsafe extern "C" fn same_values_cast(
+    _info: ffi::duckdb_function_info,
+    _count: ffi::idx_t,
+    input: ffi::duckdb_vector,
+    output: ffi::duckdb_vector,
+) -> bool {
+    ffi::duckdb_vector_reference_vector(output, input);
+    true
+}
+
+/// The logical type of a [`PgAlias`]'s storage type (scalars and lists of them).
+unsafe fn storage_logical(t: &DuckType) -> ffi::duckdb_logical_type {
+    let id = match t {
+        DuckType::List(e) => {
+            let mut child = storage_logical(e);
+            let list = ffi::duckdb_create_list_type(child);
+            ffi::duckdb_destroy_logical_type(&mut child);
+            return list;
+        }
+        DuckType::SmallInt => ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT,
+        DuckType::UInteger => ffi::DUCKDB_TYPE_DUCKDB_TYPE_UINTEGER,
+        _ => ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
+    };
+    ffi::duckdb_create_logical_type(id)
+}
+
 unsafe fn duck_to_logical(t: &DuckType) -> ffi::duckdb_logical_type {
     let id = match t {
         DuckType::Boolean => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN,
@@ -491,6 +560,28 @@ pub(crate) unsafe fn logical_to_duck(lt: ffi::duckdb_logical_type) -> DuckType {
     if alias.eq_ignore_ascii_case("JSON") && id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR {
         return DuckType::Json;
     }
+    let t = logical_to_duck_unaliased(lt, id);
+    // only on the type it was registered for (so the encoders' reading of it holds); a vector
+    // alias names the element type of a list (see `PgAlias::registered`), and an element on its
+    // own (`indkey[1]`) keeps its plain type
+    let pg = if id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST {
+        let mut child = ffi::duckdb_list_type_child_type(lt);
+        let child_alias = owned_c_str(ffi::duckdb_logical_type_get_alias(child));
+        ffi::duckdb_destroy_logical_type(&mut child);
+        PgAlias::from_alias(&child_alias).filter(|a| a.is_vector())
+    } else {
+        PgAlias::from_alias(&alias).filter(|a| !a.is_vector())
+    };
+    match pg {
+        Some(a) if a.storage() == t => DuckType::Pg(a, Box::new(t)),
+        _ => t,
+    }
+}
+
+unsafe fn logical_to_duck_unaliased(
+    lt: ffi::duckdb_logical_type,
+    id: ffi::DUCKDB_TYPE,
+) -> DuckType {
     let child = |mut c: ffi::duckdb_logical_type| {
         let t = logical_to_duck(c);
         ffi::duckdb_destroy_logical_type(&mut c);

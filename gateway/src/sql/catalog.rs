@@ -190,13 +190,408 @@ pub fn install_sql() -> &'static str {
             .iter()
             .map(|r| format!("CREATE OR REPLACE TEMP VIEW {r} AS SELECT * FROM pg_catalog.{r};"))
             .collect();
-        format!(
+        let sql = format!(
             "{FIXED_SQL}{passthrough}{}{}{}",
             type_catalog_sql(),
             objects_sql(),
             current_setting_sql()
-        )
+        );
+        super::lexer::split_statements(&sql)
+            .into_iter()
+            .map(|stmt| typed_view(stmt).unwrap_or_else(|| stmt.to_owned()) + ";")
+            .collect()
     })
+}
+
+type RelationColumnTypes = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// The `name`, `"char"`, `oid` and `int2` columns of the catalog relations the session
+/// provides (PostgreSQL 15's `pg_*` catalogs and views, as `pg_attribute` lists them):
+/// `(relation, name columns, "char" columns, oid columns, int2 columns)`. The views produce
+/// them as VARCHAR, BIGINT or INTEGER (DuckDB's own catalog's types); [`typed_view`] casts them
+/// to the gateway's aliases of `name` and `"char"` ([`crate::types::PgAlias`]), to UINTEGER
+/// (which travels as `oid`) and to SMALLINT, so that
+/// they reach clients with PostgreSQL's type OIDs, also through the clients' own column
+/// references (`c.relname AS "Name"`), joins and UNIONs.
+const CATALOG_COLUMN_TYPES: &[RelationColumnTypes] = &[
+    ("pg_am", &["amname"], &["amtype"], &["oid"], &[]),
+    ("pg_attrdef", &[], &[], &["oid", "adrelid"], &["adnum"]),
+    (
+        "pg_attribute",
+        &["attname"],
+        &[
+            "attalign",
+            "attstorage",
+            "attcompression",
+            "attidentity",
+            "attgenerated",
+        ],
+        &["attrelid", "atttypid", "attcollation"],
+        &[],
+    ),
+    (
+        "pg_auth_members",
+        &[],
+        &[],
+        &["roleid", "member", "grantor"],
+        &[],
+    ),
+    ("pg_available_extensions", &["name"], &[], &[], &[]),
+    (
+        "pg_cast",
+        &[],
+        &["castcontext", "castmethod"],
+        &["oid", "castsource", "casttarget", "castfunc"],
+        &[],
+    ),
+    (
+        "pg_class",
+        &["relname"],
+        &["relpersistence", "relkind", "relreplident"],
+        &[
+            "oid",
+            "relnamespace",
+            "reltype",
+            "reloftype",
+            "relowner",
+            "relam",
+            "relfilenode",
+            "reltablespace",
+            "reltoastrelid",
+            "relrewrite",
+        ],
+        &["relnatts", "relchecks"],
+    ),
+    (
+        "pg_collation",
+        &["collname"],
+        &["collprovider"],
+        &["oid", "collnamespace", "collowner"],
+        &[],
+    ),
+    (
+        "pg_constraint",
+        &["conname"],
+        &["contype", "confupdtype", "confdeltype", "confmatchtype"],
+        &[
+            "oid",
+            "connamespace",
+            "conrelid",
+            "contypid",
+            "conindid",
+            "conparentid",
+            "confrelid",
+        ],
+        &[],
+    ),
+    (
+        "pg_conversion",
+        &["conname"],
+        &[],
+        &["oid", "connamespace", "conowner"],
+        &[],
+    ),
+    (
+        "pg_database",
+        &["datname"],
+        &["datlocprovider"],
+        &["oid", "datdba", "dattablespace"],
+        &[],
+    ),
+    (
+        "pg_db_role_setting",
+        &[],
+        &[],
+        &["setdatabase", "setrole"],
+        &[],
+    ),
+    (
+        "pg_depend",
+        &[],
+        &["deptype"],
+        &["classid", "objid", "refclassid", "refobjid"],
+        &[],
+    ),
+    ("pg_description", &[], &[], &["objoid", "classoid"], &[]),
+    ("pg_enum", &["enumlabel"], &[], &["oid", "enumtypid"], &[]),
+    (
+        "pg_event_trigger",
+        &["evtname", "evtevent"],
+        &["evtenabled"],
+        &["oid", "evtowner", "evtfoid"],
+        &[],
+    ),
+    (
+        "pg_extension",
+        &["extname"],
+        &[],
+        &["oid", "extowner", "extnamespace"],
+        &[],
+    ),
+    (
+        "pg_foreign_data_wrapper",
+        &["fdwname"],
+        &[],
+        &["oid", "fdwowner", "fdwhandler", "fdwvalidator"],
+        &[],
+    ),
+    (
+        "pg_foreign_server",
+        &["srvname"],
+        &[],
+        &["oid", "srvowner", "srvfdw"],
+        &[],
+    ),
+    ("pg_foreign_table", &[], &[], &["ftrelid", "ftserver"], &[]),
+    ("pg_index", &[], &[], &["indexrelid", "indrelid"], &[]),
+    (
+        "pg_indexes",
+        &["schemaname", "tablename", "indexname", "tablespace"],
+        &[],
+        &[],
+        &[],
+    ),
+    ("pg_inherits", &[], &[], &["inhrelid", "inhparent"], &[]),
+    (
+        "pg_language",
+        &["lanname"],
+        &[],
+        &[
+            "oid",
+            "lanowner",
+            "lanplcallfoid",
+            "laninline",
+            "lanvalidator",
+        ],
+        &[],
+    ),
+    (
+        "pg_matviews",
+        &["schemaname", "matviewname", "matviewowner", "tablespace"],
+        &[],
+        &[],
+        &[],
+    ),
+    ("pg_namespace", &["nspname"], &[], &["oid", "nspowner"], &[]),
+    (
+        "pg_opclass",
+        &["opcname"],
+        &[],
+        &[
+            "oid",
+            "opcmethod",
+            "opcnamespace",
+            "opcowner",
+            "opcfamily",
+            "opcintype",
+            "opckeytype",
+        ],
+        &[],
+    ),
+    (
+        "pg_operator",
+        &["oprname"],
+        &["oprkind"],
+        &[
+            "oid",
+            "oprnamespace",
+            "oprowner",
+            "oprleft",
+            "oprright",
+            "oprresult",
+            "oprcom",
+            "oprnegate",
+        ],
+        &[],
+    ),
+    (
+        "pg_opfamily",
+        &["opfname"],
+        &[],
+        &["oid", "opfmethod", "opfnamespace", "opfowner"],
+        &[],
+    ),
+    (
+        "pg_partitioned_table",
+        &[],
+        &["partstrat"],
+        &["partrelid"],
+        &[],
+    ),
+    (
+        "pg_policy",
+        &["polname"],
+        &["polcmd"],
+        &["oid", "polrelid"],
+        &[],
+    ),
+    (
+        "pg_proc",
+        &["proname"],
+        &["prokind", "provolatile", "proparallel"],
+        &["oid", "pronamespace", "proowner", "prolang"],
+        &["pronargs", "pronargdefaults"],
+    ),
+    (
+        "pg_publication",
+        &["pubname"],
+        &[],
+        &["oid", "pubowner"],
+        &[],
+    ),
+    (
+        "pg_publication_namespace",
+        &[],
+        &[],
+        &["oid", "pnpubid", "pnnspid"],
+        &[],
+    ),
+    (
+        "pg_publication_rel",
+        &[],
+        &[],
+        &["oid", "prpubid", "prrelid"],
+        &[],
+    ),
+    (
+        "pg_range",
+        &[],
+        &[],
+        &[
+            "rngtypid",
+            "rngsubtype",
+            "rngmultitypid",
+            "rngcollation",
+            "rngsubopc",
+        ],
+        &[],
+    ),
+    (
+        "pg_rewrite",
+        &["rulename"],
+        &["ev_type", "ev_enabled"],
+        &["oid", "ev_class"],
+        &[],
+    ),
+    ("pg_roles", &["rolname"], &[], &["oid"], &[]),
+    ("pg_sequence", &[], &[], &["seqrelid", "seqtypid"], &[]),
+    (
+        "pg_sequences",
+        &["schemaname", "sequencename", "sequenceowner"],
+        &[],
+        &[],
+        &[],
+    ),
+    ("pg_shdescription", &[], &[], &["objoid", "classoid"], &[]),
+    (
+        "pg_statistic_ext",
+        &["stxname"],
+        &[],
+        &["oid", "stxrelid", "stxnamespace", "stxowner"],
+        &[],
+    ),
+    (
+        "pg_subscription",
+        &["subname"],
+        &[],
+        &["oid", "subdbid", "subowner"],
+        &[],
+    ),
+    (
+        "pg_tables",
+        &["schemaname", "tablename", "tableowner", "tablespace"],
+        &[],
+        &[],
+        &[],
+    ),
+    (
+        "pg_tablespace",
+        &["spcname"],
+        &[],
+        &["oid", "spcowner"],
+        &[],
+    ),
+    (
+        "pg_trigger",
+        &["tgname"],
+        &["tgenabled"],
+        &["oid", "tgrelid", "tgparentid", "tgfoid"],
+        &[],
+    ),
+    (
+        "pg_type",
+        &["typname"],
+        &[
+            "typtype",
+            "typcategory",
+            "typdelim",
+            "typalign",
+            "typstorage",
+        ],
+        &[
+            "oid",
+            "typnamespace",
+            "typowner",
+            "typrelid",
+            "typelem",
+            "typarray",
+            "typbasetype",
+            "typcollation",
+        ],
+        &["typlen"],
+    ),
+    ("pg_user", &["usename"], &[], &["usesysid"], &[]),
+    (
+        "pg_views",
+        &["schemaname", "viewname", "viewowner"],
+        &[],
+        &[],
+        &[],
+    ),
+];
+
+/// `CREATE OR REPLACE TEMP VIEW rel AS body` of a relation in [`CATALOG_COLUMN_TYPES`] with
+/// those columns cast to their PostgreSQL types: `... AS SELECT * REPLACE (CAST(relname AS
+/// duckgate_name) AS relname, ...) FROM (body)`; `None` for any other statement.
+fn typed_view(stmt: &str) -> Option<String> {
+    use crate::types::PgAlias;
+    const PREFIX: &str = "CREATE OR REPLACE TEMP VIEW ";
+    let rest = stmt.strip_prefix(PREFIX)?;
+    let (name, body) = rest.split_once(" AS ")?;
+    let (_, names, chars, oids, int2s) = CATALOG_COLUMN_TYPES
+        .iter()
+        .find(|(r, ..)| *r == name.trim())?;
+    let casts: Vec<String> = names
+        .iter()
+        .map(|c| format!("CAST({c} AS {}) AS {c}", PgAlias::Name.alias()))
+        .chain(
+            chars
+                .iter()
+                .map(|c| format!("CAST({c} AS {}) AS {c}", PgAlias::Char.alias())),
+        )
+        // an OID is 32 bits in PostgreSQL; one the gateway derives beyond that (a constraint's
+        // of a table with an OID over 2^24) becomes NULL rather than failing the query
+        .chain(
+            oids.iter()
+                .map(|c| format!("TRY_CAST({c} AS UINTEGER) AS {c}")),
+        )
+        .chain(
+            int2s
+                .iter()
+                .map(|c| format!("CAST({c} AS SMALLINT) AS {c}")),
+        )
+        .collect();
+    Some(format!(
+        "{PREFIX}{} AS SELECT * REPLACE ({}) FROM ({body}) dg_typed",
+        name.trim(),
+        casts.join(", ")
+    ))
 }
 
 /// `current_setting(name)` with a name DuckDB cannot see at bind time (SQLAlchemy's
@@ -254,10 +649,12 @@ const CATALOG_TYPES: &[CatalogType] = {
         t(NAME, "name", "name", 64, 'S'),
         t(INT8, "int8", "bigint", 8, 'N'),
         t(INT2, "int2", "smallint", 2, 'N'),
+        t(INT2VECTOR, "int2vector", "int2vector", -1, 'A'),
         t(INT4, "int4", "integer", 4, 'N'),
         t(REGPROC, "regproc", "regproc", 4, 'N'),
         t(TEXT, "text", "text", -1, 'S'),
         t(OID, "oid", "oid", 4, 'N'),
+        t(OIDVECTOR, "oidvector", "oidvector", -1, 'A'),
         t(JSON, "json", "json", -1, 'U'),
         t(FLOAT4, "float4", "real", 4, 'N'),
         t(FLOAT8, "float8", "double precision", 8, 'N'),
@@ -336,8 +733,14 @@ fn type_catalog_sql() -> String {
     let mut rows = Vec::new();
     for t in CATALOG_TYPES {
         let array = oid::array_of(t.oid).unwrap_or(0);
+        // the vectors are arrays of their element type (typcategory 'A') with their own I/O
+        let elem = match t.oid {
+            oid::INT2VECTOR => oid::INT2,
+            oid::OIDVECTOR => oid::OID,
+            _ => 0,
+        };
         rows.push(format!(
-            "({}, '{}', '{}', {}, '{}', 0, {array}, 'b')",
+            "({}, '{}', '{}', {}, '{}', {elem}, {array}, 'b')",
             t.oid,
             t.typname,
             t.display.replace('\'', "''"),
@@ -358,6 +761,19 @@ fn type_catalog_sql() -> String {
         column_case.push_str(&format!(" WHEN t = '{name}' THEN {o}"));
         if let Some(a) = oid::array_of(*o) {
             column_case.push_str(&format!(" WHEN t = '{name}[]' THEN {a}"));
+        }
+    }
+    // a user table made from catalog columns (`CREATE TABLE t AS SELECT relname, indkey FROM
+    // ...`) keeps the gateway's aliases, which travel as PostgreSQL's catalog types
+    for a in crate::types::PgAlias::ALL {
+        let (name, wire) = (a.alias(), a.oid());
+        if a.is_vector() {
+            column_case.push_str(&format!(" WHEN t = '{name}[]' THEN {wire}"));
+        } else {
+            column_case.push_str(&format!(" WHEN t = '{name}' THEN {wire}"));
+            if let Some(arr) = oid::array_of(wire) {
+                column_case.push_str(&format!(" WHEN t = '{name}[]' THEN {arr}"));
+            }
         }
     }
     // information_schema.columns.data_type / udt_name as PostgreSQL spells them (Grafana's query
@@ -421,10 +837,10 @@ fn type_catalog_sql() -> String {
                   typlen > 0 AND typlen <= 8 AS typbyval, typtype, typcategory, false AS typispreferred, \
                   true AS typisdefined, ',' AS typdelim, 0::BIGINT AS typrelid, NULL::VARCHAR AS typsubscript, \
                   typelem, typarray, \
-                  CASE WHEN typcategory = 'A' THEN 'array_in' ELSE typname || 'in' END AS typinput, \
-                  CASE WHEN typcategory = 'A' THEN 'array_out' ELSE typname || 'out' END AS typoutput, \
-                  CASE WHEN typcategory = 'A' THEN 'array_recv' ELSE typname || 'recv' END AS typreceive, \
-                  CASE WHEN typcategory = 'A' THEN 'array_send' ELSE typname || 'send' END AS typsend, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_in' ELSE typname || 'in' END AS typinput, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_out' ELSE typname || 'out' END AS typoutput, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_recv' ELSE typname || 'recv' END AS typreceive, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_send' ELSE typname || 'send' END AS typsend, \
                   '-' AS typmodin, '-' AS typmodout, \
                   '-' AS typanalyze, 'i' AS typalign, 'p' AS typstorage, false AS typnotnull, \
                   typbasetype, -1 AS typtypmod, 0 AS typndims, \
@@ -702,8 +1118,10 @@ fn objects_sql() -> String {
                   len(indkey)::SMALLINT AS indnkeyatts, is_unique AS indisunique, false AS indnullsnotdistinct, \
                   is_primary AS indisprimary, false AS indisexclusion, true AS indimmediate, false AS indisclustered, \
                   true AS indisvalid, false AS indcheckxmin, true AS indisready, true AS indislive, \
-                  false AS indisreplident, indkey, indcollation, indclass, \
-                  list_transform(indkey, x -> 0::SMALLINT) AS indoption, \
+                  false AS indisreplident, CAST(indkey AS duckgate_int2vector[]) AS indkey, \
+                  CAST(indcollation AS duckgate_oidvector[]) AS indcollation, \
+                  CAST(indclass AS duckgate_oidvector[]) AS indclass, \
+                  CAST(list_transform(indkey, x -> 0::SMALLINT) AS duckgate_int2vector[]) AS indoption, \
                   CASE WHEN list_contains(indkey, 0) \
                     THEN array_to_string(list_filter(elements, (e, i) -> indkey[i] = 0), ', ') END AS indexprs, \
                   NULL::VARCHAR AS indpred \
@@ -903,17 +1321,19 @@ fn is_information_schema_view(name: &str) -> bool {
 /// Session objects that do not depend on the type table.
 const FIXED_SQL: &str =
     // psql \l \dn \dt \dv \df (Owner column); pgJDBC, Npgsql. PostgreSQL 15's public schema
-    // (DuckDB's main) belongs to pg_database_owner (6171)
+    // (DuckDB's main) belongs to pg_database_owner (6171). It, current_schema() and
+    // pg_encoding_to_char() return PostgreSQL's `name` (`duckgate_name`: types::PgAlias)
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(role_oid) AS \
-       CASE WHEN role_oid = 6171 THEN 'pg_database_owner' ELSE 'duckdb' END;\
+       CAST(CASE WHEN role_oid = 6171 THEN 'pg_database_owner' ELSE 'duckdb' END AS duckgate_name);\
      CREATE OR REPLACE TEMP MACRO duckgate_pg_schema(s) AS CASE WHEN s = 'main' THEN 'public' ELSE s END;\
-     CREATE OR REPLACE TEMP MACRO current_schema() AS duckgate_pg_schema(pg_catalog.current_schema());\
+     CREATE OR REPLACE TEMP MACRO current_schema() AS \
+       CAST(duckgate_pg_schema(pg_catalog.current_schema()) AS duckgate_name);\
      CREATE OR REPLACE TEMP MACRO current_schemas(implicit) AS \
        CASE WHEN implicit THEN ['pg_catalog'] ELSE [] END || list_filter( \
          list_transform(pg_catalog.current_schemas(false), dg_s -> duckgate_pg_schema(dg_s)), \
          (dg_s, dg_i) -> NOT (implicit AND dg_s = 'pg_catalog') AND NOT list_contains( \
            list_transform(pg_catalog.current_schemas(false), dg_s -> duckgate_pg_schema(dg_s))[:dg_i - 1], dg_s));\
-     CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(enc) AS 'UTF8';\
+     CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(enc) AS CAST('UTF8' AS duckgate_name);\
      CREATE OR REPLACE TEMP MACRO pg_get_function_result(func_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_function_identity_arguments(func_oid) AS CAST(NULL AS VARCHAR);\
@@ -1822,6 +2242,34 @@ fn partial_regex_matches(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catalog_views_cast_name_and_char_columns() {
+        let v = typed_view("CREATE OR REPLACE TEMP VIEW pg_am AS SELECT 1 AS x UNION ALL SELECT 2")
+            .unwrap();
+        assert_eq!(
+            v,
+            "CREATE OR REPLACE TEMP VIEW pg_am AS SELECT * REPLACE (CAST(amname AS duckgate_name) AS amname, \
+             CAST(amtype AS duckgate_char) AS amtype, TRY_CAST(oid AS UINTEGER) AS oid) \
+             FROM (SELECT 1 AS x UNION ALL SELECT 2) dg_typed"
+        );
+        assert_eq!(
+            typed_view("CREATE OR REPLACE TEMP VIEW duckgate_indexes AS SELECT 1"),
+            None
+        );
+        assert_eq!(
+            typed_view("CREATE OR REPLACE TEMP MACRO pg_am(x) AS x"),
+            None
+        );
+        // every listed relation is one the session creates, so its view is typed
+        let sql = install_sql();
+        for (rel, ..) in CATALOG_COLUMN_TYPES {
+            assert!(
+                sql.contains(&format!("TEMP VIEW {rel} AS SELECT * REPLACE (")),
+                "{rel} is not typed"
+            );
+        }
+    }
 
     #[test]
     fn column_types_agree_with_the_wire_mapping() {

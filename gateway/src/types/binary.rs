@@ -114,6 +114,16 @@ pub fn write_array_header(out: &mut BytesMut, elem_oid: u32, len: usize, has_nul
     out.put_i32(1);
 }
 
+/// The header of int2vector / oidvector (`int2vectorsend`, `oidvectorsend`: PostgreSQL's
+/// array format, always one dimension, even when empty, with lower bound 0).
+pub fn write_vector_header(out: &mut BytesMut, elem_oid: u32, len: usize, has_null: bool) {
+    out.put_i32(1);
+    out.put_i32(i32::from(has_null));
+    out.put_u32(elem_oid);
+    out.put_i32(len as i32);
+    out.put_i32(0);
+}
+
 /// BIT/VARBIT: bit count, then the bits packed most-significant first.
 pub fn write_varbit(out: &mut BytesMut, bits: &[bool]) {
     out.put_i32(bits.len() as i32);
@@ -131,6 +141,25 @@ pub fn write_varbit(out: &mut BytesMut, bits: &[bool]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vector_header_is_one_dimension_from_zero() {
+        let mut b = BytesMut::new();
+        write_vector_header(&mut b, 21, 2, false);
+        let words: Vec<i32> = b
+            .chunks(4)
+            .map(|c| i32::from_be_bytes(c.try_into().unwrap()))
+            .collect();
+        // ndim, has-null, element type, length, lower bound
+        assert_eq!(words, vec![1, 0, 21, 2, 0]);
+        let mut e = BytesMut::new();
+        write_vector_header(&mut e, 26, 0, false);
+        assert_eq!(
+            &e[..4],
+            &1i32.to_be_bytes(),
+            "an empty vector still has one dimension"
+        );
+    }
 
     fn numeric(neg: bool, m: u128, scale: u8) -> (i16, i16, u16, u16, Vec<i16>) {
         let mut b = BytesMut::new();

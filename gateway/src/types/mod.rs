@@ -25,6 +25,7 @@
 //! | LIST/ARRAY of STRUCT/MAP/UNION | json[] (199) | each element a JSON value |
 //! | LIST/ARRAY of LIST/ARRAY | json (114) | the whole value as a JSON array |
 //! | NULL (untyped) | text (25) | |
+//! | the catalog aliases of [`PgAlias`] | name (19), "char" (18), int2vector (22), oidvector (30) | see [`PgAlias`] |
 
 pub mod binary;
 pub mod oid;
@@ -73,13 +74,106 @@ pub enum DuckType {
     Struct(Vec<(String, DuckType)>),
     Map(Box<DuckType>, Box<DuckType>),
     Union(Vec<(String, DuckType)>),
+    /// A DuckDB type carrying one of the gateway's registered aliases ([`PgAlias`]), and the
+    /// type it aliases (how its values are stored).
+    Pg(PgAlias, Box<DuckType>),
     /// The type of an untyped NULL literal.
     Null,
     /// A type we cannot decode (its DuckDB name); values are sent as NULL-free text via a cast.
     Unsupported(String),
 }
 
+/// PostgreSQL catalog types that DuckDB has no equivalent of, registered on every database
+/// instance as DuckDB type aliases (`duckdb_register_logical_type`, see
+/// `engine::ffi::Database::open`) so the catalog views can produce them: `CAST(x AS
+/// duckgate_name)`. Drivers decode by type OID: pgx, asyncpg and psycopg 3 in binary format
+/// read a `name` column as `name`, and an int2vector as `1 2` rather than an array `{1,2}`.
+///
+/// DuckDB keeps an alias through column references, views, UNION, CASE, COALESCE, ORDER BY
+/// and joins, and drops it when a value is computed from it (`relname || 'x'`); it binds a
+/// function to an aliased argument only through a registered implicit cast, which is
+/// registered with each alias. A cast to `T[]`/`ANY[]` (what list functions take) cannot be
+/// registered, so a vector alias names the *element* type: an int2vector column is
+/// `duckgate_int2vector[]`, and `unnest`, `len`, subscripts and `generate_subscripts` work on it
+/// as on any list. The names start with `duckgate_` so that no user's type spelling meets them
+/// (DuckDB itself reads `oid` as BIGINT and `char` as VARCHAR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgAlias {
+    /// `name`: a VARCHAR; PostgreSQL's text and binary forms are the string's bytes.
+    Name,
+    /// `"char"`: a VARCHAR of at most one byte; binary form is that one byte (0 if empty).
+    Char,
+    /// `int2vector`: a SMALLINT[]; text form `1 2`, binary form an int2 array with lower bound 0.
+    Int2Vector,
+    /// `oidvector`: a UINTEGER[]; text form `23 25`, binary form an oid array with lower bound 0.
+    OidVector,
+}
+
+impl PgAlias {
+    pub const ALL: [PgAlias; 4] = [
+        PgAlias::Name,
+        PgAlias::Char,
+        PgAlias::Int2Vector,
+        PgAlias::OidVector,
+    ];
+
+    /// The DuckDB type name the alias is registered under.
+    pub fn alias(self) -> &'static str {
+        match self {
+            PgAlias::Name => "duckgate_name",
+            PgAlias::Char => "duckgate_char",
+            PgAlias::Int2Vector => "duckgate_int2vector",
+            PgAlias::OidVector => "duckgate_oidvector",
+        }
+    }
+
+    pub fn from_alias(alias: &str) -> Option<PgAlias> {
+        PgAlias::ALL
+            .into_iter()
+            .find(|a| a.alias().eq_ignore_ascii_case(alias))
+    }
+
+    /// int2vector / oidvector: the alias is registered on the element type.
+    pub fn is_vector(self) -> bool {
+        matches!(self, PgAlias::Int2Vector | PgAlias::OidVector)
+    }
+
+    /// The DuckDB type the alias is registered on.
+    pub fn registered(self) -> DuckType {
+        match self.storage() {
+            DuckType::List(e) => *e,
+            t => t,
+        }
+    }
+
+    /// The DuckDB type of a column of this type (without the alias).
+    pub fn storage(self) -> DuckType {
+        match self {
+            PgAlias::Name | PgAlias::Char => DuckType::Varchar,
+            PgAlias::Int2Vector => DuckType::List(Box::new(DuckType::SmallInt)),
+            PgAlias::OidVector => DuckType::List(Box::new(DuckType::UInteger)),
+        }
+    }
+
+    pub fn oid(self) -> u32 {
+        match self {
+            PgAlias::Name => oid::NAME,
+            PgAlias::Char => oid::CHAR,
+            PgAlias::Int2Vector => oid::INT2VECTOR,
+            PgAlias::OidVector => oid::OIDVECTOR,
+        }
+    }
+}
+
 impl DuckType {
+    /// The type without a gateway alias: how values are stored and bound.
+    pub fn storage(&self) -> &DuckType {
+        match self {
+            DuckType::Pg(_, t) => t,
+            t => t,
+        }
+    }
+
     /// Values of these types are written as JSON when nested or at top level.
     pub fn is_json_like(&self) -> bool {
         matches!(
@@ -135,6 +229,7 @@ impl DuckType {
             DuckType::List(e) => format!("{}[]", e.sql_name()),
             DuckType::Array(e, n) => format!("{}[{n}]", e.sql_name()),
             DuckType::Struct(_) | DuckType::Map(..) | DuckType::Union(_) => "JSON".into(),
+            DuckType::Pg(a, _) => a.alias().into(),
             DuckType::Unsupported(name) => name.clone(),
         }
     }
@@ -199,6 +294,7 @@ pub fn pg_type_of(ty: &DuckType) -> PgType {
         Interval => oid::INTERVAL,
         Bit => oid::VARBIT,
         Struct(_) | Map(..) | Union(_) => oid::JSON,
+        Pg(a, _) => a.oid(),
         List(e) | Array(e, _) => {
             if e.is_list_like() {
                 oid::JSON
@@ -281,6 +377,30 @@ mod tests {
             .oid,
             oid::JSON
         );
+    }
+
+    #[test]
+    fn catalog_aliases() {
+        for a in PgAlias::ALL {
+            assert_eq!(PgAlias::from_alias(a.alias()), Some(a));
+            assert_eq!(PgAlias::from_alias(&a.alias().to_uppercase()), Some(a));
+            let t = DuckType::Pg(a, Box::new(a.storage()));
+            assert_eq!(pg_type_of(&t).oid, a.oid());
+            assert_eq!(t.storage(), &a.storage());
+            // a list of the catalog type has PostgreSQL's array type
+            let list = DuckType::List(Box::new(t));
+            assert_eq!(pg_type_of(&list).oid, oid::array_of(a.oid()).unwrap());
+        }
+        assert_eq!(PgAlias::from_alias("name"), None);
+        assert_eq!(PgAlias::from_alias("JSON"), None);
+        assert_eq!(
+            pg_type_of(&DuckType::Pg(PgAlias::Name, Box::new(DuckType::Varchar))).typlen,
+            64
+        );
+        assert_eq!(PgAlias::Int2Vector.registered(), DuckType::SmallInt);
+        assert_eq!(PgAlias::OidVector.registered(), DuckType::UInteger);
+        assert_eq!(PgAlias::Char.registered(), DuckType::Varchar);
+        assert!(PgAlias::OidVector.is_vector() && !PgAlias::Name.is_vector());
     }
 
     #[test]

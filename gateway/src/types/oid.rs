@@ -6,10 +6,12 @@ pub const CHAR: u32 = 18;
 pub const NAME: u32 = 19;
 pub const INT8: u32 = 20;
 pub const INT2: u32 = 21;
+pub const INT2VECTOR: u32 = 22;
 pub const INT4: u32 = 23;
 pub const REGPROC: u32 = 24;
 pub const TEXT: u32 = 25;
 pub const OID: u32 = 26;
+pub const OIDVECTOR: u32 = 30;
 pub const JSON: u32 = 114;
 pub const FLOAT4: u32 = 700;
 pub const FLOAT8: u32 = 701;
@@ -31,6 +33,10 @@ pub const UUID: u32 = 2950;
 pub const JSONB: u32 = 3802;
 
 pub const JSON_ARRAY: u32 = 199;
+pub const CHAR_ARRAY: u32 = 1002;
+pub const NAME_ARRAY: u32 = 1003;
+pub const INT2VECTOR_ARRAY: u32 = 1006;
+pub const OIDVECTOR_ARRAY: u32 = 1013;
 pub const BOOL_ARRAY: u32 = 1000;
 pub const BYTEA_ARRAY: u32 = 1001;
 pub const INT2_ARRAY: u32 = 1005;
@@ -76,6 +82,10 @@ pub fn array_of(elem: u32) -> Option<u32> {
         UUID => UUID_ARRAY,
         JSON => JSON_ARRAY,
         JSONB => JSONB_ARRAY,
+        CHAR => CHAR_ARRAY,
+        NAME => NAME_ARRAY,
+        INT2VECTOR => INT2VECTOR_ARRAY,
+        OIDVECTOR => OIDVECTOR_ARRAY,
         _ => return None,
     })
 }
@@ -104,8 +114,10 @@ pub fn element_of(array: u32) -> Option<u32> {
         UUID_ARRAY => UUID,
         JSON_ARRAY => JSON,
         JSONB_ARRAY => JSONB,
-        1002 => CHAR,
-        1003 => NAME,
+        CHAR_ARRAY => CHAR,
+        NAME_ARRAY => NAME,
+        INT2VECTOR_ARRAY => INT2VECTOR,
+        OIDVECTOR_ARRAY => OIDVECTOR,
         1014 => BPCHAR,
         _ => return None,
     })

@@ -201,7 +201,7 @@ ORDER BY c.oid
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java IndexCache
 -- pg: 2 rows
 -- oid 16407: class public.orders
--- known-gap: int2vector/oidvector columns (pg_index.indkey, indoption, indclass, indcollation) print as arrays {0}; PostgreSQL prints them space-separated (0)
+-- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables and indexes (psql Size): DuckDB reports no per-table or per-index size
 SELECT i.*,i.indkey as keys,c.relname,c.relnamespace,c.relam,c.reltablespace,tc.relname as tabrelname,dsc.description,pg_catalog.pg_get_expr(i.indpred, i.indrelid) as pred_expr,pg_catalog.pg_get_expr(i.indexprs, i.indrelid, true) as expr,pg_catalog.pg_relation_size(i.indexrelid) as index_rel_size,pg_catalog.pg_stat_get_numscans(i.indexrelid) as index_num_scans
 FROM pg_catalog.pg_index i
 INNER JOIN pg_catalog.pg_class c ON c.oid=i.indexrelid
