@@ -518,7 +518,8 @@ fn typalign(typname: &str) -> char {
 
 /// The composite (STRUCT) types DuckDB knows: OID, database, schema and name, ordered by OID
 /// (the session compares the OIDs with the set its `duckgate_composite_fields` was built from).
-pub const COMPOSITE_TYPES_SQL: &str = "SELECT type_oid::VARCHAR, database_name, schema_name, type_name \
+pub const COMPOSITE_TYPES_SQL: &str =
+    "SELECT type_oid::VARCHAR, database_name, schema_name, type_name \
      FROM duckdb_types() WHERE NOT internal AND logical_type = 'STRUCT' AND type_oid IS NOT NULL \
      ORDER BY type_oid";
 
@@ -627,7 +628,12 @@ pub fn composite_fields_sql(types: &[(u64, Vec<(String, String)>)]) -> String {
         .iter()
         .flat_map(|(oid, fields)| {
             fields.iter().enumerate().map(move |(i, (name, ty))| {
-                format!("({oid}::BIGINT, {}::BIGINT, {}, {})", i + 1, lit(name), lit(ty))
+                format!(
+                    "({oid}::BIGINT, {}::BIGINT, {}, {})",
+                    i + 1,
+                    lit(name),
+                    lit(ty)
+                )
             })
         })
         .collect();
@@ -928,7 +934,7 @@ fn objects_sql() -> String {
                  LEFT JOIN duckdb_columns() c ON c.table_oid = i.table_oid AND c.column_index = i.attnum) dg_c \
            LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
            LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type \
-           UNION ALL SELECT t.table_oid, s.attname, s.atttypid, s.attnum, -1, true, false, 0, 0, s.attlen, \
+           UNION ALL SELECT t.table_oid, s.attname, s.atttypid, s.attnum::SMALLINT, -1, true, false, 0, 0, s.attlen, \
                   s.attbyval, s.attalign \
            FROM duckdb_tables() t, (VALUES ('ctid', 27, -1, 6, false, 's'), ('xmin', 28, -2, 4, true, 'i'), \
                   ('cmin', 29, -3, 4, true, 'i'), ('xmax', 28, -4, 4, true, 'i'), ('cmax', 29, -5, 4, true, 'i'), \
@@ -1642,13 +1648,16 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
                 edits.push((t.start, t.end, "VARCHAR".into()));
                 // pgJDBC's `typinput = 'pg_catalog.array_in'::regproc`: a regproc prints a
                 // pg_catalog function unqualified, as the session's pg_type names them
-                if let Some(lit) = toks.get(i - 3).filter(|l| {
+                if let Some(lit) = i.checked_sub(3).and_then(|k| toks.get(k)).filter(|l| {
                     ty == "regproc"
                         && !cast_as
                         && l.tok == Tok::Literal
-                        && sql[l.start..l.end].to_ascii_lowercase().starts_with("'pg_catalog.")
+                        && sql[l.start..l.end]
+                            .to_ascii_lowercase()
+                            .starts_with("'pg_catalog.")
                 }) {
-                    let unqualified = format!("'{}", &sql[lit.start + "'pg_catalog.".len()..lit.end]);
+                    let unqualified =
+                        format!("'{}", &sql[lit.start + "'pg_catalog.".len()..lit.end]);
                     edits.push((lit.start, lit.end, unqualified));
                 }
             }
@@ -2066,6 +2075,80 @@ fn partial_regex_matches(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn struct_fields_parse_quoted_names_and_nested_types() {
+        let f = |t: &str| parse_struct_fields(t);
+        let pairs = |v: &[(&str, &str)]| {
+            Some(
+                v.iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            f("STRUCT(street VARCHAR, city VARCHAR)"),
+            pairs(&[("street", "VARCHAR"), ("city", "VARCHAR")])
+        );
+        assert_eq!(
+            f(
+                "STRUCT(\"a b\" INTEGER, \"c\"\"d\" STRUCT(x DECIMAL(10,2), y VARCHAR[]), \
+               e ENUM('x, y', 'it''s'), f MAP(VARCHAR, INTEGER))"
+            ),
+            pairs(&[
+                ("a b", "INTEGER"),
+                ("c\"d", "STRUCT(x DECIMAL(10,2), y VARCHAR[])"),
+                ("e", "ENUM('x, y', 'it''s')"),
+                ("f", "MAP(VARCHAR, INTEGER)"),
+            ])
+        );
+        assert_eq!(f("STRUCT(\"x,\" INTEGER)"), pairs(&[("x,", "INTEGER")]));
+        // not a struct, unbalanced, a field without a type: not understood
+        assert_eq!(f("INTEGER"), None);
+        assert_eq!(f("STRUCT(a DECIMAL(10,2)"), None);
+        assert_eq!(f("STRUCT(a INTEGER, b)"), None);
+        assert_eq!(f("STRUCT(\"a INTEGER)"), None);
+        assert_eq!(f("STRUCT()"), None);
+    }
+
+    #[test]
+    fn composite_fields_become_a_values_view() {
+        assert!(composite_fields_sql(&[]).contains("WHERE false"));
+        let sql = composite_fields_sql(&[(
+            7,
+            vec![
+                ("it's".into(), "VARCHAR".into()),
+                ("n".into(), "DECIMAL(4,1)".into()),
+            ],
+        )]);
+        assert!(
+            sql.contains("(7::BIGINT, 1::BIGINT, 'it''s', 'VARCHAR'), (7::BIGINT, 2::BIGINT, 'n', 'DECIMAL(4,1)')"),
+            "{sql}"
+        );
+        let row = |v: [&str; 4]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            composite_typeof_sql(&[
+                row(["5", "my db", "main", "a\"b"]),
+                vec![Some("6".into()), None, None, None],
+            ])
+            .as_deref(),
+            Some("SELECT 5, typeof(NULL::\"my db\".\"main\".\"a\"\"b\")")
+        );
+        assert_eq!(composite_typeof_sql(&[]), None);
+        assert!(reads_composite_fields("select * from PG_ATTRIBUTE"));
+        assert!(!reads_composite_fields("select * from pg_type"));
+    }
+
+    #[test]
+    fn a_pg_catalog_function_cast_to_regproc_compares_unqualified() {
+        let r = rewrite("SELECT typinput='pg_catalog.array_in'::regproc FROM pg_catalog.pg_type")
+            .unwrap();
+        assert!(r.sql.contains("typinput='array_in'::VARCHAR"), "{}", r.sql);
+        // other schemas keep their name; other reg* casts are not touched
+        let r = rewrite("SELECT 'myschema.f'::regproc, 'pg_catalog.int4'::regtype").unwrap();
+        assert!(r.sql.contains("'myschema.f'::VARCHAR"), "{}", r.sql);
+        assert!(!r.sql.contains("'int4'"), "{}", r.sql);
+    }
 
     #[test]
     fn column_types_agree_with_the_wire_mapping() {
