@@ -115,8 +115,9 @@ async fn relations_have_row_types_system_columns_and_index_columns() {
     let gw = start().await;
     let c = gw.connect().await;
     c.batch_execute(
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, d DOUBLE); \
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, d DOUBLE, \"Odd Col\" INTEGER UNIQUE); \
          CREATE INDEX t_sd ON t (s, d); \
+         CREATE INDEX t_expr ON t (\"Odd Col\", lower(s)); \
          CREATE VIEW v AS SELECT id FROM t",
     )
     .await
@@ -185,13 +186,24 @@ async fn relations_have_row_types_system_columns_and_index_columns() {
         .await,
         [["s", "text", "1"], ["d", "double precision", "2"]]
     );
+    // a quoted column name and an expression (PostgreSQL names it expr), the constraints'
+    // indexes (primary key, unique)
     assert_eq!(
         q(
             &c,
-            "SELECT a.attname FROM pg_attribute a JOIN pg_index i ON i.indexrelid = a.attrelid \
-             WHERE i.indrelid = 't'::regclass AND i.indisprimary"
+            "SELECT a.attname, a.attnum FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             WHERE c.relname = 't_expr' ORDER BY a.attnum"
         )
         .await,
-        [["id"]]
+        [["Odd Col", "1"], ["expr", "2"]]
+    );
+    assert_eq!(
+        q(
+            &c,
+            "SELECT i.indisprimary, a.attname FROM pg_attribute a JOIN pg_index i ON i.indexrelid = a.attrelid \
+             WHERE i.indrelid = 't'::regclass AND i.indisunique ORDER BY 1"
+        )
+        .await,
+        [["f", "Odd Col"], ["t", "id"]]
     );
 }

@@ -401,7 +401,7 @@ fn type_catalog_sql() -> String {
          CREATE OR REPLACE TEMP MACRO duckgate_qualified(schema_name, name) AS \
            CASE WHEN list_contains(current_schemas(true), duckgate_pg_schema(schema_name)) THEN '' \
                 ELSE quote_ident(duckgate_pg_schema(schema_name)) || '.' END || quote_ident(name);\
-         CREATE OR REPLACE TEMP VIEW duckgate_user_types AS \
+         CREATE OR REPLACE TEMP VIEW duckgate_declared_types AS \
            SELECT t.type_oid::BIGINT AS oid, t.type_name AS typname, t.schema_oid::BIGINT AS typnamespace, \
                   t.schema_name, \
                   CASE t.logical_type WHEN 'ENUM' THEN 'e' WHEN 'STRUCT' THEN 'c' ELSE 'd' END AS typtype, \
@@ -412,9 +412,10 @@ fn type_catalog_sql() -> String {
                   CASE WHEN t.logical_type = 'ENUM' THEN 'ENUM(' || array_to_string(list_transform(t.labels, \
                     l -> '''' || replace(l, '''', '''''') || ''''), ', ') || ')' END AS enum_spelling, \
                   CASE t.logical_type WHEN 'STRUCT' THEN {composite_class} + t.type_oid ELSE 0 END::BIGINT AS typrelid \
-           FROM duckdb_types() t WHERE NOT t.internal AND t.type_oid IS NOT NULL \
-           /* the row type of every table and view (PostgreSQL: typtype 'c', typrelid = the \
-              relation, pgJDBC and DBeaver list them), as the relations pg_class shows */ \
+           FROM duckdb_types() t WHERE NOT t.internal AND t.type_oid IS NOT NULL;\
+         /* the user's types and the row type of every table and view (PostgreSQL: typtype 'c', \
+            typrelid = the relation, pgJDBC and DBeaver list them), as the relations pg_class shows */ \
+         CREATE OR REPLACE TEMP VIEW duckgate_user_types AS SELECT * FROM duckgate_declared_types \
            UNION ALL SELECT {row_type} + r.relid, r.relname, r.schema_oid, r.schema_name, 'c', 'C', -1, 0, NULL, r.relid \
            FROM (SELECT table_oid AS relid, table_name AS relname, schema_oid, schema_name, database_name \
                  FROM duckdb_tables() \
@@ -490,7 +491,7 @@ fn type_catalog_sql() -> String {
            UNION ALL SELECT oid, schema_name, 10, ['duckdb=UC/duckdb', '=U/duckdb'] FROM duckdb_schemas() \
              WHERE database_name = 'system' AND schema_name = 'information_schema';\
          CREATE OR REPLACE TEMP VIEW duckgate_enum_columns AS \
-           SELECT enum_spelling, min(oid) AS oid FROM duckgate_user_types WHERE enum_spelling IS NOT NULL \
+           SELECT enum_spelling, min(oid) AS oid FROM duckgate_declared_types WHERE enum_spelling IS NOT NULL \
            GROUP BY enum_spelling;",
         rows = rows.join(", "),
         data_type_case = data_type_case,
@@ -847,12 +848,19 @@ fn objects_sql() -> String {
              ELSE 'CHECK (' || dg_c.expression || ')' END \
            FROM duckgate_constraints dg_c LEFT JOIN duckgate_foreign_keys dg_fk ON dg_fk.oid = dg_c.oid WHERE dg_c.oid = con), \
            (con, pretty) AS pg_get_constraintdef(con);\
+         /* the elements of a DuckDB index's `expressions`, a list printed as text: split at the \
+            commas outside parentheses and quotes; DuckDB quotes an element that is not a plain \
+            word, with backslash escapes (['\"Odd Col\"', '(lower(s))', '\"it\\'s\"']) */ \
+         CREATE OR REPLACE TEMP MACRO duckgate_index_elements(expressions) AS \
+           list_transform(regexp_extract_all(expressions[2:-2], \
+             '(?:''(?:[^''\\\\]|\\\\.)*''|[^,('']|\\((?:[^()]|\\([^()]*\\))*\\))+'), \
+             e -> CASE WHEN trim(e) LIKE '''%''' \
+                  THEN regexp_replace(trim(e)[2:-2], '\\\\(.)', '\\1', 'g') ELSE trim(e) END);\
          CREATE OR REPLACE TEMP VIEW duckgate_indexes AS \
            WITH base AS ( \
              SELECT i.index_oid AS oid, i.index_name AS relname, i.database_oid, i.schema_oid, i.schema_name, \
                     i.table_oid, i.table_name, i.is_unique, i.is_primary, NULL::BIGINT AS conoid, \
-                    list_transform(regexp_extract_all(i.expressions[2:-2], \
-                      '(?:[^,(]|\\((?:[^()]|\\([^()]*\\))*\\))+'), e -> trim(e)) AS elems \
+                    duckgate_index_elements(i.expressions) AS elems \
              FROM duckdb_indexes() i \
              UNION ALL \
              SELECT c.index_oid, c.conname, c.database_oid, c.schema_oid, c.schema_name, c.table_oid, c.table_name, \
@@ -927,11 +935,21 @@ fn objects_sql() -> String {
                         TRY_CAST(regexp_extract(f.data_type, '^DECIMAL\\((\\d+),', 1) AS INTEGER), \
                         TRY_CAST(regexp_extract(f.data_type, '^DECIMAL\\(\\d+,(\\d+)\\)$', 1) AS INTEGER), false, false \
                  FROM duckgate_composite_fields f \
-                 UNION ALL SELECT i.oid, COALESCE(c.column_name, 'expr'), c.data_type, i.pos, \
+                 /* the indexes of duckgate_indexes, from their sources directly (that view's \
+                    definitions and operator classes cost several times more) */ \
+                 UNION ALL SELECT k.index_oid, c.column_name, c.data_type, k.pos, \
                         c.numeric_precision, c.numeric_scale, false, false \
-                 FROM (SELECT oid, table_oid, unnest(indkey) AS attnum, generate_subscripts(indkey, 1) AS pos \
-                       FROM duckgate_indexes) i \
-                 LEFT JOIN duckdb_columns() c ON c.table_oid = i.table_oid AND c.column_index = i.attnum) dg_c \
+                 FROM (SELECT index_oid, table_oid, unnest(conkey) AS attnum, generate_subscripts(conkey, 1) AS pos \
+                       FROM duckgate_constraints WHERE contype IN ('p', 'u')) k \
+                 JOIN duckdb_columns() c ON c.table_oid = k.table_oid AND c.column_index = k.attnum \
+                 UNION ALL SELECT e.index_oid, COALESCE(c.column_name, 'expr'), c.data_type, e.pos, \
+                        c.numeric_precision, c.numeric_scale, false, false \
+                 FROM (SELECT index_oid, table_oid, generate_subscripts(elems, 1) AS pos, unnest(elems) AS elem \
+                       FROM (SELECT index_oid, table_oid, duckgate_index_elements(expressions) AS elems \
+                             FROM duckdb_indexes())) e \
+                 LEFT JOIN duckdb_columns() c ON c.table_oid = e.table_oid \
+                   AND c.column_name = CASE WHEN e.elem LIKE '\"%\"' \
+                     THEN replace(e.elem[2:-2], '\"\"', '\"') ELSE e.elem END) dg_c \
            LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
            LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type \
            UNION ALL SELECT t.table_oid, s.attname, s.atttypid, s.attnum::SMALLINT, -1, true, false, 0, 0, s.attlen, \
