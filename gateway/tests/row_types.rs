@@ -82,6 +82,17 @@ async fn composite_types_have_a_class_and_their_fields_as_attributes() {
         .await,
         [["address", "c", "t", "2", "c", "record_in", "d", "t"]]
     );
+    // regclass and regtype name the type's class and the type as the catalog numbers them
+    assert_eq!(
+        q(
+            &c,
+            "SELECT 'address'::regclass::oid = t.typrelid, c.oid::regclass, c.reltype::regtype, \
+               pg_table_is_visible(c.oid) \
+             FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid WHERE t.typname = 'address'"
+        )
+        .await,
+        [["t", "address", "address", "t"]]
+    );
     // a type created by another session afterwards is seen, a dropped one is gone
     let other = gw.connect().await;
     other

@@ -774,10 +774,17 @@ fn objects_sql() -> String {
         "CREATE OR REPLACE TEMP MACRO duckgate_catalog_oid(name) AS \
            CASE WHEN NOT contains(name, '.') OR lower(trim(split_part(name, '.', 1), '\"')) = 'pg_catalog' THEN \
              CASE lower(trim(split_part(name, '.', -1), '\"')){catalogs} END END;\
+         /* the pg_class rows of composite types (their names for regclass, their schemas) */ \
+         CREATE OR REPLACE TEMP VIEW duckgate_composite_classes AS \
+           SELECT {composite_class} + type_oid AS oid, type_name AS relname, schema_oid AS relnamespace, \
+                  schema_name, database_name, type_oid \
+           FROM duckdb_types() WHERE NOT internal AND logical_type = 'STRUCT' AND type_oid IS NOT NULL;\
          CREATE OR REPLACE TEMP MACRO duckgate_regclass(name) AS CASE \
            WHEN regexp_full_match(name, '[0-9]+') THEN TRY_CAST(name AS BIGINT) \
            ELSE COALESCE(duckgate_catalog_oid(name), ( \
-           SELECT dg_c.oid FROM pg_catalog.pg_class dg_c JOIN pg_catalog.pg_namespace dg_n ON dg_n.oid = dg_c.relnamespace \
+           SELECT dg_c.oid FROM (SELECT oid, relname, relnamespace FROM pg_catalog.pg_class \
+                                 UNION ALL SELECT oid, relname, relnamespace FROM duckgate_composite_classes) dg_c \
+           JOIN pg_catalog.pg_namespace dg_n ON dg_n.oid = dg_c.relnamespace \
            WHERE dg_c.relname = trim(split_part(name, '.', -1), '\"') \
              AND (NOT contains(name, '.') OR duckgate_pg_schema(dg_n.nspname) = trim(split_part(name, '.', 1), '\"')) \
            ORDER BY (duckgate_pg_schema(dg_n.nspname) = current_schema()) DESC LIMIT 1)) END;\
@@ -970,13 +977,12 @@ fn objects_sql() -> String {
              UNION ALL \
              /* composite types have a pg_class row (relkind 'c') that their pg_type.typrelid and \
                 their fields' pg_attribute.attrelid point to (Npgsql, asyncpg, pgx, psycopg) */ \
-             SELECT {composite_class} + ty.type_oid, ty.type_name, ty.schema_oid, ty.type_oid, 0, 0, 0, 0, 0, 0, \
+             SELECT ty.oid, ty.relname, ty.relnamespace, ty.type_oid, 0, 0, 0, 0, 0, 0, \
                     0, 0, 0, 0, false, false, CASE WHEN ty.database_name = 'temp' THEN 't' ELSE 'p' END, 'c', \
                     COALESCE(f.n, 0), 0, false, false, false, false, false, false, true, NULL, false, 0, 0, \
                     NULL, NULL, NULL, NULL \
-             FROM duckdb_types() ty LEFT JOIN (SELECT type_oid, count(*) AS n FROM duckgate_composite_fields \
-                                               GROUP BY type_oid) f ON f.type_oid = ty.type_oid \
-             WHERE NOT ty.internal AND ty.logical_type = 'STRUCT' AND ty.type_oid IS NOT NULL) \
+             FROM duckgate_composite_classes ty LEFT JOIN (SELECT type_oid, count(*) AS n \
+               FROM duckgate_composite_fields GROUP BY type_oid) f ON f.type_oid = ty.type_oid) \
            SELECT oid, relname, relnamespace, \
                   CASE WHEN relkind = 'c' THEN reltype \
                        WHEN relkind IN ('r', 'v') AND relnamespace NOT IN ( \
@@ -1058,7 +1064,8 @@ fn objects_sql() -> String {
            SELECT c.oid, c.relname, duckgate_pg_schema(s.schema_name) AS schema_name FROM pg_catalog.pg_class c \
            JOIN duckdb_schemas() s ON s.oid = c.relnamespace \
            UNION ALL SELECT index_oid, conname, duckgate_pg_schema(schema_name) FROM duckgate_constraints \
-             WHERE contype IN ('p', 'u');\
+             WHERE contype IN ('p', 'u') \
+           UNION ALL SELECT oid, relname, duckgate_pg_schema(schema_name) FROM duckgate_composite_classes;\
          CREATE OR REPLACE TEMP MACRO duckgate_regclass_name(rel) AS CASE WHEN rel = 0 THEN '-' ELSE COALESCE( \
            (SELECT min(duckgate_qualified(dg_r.schema_name, dg_r.relname)) FROM duckgate_relation_schemas dg_r \
             WHERE dg_r.oid = rel), CASE rel{catalog_names} END, rel::VARCHAR) END;\
