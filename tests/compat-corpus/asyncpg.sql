@@ -232,7 +232,6 @@ SELECT
 -- param-types: oid[]
 -- pg: 2 rows
 -- oid 16395: type public.address
--- known-gap: composite types (address): no pg_class row (relkind 'c'), typrelid 0, so no pg_attribute rows for their fields
 WITH RECURSIVE typeinfo_tree(
     oid, ns, name, kind, basetype, elemtype, elemdelim,
     range_subtype, attrtypoids, attrnames, depth)

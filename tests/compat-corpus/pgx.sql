@@ -54,7 +54,6 @@ select typelem, typdelim::text from pg_type where oid=$1
 -- sent: 1
 -- param-types: text[]
 -- pg: 2 rows
--- known-gap: composite types (address): no pg_class row (relkind 'c'), typrelid 0, so no pg_attribute rows for their fields
 WITH RECURSIVE
 -- find the OIDs in pg_class which match one of the provided type names
 selected_classes(oid,reltype) AS (

@@ -848,7 +848,6 @@ WHERE c.oid = '16419';
 -- sent: 1
 -- pg: 1 row
 -- oid 16419: class public.orders_customer_idx
--- known-gap: an index's columns are not in pg_attribute (attrelid = the index's OID; psql \d INDEX)
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   CASE WHEN a.attnum <= (SELECT i.indnkeyatts FROM pg_catalog.pg_index i WHERE i.indexrelid = '16419') THEN 'yes' ELSE 'no' END AS is_key,
@@ -1069,7 +1068,6 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 2 rows
--- known-gap: composite types (address): no pg_class row (relkind 'c'), typrelid 0, so no pg_attribute rows for their fields
 SELECT n.nspname as "Schema",
   pg_catalog.format_type(t.oid, NULL) AS "Name",
   t.typname AS "Internal name",

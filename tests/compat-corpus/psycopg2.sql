@@ -48,7 +48,6 @@ WHERE typname = 'hstore';
 -- protocol: simple
 -- sent: 1
 -- pg: 2 rows
--- known-gap: composite types (address): no pg_class row (relkind 'c'), typrelid 0, so no pg_attribute rows for their fields
 SELECT t.oid, typarray, attname, atttypid
 FROM pg_type t
 JOIN pg_namespace ns ON typnamespace = ns.oid

@@ -81,7 +81,6 @@ GROUP BY name, oid, array_oid, regtype
 -- sent: 1
 -- param-types: text
 -- pg: 1 row
--- known-gap: composite types (address): no pg_class row (relkind 'c'), typrelid 0, so no pg_attribute rows for their fields
 SELECT
     t.typname AS name, t.oid AS oid, t.typarray AS array_oid,
     t.oid::regtype::text AS regtype,

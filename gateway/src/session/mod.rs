@@ -217,6 +217,9 @@ pub struct Session {
     in_copy_in_pipeline: bool,
     /// The catalog layer's TEMP macros and views exist (sql::catalog).
     catalog_installed: bool,
+    /// The composite types (their OIDs) the session's `duckgate_composite_fields` view was last
+    /// built from outside a transaction (see [`Session::refresh_composite_fields`]).
+    composite_types: Option<String>,
     /// Prepared SELECTs by text and parameter types (see [`PLAN_CACHE_ENTRIES`]).
     plan_cache: HashMap<(String, Vec<u32>), Arc<Prepared>>,
     /// SAVEPOINTs of the open transaction block, oldest first.
@@ -482,6 +485,7 @@ impl Session {
             extended: false,
             in_copy_in_pipeline: false,
             catalog_installed: false,
+            composite_types: None,
             plan_cache: HashMap::new(),
             savepoints: Vec::new(),
         }
@@ -573,7 +577,50 @@ impl Session {
         self.engine_sql(sql::catalog::install_sql().to_owned())
             .await?;
         self.catalog_installed = !self.in_transaction();
+        // the install made the composite fields' view empty again
+        self.composite_types = None;
         Ok(())
+    }
+
+    /// Rebuild `duckgate_composite_fields` (the fields of composite types, which DuckDB only
+    /// keeps in the type) when the catalog's composite types differ from the ones it was built
+    /// from: one `duckdb_types()` query when nothing changed. Best effort: a failure leaves the
+    /// view as it was (a type dropped meanwhile, an aborted transaction) and the statement runs.
+    async fn refresh_composite_fields(&mut self) {
+        let known = self.composite_types.clone();
+        self.quiesce().await;
+        let built = blocking(&self.engine, move |e| -> Option<String> {
+            let types = e.query_rows(sql::catalog::COMPOSITE_TYPES_SQL).ok()?;
+            let key: String = types
+                .iter()
+                .filter_map(|r| r.first().cloned().flatten())
+                .collect::<Vec<_>>()
+                .join(",");
+            if known.as_deref() == Some(key.as_str()) {
+                return Some(key);
+            }
+            let mut fields = Vec::new();
+            if let Some(q) = sql::catalog::composite_typeof_sql(&types) {
+                for row in e.query_rows(&q).ok()? {
+                    let (Some(oid), Some(t)) = (
+                        row.first().cloned().flatten(),
+                        row.get(1).cloned().flatten(),
+                    ) else {
+                        continue;
+                    };
+                    match (oid.parse::<u64>(), sql::catalog::parse_struct_fields(&t)) {
+                        (Ok(oid), Some(f)) => fields.push((oid, f)),
+                        _ => tracing::debug!(%oid, %t, "composite type not understood"),
+                    }
+                }
+            }
+            e.execute_batch(&sql::catalog::composite_fields_sql(&fields))
+                .ok()?;
+            Some(key)
+        })
+        .await;
+        // inside a transaction the view's new definition could still roll back
+        self.composite_types = built.filter(|_| !self.in_transaction());
     }
 
     /// Run internal SQL on the session's connection (after freeing it from suspended portals).
@@ -708,6 +755,9 @@ impl Session {
             Some(r) => {
                 if r.needs_install {
                     self.ensure_catalog().await?;
+                    if sql::catalog::reads_composite_fields(&r.sql) {
+                        self.refresh_composite_fields().await;
+                    }
                 }
                 r.sql
             }

@@ -739,8 +739,9 @@ fn type_catalog_sql() -> String {
             oid::OIDVECTOR => oid::OID,
             _ => 0,
         };
+        let align = typalign(t.typname);
         rows.push(format!(
-            "({}, '{}', '{}', {}, '{}', {elem}, {array}, 'b')",
+            "({}, '{}', '{}', {}, '{}', {elem}, {array}, 'b', '{align}')",
             t.oid,
             t.typname,
             t.display.replace('\'', "''"),
@@ -748,11 +749,13 @@ fn type_catalog_sql() -> String {
             t.category
         ));
         if array != 0 {
+            // an array is aligned as its element, at least as an int4 (its header)
             rows.push(format!(
-                "({array}, '_{}', '{}[]', -1, 'A', {}, 0, 'b')",
+                "({array}, '_{}', '{}[]', -1, 'A', {}, 0, 'b', '{}')",
                 t.typname,
                 t.display.replace('\'', "''"),
-                t.oid
+                t.oid,
+                if align == 'd' { 'd' } else { 'i' }
             ));
         }
     }
@@ -810,11 +813,11 @@ fn type_catalog_sql() -> String {
            WHEN t LIKE '%]' THEN '_' || CASE duckgate_column_type_oid(regexp_replace(t, '\\[[0-9]*\\]$', '')){udt_case} END \
            ELSE CASE duckgate_column_type_oid(t){udt_case} END END;\
          CREATE OR REPLACE TEMP VIEW duckgate_types AS SELECT * FROM (VALUES {rows}) \
-           v(oid, typname, display, typlen, typcategory, typelem, typarray, typtype);\
+           v(oid, typname, display, typlen, typcategory, typelem, typarray, typtype, typalign);\
          CREATE OR REPLACE TEMP MACRO duckgate_qualified(schema_name, name) AS \
            CASE WHEN list_contains(current_schemas(true), duckgate_pg_schema(schema_name)) THEN '' \
                 ELSE quote_ident(duckgate_pg_schema(schema_name)) || '.' END || quote_ident(name);\
-         CREATE OR REPLACE TEMP VIEW duckgate_user_types AS \
+         CREATE OR REPLACE TEMP VIEW duckgate_declared_types AS \
            SELECT t.type_oid::BIGINT AS oid, t.type_name AS typname, t.schema_oid::BIGINT AS typnamespace, \
                   t.schema_name, \
                   CASE t.logical_type WHEN 'ENUM' THEN 'e' WHEN 'STRUCT' THEN 'c' ELSE 'd' END AS typtype, \
@@ -823,30 +826,59 @@ fn type_catalog_sql() -> String {
                   CASE WHEN t.logical_type IN ('ENUM', 'STRUCT') THEN 0 \
                        ELSE duckgate_column_type_oid(t.logical_type) END::BIGINT AS typbasetype, \
                   CASE WHEN t.logical_type = 'ENUM' THEN 'ENUM(' || array_to_string(list_transform(t.labels, \
-                    l -> '''' || replace(l, '''', '''''') || ''''), ', ') || ')' END AS enum_spelling \
+                    l -> '''' || replace(l, '''', '''''') || ''''), ', ') || ')' END AS enum_spelling, \
+                  CASE t.logical_type WHEN 'STRUCT' THEN {composite_class} + t.type_oid ELSE 0 END::BIGINT AS typrelid \
            FROM duckdb_types() t WHERE NOT t.internal AND t.type_oid IS NOT NULL;\
+         /* the user's types and the row type of every table and view (PostgreSQL: typtype 'c', \
+            typrelid = the relation, pgJDBC and DBeaver list them), as the relations pg_class shows */ \
+         CREATE OR REPLACE TEMP VIEW duckgate_user_types AS SELECT * FROM duckgate_declared_types \
+           UNION ALL SELECT {row_type} + r.relid, r.relname, r.schema_oid, r.schema_name, 'c', 'C', -1, 0, NULL, r.relid \
+           FROM (SELECT table_oid AS relid, table_name AS relname, schema_oid, schema_name, database_name \
+                 FROM duckdb_tables() \
+                 UNION ALL SELECT view_oid, view_name, schema_oid, schema_name, database_name FROM duckdb_views() \
+                 WHERE database_name <> 'system') r \
+           WHERE NOT (r.database_name = 'temp' AND (r.relname IN ({session_views}) \
+                                                    OR starts_with(r.relname, 'duckgate_')));\
+         /* the fields of composite (STRUCT) types: DuckDB keeps them in the type only, so the \
+            session reads them with typeof() and replaces this view (see composite_fields_sql) */ \
+         {no_composite_fields}\
          CREATE OR REPLACE TEMP VIEW duckgate_all_types AS \
            SELECT oid, typname, 11::BIGINT AS typnamespace, 'pg_catalog' AS schema_name, display, typname AS base_name, \
-                  typlen, typcategory, typelem, typarray, typtype, 0::BIGINT AS typbasetype FROM duckgate_types \
+                  typlen, typcategory, typelem, typarray, typtype, 0::BIGINT AS typbasetype, 0::BIGINT AS typrelid, \
+                  typalign \
+           FROM duckgate_types \
+           /* composites (and arrays of them) are double-aligned in PostgreSQL, enums int4-aligned */ \
            UNION ALL SELECT oid, typname, typnamespace, schema_name, NULL, typname, typlen, typcategory, 0, \
-                  {user_array} + oid, typtype, typbasetype FROM duckgate_user_types \
+                  {user_array} + oid, typtype, typbasetype, typrelid, CASE WHEN typtype = 'c' THEN 'd' ELSE 'i' END \
+           FROM duckgate_user_types \
            UNION ALL SELECT {user_array} + oid, '_' || typname, typnamespace, schema_name, NULL, typname, -1, 'A', \
-                  oid, 0, 'b', 0 FROM duckgate_user_types;\
+                  oid, 0, 'b', 0, 0, CASE WHEN typtype = 'c' THEN 'd' ELSE 'i' END FROM duckgate_user_types;\
          CREATE OR REPLACE TEMP VIEW pg_type AS \
            SELECT oid, typname, typnamespace, 10::BIGINT AS typowner, typlen, \
                   typlen > 0 AND typlen <= 8 AS typbyval, typtype, typcategory, false AS typispreferred, \
-                  true AS typisdefined, ',' AS typdelim, 0::BIGINT AS typrelid, NULL::VARCHAR AS typsubscript, \
+                  true AS typisdefined, ',' AS typdelim, typrelid, \
+                  CASE WHEN typcategory = 'A' THEN 'array_subscript_handler' ELSE '-' END AS typsubscript, \
                   typelem, typarray, \
-                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_in' ELSE typname || 'in' END AS typinput, \
-                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_out' ELSE typname || 'out' END AS typoutput, \
-                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_recv' ELSE typname || 'recv' END AS typreceive, \
-                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_send' ELSE typname || 'send' END AS typsend, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_in' \
+                       WHEN typtype IN ('e', 'c') THEN dg_io || '_in' ELSE typname || 'in' END AS typinput, \
+                  CASE WHEN typcategory = 'A' AND starts_with(typname, '_') THEN 'array_out' \
+                       WHEN typtype IN ('e', 'c') THEN dg_io || '_out' ELSE typname || 'out' END AS typoutput, \
+                  CASE WHEN (typcategory = 'A' AND starts_with(typname, '_')) OR typtype IN ('e', 'c') \
+                       THEN dg_io || '_recv' ELSE typname || 'recv' END AS typreceive, \
+                  CASE WHEN (typcategory = 'A' AND starts_with(typname, '_')) OR typtype IN ('e', 'c') \
+                       THEN dg_io || '_send' ELSE typname || 'send' END AS typsend, \
                   '-' AS typmodin, '-' AS typmodout, \
-                  '-' AS typanalyze, 'i' AS typalign, 'p' AS typstorage, false AS typnotnull, \
+                  CASE WHEN typcategory = 'A' THEN 'array_typanalyze' ELSE '-' END AS typanalyze, \
+                  typalign, \
+                  CASE WHEN typtype = 'c' OR typcategory = 'A' THEN 'x' ELSE 'p' END AS typstorage, \
+                  false AS typnotnull, \
                   typbasetype, -1 AS typtypmod, 0 AS typndims, \
                   CASE WHEN typcategory = 'S' THEN 100 ELSE 0 END::BIGINT AS typcollation, \
                   NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl \
-           FROM duckgate_all_types;\
+           /* the I/O functions' prefix of arrays, enums and composites (array_in, enum_in, \
+              record_in: pgJDBC tells arrays by typinput, Npgsql by typreceive) */ \
+           FROM (SELECT *, CASE WHEN typcategory = 'A' THEN 'array' WHEN typtype = 'e' THEN 'enum' \
+                                WHEN typtype = 'c' THEN 'record' END AS dg_io FROM duckgate_all_types);\
          CREATE OR REPLACE TEMP MACRO format_type(type_oid, typmod) AS ( \
            SELECT CASE \
              WHEN type_oid = {numeric} AND typmod >= 4 \
@@ -875,43 +907,192 @@ fn type_catalog_sql() -> String {
            UNION ALL SELECT oid, schema_name, 10, ['duckdb=UC/duckdb', '=U/duckdb'] FROM duckdb_schemas() \
              WHERE database_name = 'system' AND schema_name = 'information_schema';\
          CREATE OR REPLACE TEMP VIEW duckgate_enum_columns AS \
-           SELECT enum_spelling, min(oid) AS oid FROM duckgate_user_types WHERE enum_spelling IS NOT NULL \
-           GROUP BY enum_spelling;\
-         CREATE OR REPLACE TEMP VIEW pg_attribute AS \
-           SELECT attrelid, attname, atttypid, -1 AS attstattarget, COALESCE(dg_t.typlen, -1)::SMALLINT AS attlen, \
-                  attnum, 0 AS attndims, -1 AS attcacheoff, atttypmod, false AS attbyval, 'i' AS attalign, \
-                  CASE WHEN dg_t.typlen > 0 THEN 'p' WHEN atttypid = {numeric} THEN 'm' ELSE 'x' END AS attstorage, \
-                  '' AS attcompression, attnotnull, atthasdef, false AS atthasmissing, '' AS attidentity, \
-                  '' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, attcollation, \
-                  NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, \
-                  NULL::VARCHAR AS attmissingval \
-           FROM (SELECT table_oid AS attrelid, column_name AS attname, \
-                  COALESCE(dg_e.oid, {user_array} + dg_ea.oid, duckgate_column_type_oid(data_type))::BIGINT AS atttypid, \
-                  column_index::SMALLINT AS attnum, \
-                  CASE WHEN data_type LIKE 'DECIMAL(%' AND NOT data_type LIKE '%]' \
-                       THEN ((numeric_precision << 16) | numeric_scale) + 4 ELSE -1 END AS atttypmod, \
-                  NOT is_nullable AS attnotnull, column_default IS NOT NULL AS atthasdef, \
-                  CASE WHEN dg_e.oid IS NULL AND duckgate_column_type_oid(data_type) IN ({text}, {varchar}) \
-                    THEN 100 ELSE 0 END::BIGINT AS attcollation \
-           FROM duckdb_columns() \
-           LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
-           LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type) dg_a \
-           LEFT JOIN duckgate_all_types dg_t ON dg_t.oid = dg_a.atttypid;",
+           SELECT enum_spelling, min(oid) AS oid FROM duckgate_declared_types WHERE enum_spelling IS NOT NULL \
+           GROUP BY enum_spelling;",
         rows = rows.join(", "),
         data_type_case = data_type_case,
         udt_case = udt_case,
         numeric = oid::NUMERIC,
-        text = oid::TEXT,
         varchar = oid::VARCHAR,
         bpchar = oid::BPCHAR,
         user_array = USER_ARRAY_OID_BASE,
+        composite_class = COMPOSITE_CLASS_OID_BASE,
+        row_type = ROW_TYPE_OID_BASE,
+        session_views = session_views(),
+        no_composite_fields = composite_fields_sql(&[]),
     )
 }
 
-/// The array type of a DuckDB user type (enum, struct, alias) has no OID in DuckDB; `pg_type`
-/// gives it this base + the type's OID (DuckDB's object OIDs are small counters; the range
-/// [2^30, 2^31) is left to these, [2^31, 2^32) to constraints and their indexes).
+/// PostgreSQL's `typalign` of a built-in type: `c` (char), `s` (int2), `d` (double) or `i`.
+fn typalign(typname: &str) -> char {
+    match typname {
+        "bool" | "char" | "name" | "uuid" => 'c',
+        "int2" => 's',
+        "int8" | "float8" | "time" | "timestamp" | "timestamptz" | "interval" | "timetz" => 'd',
+        _ => 'i',
+    }
+}
+
+/// The composite (STRUCT) types DuckDB knows: OID, database, schema and name, ordered by OID
+/// (the session compares the OIDs with the set its `duckgate_composite_fields` was built from).
+pub const COMPOSITE_TYPES_SQL: &str =
+    "SELECT type_oid::VARCHAR, database_name, schema_name, type_name \
+     FROM duckdb_types() WHERE NOT internal AND logical_type = 'STRUCT' AND type_oid IS NOT NULL \
+     ORDER BY type_oid";
+
+/// Whether a (rewritten) catalog statement reads the rows composite types' fields make:
+/// `pg_attribute` (the fields) or `pg_class` (their relnatts).
+pub fn reads_composite_fields(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    lower.contains("pg_attribute") || lower.contains("pg_class")
+}
+
+/// A query answering one row per composite type of [`COMPOSITE_TYPES_SQL`]'s answer (`[oid,
+/// database, schema, name]`): its OID and DuckDB's spelling of its structure, `STRUCT(...)`.
+/// DuckDB keeps a STRUCT type's fields in the type only (`duckdb_types()` does not list them),
+/// so the type's NULL is asked for its `typeof`.
+pub fn composite_typeof_sql(types: &[Vec<Option<String>>]) -> Option<String> {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let parts: Vec<String> = types
+        .iter()
+        .filter_map(|row| {
+            let [Some(oid), Some(db), Some(schema), Some(name)] = row.as_slice() else {
+                return None;
+            };
+            let oid: u64 = oid.parse().ok()?;
+            Some(format!(
+                "SELECT {oid}, typeof(NULL::{}.{}.{})",
+                quote(db),
+                quote(schema),
+                quote(name)
+            ))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" UNION ALL "))
+}
+
+/// The fields of a DuckDB `STRUCT(...)` type as DuckDB prints it (`typeof`,
+/// `duckdb_columns().data_type`): `(name, type)` pairs in order. Names may be double-quoted
+/// (`"a b"`, `""` for a quote); a field's type may nest parentheses (`DECIMAL(10,2)`,
+/// `STRUCT(...)`, `MAP(...)`) and single-quoted strings (`ENUM('a, b')`); `None` for anything
+/// else (not a STRUCT, unbalanced text, a field without a type).
+pub fn parse_struct_fields(t: &str) -> Option<Vec<(String, String)>> {
+    let body = t.trim().strip_prefix("STRUCT(")?.strip_suffix(')')?;
+    let mut fields = Vec::new();
+    let mut rest = body.trim_start();
+    while !rest.is_empty() {
+        // the field's name: "quoted" or up to the first space
+        let (name, after) = if let Some(q) = rest.strip_prefix('"') {
+            let mut name = String::new();
+            let mut chars = q.char_indices();
+            let end = loop {
+                match chars.next()? {
+                    (i, '"') if q[i + 1..].starts_with('"') => {
+                        name.push('"');
+                        chars.next();
+                    }
+                    (i, '"') => break i + 1,
+                    (_, c) => name.push(c),
+                }
+            };
+            (name, &q[end..])
+        } else {
+            let end = rest.find(' ')?;
+            (rest[..end].to_string(), &rest[end..])
+        };
+        // the field's type: up to the next comma outside parentheses and quotes
+        let mut depth = 0i32;
+        let mut quote: Option<char> = None;
+        let mut end = after.len();
+        for (i, c) in after.char_indices() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '(') => depth += 1,
+                (None, ')') => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return None;
+                    }
+                }
+                (None, ',') if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if depth != 0 || quote.is_some() {
+            return None;
+        }
+        let ty = after[..end].trim();
+        if name.is_empty() || ty.is_empty() {
+            return None;
+        }
+        fields.push((name, ty.to_string()));
+        rest = after[end..].strip_prefix(',').unwrap_or("").trim_start();
+    }
+    (!fields.is_empty()).then_some(fields)
+}
+
+/// `duckgate_composite_fields` (type_oid, attnum, attname, data_type) as a VALUES view of the
+/// fields of each composite type (`(type OID, its fields)`), which `pg_attribute` and
+/// `pg_class` read; with no types, the empty view the catalog installs.
+pub fn composite_fields_sql(types: &[(u64, Vec<(String, String)>)]) -> String {
+    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let rows: Vec<String> = types
+        .iter()
+        .flat_map(|(oid, fields)| {
+            fields.iter().enumerate().map(move |(i, (name, ty))| {
+                format!(
+                    "({oid}::BIGINT, {}::BIGINT, {}, {})",
+                    i + 1,
+                    lit(name),
+                    lit(ty)
+                )
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        "CREATE OR REPLACE TEMP VIEW duckgate_composite_fields AS SELECT NULL::BIGINT AS type_oid, \
+         NULL::BIGINT AS attnum, NULL::VARCHAR AS attname, NULL::VARCHAR AS data_type WHERE false;"
+            .to_string()
+    } else {
+        format!(
+            "CREATE OR REPLACE TEMP VIEW duckgate_composite_fields AS SELECT * FROM (VALUES {}) \
+             v(type_oid, attnum, attname, data_type);",
+            rows.join(", ")
+        )
+    }
+}
+
+/// The array type of a DuckDB user type (enum, struct, alias) or of a relation's row type has
+/// no OID in DuckDB; `pg_type` gives it this base + the element type's OID (DuckDB's object
+/// OIDs are small counters; the range [2^30, 2^31) is left to these, [2^31, 2^32) to
+/// constraints and their indexes).
 const USER_ARRAY_OID_BASE: u64 = 1 << 30;
+
+/// A table's or view's row type (`pg_type` typtype 'c', `pg_class.reltype`): this base + the
+/// relation's OID, in [2^28, 2^29) (its array type is then in [2^30 + 2^28, 2^30 + 2^29)).
+const ROW_TYPE_OID_BASE: u64 = 1 << 28;
+
+/// The `pg_class` row (relkind 'c') of a composite (STRUCT) type, which PostgreSQL's
+/// `pg_type.typrelid` and `pg_attribute.attrelid` point to: this base + the type's OID, in
+/// [2^29, 2^30).
+const COMPOSITE_CLASS_OID_BASE: u64 = 1 << 29;
+
+/// The session's catalog views as a SQL list of names (they are TEMP views DuckDB lists as
+/// relations; the session's pg_class and row types leave them out).
+fn session_views() -> String {
+    SESSION_RELATIONS
+        .iter()
+        .chain(PASSTHROUGH_RELATIONS)
+        .chain(["pg_settings"].iter())
+        .map(|r| format!("'{r}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// PostgreSQL's system catalogs and their fixed OIDs: `'pg_catalog.pg_class'::regclass` and
 /// `pg_description.classoid` (SQLAlchemy, psql, pgJDBC join descriptions on them).
@@ -1009,10 +1190,17 @@ fn objects_sql() -> String {
         "CREATE OR REPLACE TEMP MACRO duckgate_catalog_oid(name) AS \
            CASE WHEN NOT contains(name, '.') OR lower(trim(split_part(name, '.', 1), '\"')) = 'pg_catalog' THEN \
              CASE lower(trim(split_part(name, '.', -1), '\"')){catalogs} END END;\
+         /* the pg_class rows of composite types (their names for regclass, their schemas) */ \
+         CREATE OR REPLACE TEMP VIEW duckgate_composite_classes AS \
+           SELECT {composite_class} + type_oid AS oid, type_name AS relname, schema_oid AS relnamespace, \
+                  schema_name, database_name, type_oid \
+           FROM duckdb_types() WHERE NOT internal AND logical_type = 'STRUCT' AND type_oid IS NOT NULL;\
          CREATE OR REPLACE TEMP MACRO duckgate_regclass(name) AS CASE \
            WHEN regexp_full_match(name, '[0-9]+') THEN TRY_CAST(name AS BIGINT) \
            ELSE COALESCE(duckgate_catalog_oid(name), ( \
-           SELECT dg_c.oid FROM pg_catalog.pg_class dg_c JOIN pg_catalog.pg_namespace dg_n ON dg_n.oid = dg_c.relnamespace \
+           SELECT dg_c.oid FROM (SELECT oid, relname, relnamespace FROM pg_catalog.pg_class \
+                                 UNION ALL SELECT oid, relname, relnamespace FROM duckgate_composite_classes) dg_c \
+           JOIN pg_catalog.pg_namespace dg_n ON dg_n.oid = dg_c.relnamespace \
            WHERE dg_c.relname = trim(split_part(name, '.', -1), '\"') \
              AND (NOT contains(name, '.') OR duckgate_pg_schema(dg_n.nspname) = trim(split_part(name, '.', 1), '\"')) \
            ORDER BY (duckgate_pg_schema(dg_n.nspname) = current_schema()) DESC LIMIT 1)) END;\
@@ -1083,12 +1271,19 @@ fn objects_sql() -> String {
              ELSE 'CHECK (' || dg_c.expression || ')' END \
            FROM duckgate_constraints dg_c LEFT JOIN duckgate_foreign_keys dg_fk ON dg_fk.oid = dg_c.oid WHERE dg_c.oid = con), \
            (con, pretty) AS pg_get_constraintdef(con);\
+         /* the elements of a DuckDB index's `expressions`, a list printed as text: split at the \
+            commas outside parentheses and quotes; DuckDB quotes an element that is not a plain \
+            word, with backslash escapes (['\"Odd Col\"', '(lower(s))', '\"it\\'s\"']) */ \
+         CREATE OR REPLACE TEMP MACRO duckgate_index_elements(expressions) AS \
+           list_transform(regexp_extract_all(expressions[2:-2], \
+             '(?:''(?:[^''\\\\]|\\\\.)*''|[^,('']|\\((?:[^()]|\\([^()]*\\))*\\))+'), \
+             e -> CASE WHEN trim(e) LIKE '''%''' \
+                  THEN regexp_replace(trim(e)[2:-2], '\\\\(.)', '\\1', 'g') ELSE trim(e) END);\
          CREATE OR REPLACE TEMP VIEW duckgate_indexes AS \
            WITH base AS ( \
              SELECT i.index_oid AS oid, i.index_name AS relname, i.database_oid, i.schema_oid, i.schema_name, \
                     i.table_oid, i.table_name, i.is_unique, i.is_primary, NULL::BIGINT AS conoid, \
-                    list_transform(regexp_extract_all(i.expressions[2:-2], \
-                      '(?:[^,(]|\\((?:[^()]|\\([^()]*\\))*\\))+'), e -> trim(e)) AS elems \
+                    duckgate_index_elements(i.expressions) AS elems \
              FROM duckdb_indexes() i \
              UNION ALL \
              SELECT c.index_oid, c.conname, c.database_oid, c.schema_oid, c.schema_name, c.table_oid, c.table_name, \
@@ -1133,6 +1328,61 @@ fn objects_sql() -> String {
          CREATE OR REPLACE TEMP VIEW pg_indexes AS \
            SELECT duckgate_pg_schema(schema_name) AS schemaname, table_name AS tablename, relname AS indexname, \
                   NULL::VARCHAR AS tablespace, indexdef FROM duckgate_indexes;\
+         /* pg_attribute: the columns of tables and views, the fields of composite types \
+            (attrelid = their pg_class row), the system columns of tables (attnum < 0, as \
+            PostgreSQL 15 numbers them; DBeaver lists them) and the columns of indexes \
+            (attrelid = the index, as psql describes an index) */ \
+         CREATE OR REPLACE TEMP VIEW pg_attribute AS \
+           SELECT attrelid, attname, atttypid, attstattarget, COALESCE(dg_a.attlen, dg_t.typlen, -1)::SMALLINT AS attlen, \
+                  attnum, 0 AS attndims, -1 AS attcacheoff, atttypmod, \
+                  COALESCE(dg_a.attbyval, dg_t.typlen BETWEEN 1 AND 8, false) AS attbyval, \
+                  COALESCE(dg_a.attalign, dg_t.typalign, 'i') AS attalign, \
+                  CASE WHEN COALESCE(dg_a.attlen, dg_t.typlen) > 0 THEN 'p' WHEN atttypid = {numeric} THEN 'm' \
+                       ELSE 'x' END AS attstorage, \
+                  '' AS attcompression, attnotnull, atthasdef, false AS atthasmissing, '' AS attidentity, \
+                  '' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, attcollation, \
+                  NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, \
+                  NULL::VARCHAR AS attmissingval \
+           FROM (SELECT attrelid, attname, \
+                  COALESCE(dg_e.oid, {user_array} + dg_ea.oid, duckgate_column_type_oid(data_type))::BIGINT AS atttypid, \
+                  attnum::SMALLINT AS attnum, \
+                  CASE WHEN data_type LIKE 'DECIMAL(%' AND NOT data_type LIKE '%]' \
+                       THEN ((numeric_precision << 16) | numeric_scale) + 4 ELSE -1 END AS atttypmod, \
+                  attnotnull, atthasdef, \
+                  CASE WHEN dg_e.oid IS NULL AND duckgate_column_type_oid(data_type) IN ({text}, {varchar}) \
+                    THEN 100 ELSE 0 END::BIGINT AS attcollation, \
+                  -1 AS attstattarget, NULL::SMALLINT AS attlen, NULL::BOOLEAN AS attbyval, NULL::VARCHAR AS attalign \
+           FROM (SELECT table_oid AS attrelid, column_name AS attname, data_type, column_index AS attnum, \
+                        numeric_precision, numeric_scale, NOT is_nullable AS attnotnull, \
+                        column_default IS NOT NULL AS atthasdef \
+                 FROM duckdb_columns() \
+                 UNION ALL SELECT {composite_class} + f.type_oid, f.attname, f.data_type, f.attnum, \
+                        TRY_CAST(regexp_extract(f.data_type, '^DECIMAL\\((\\d+),', 1) AS INTEGER), \
+                        TRY_CAST(regexp_extract(f.data_type, '^DECIMAL\\(\\d+,(\\d+)\\)$', 1) AS INTEGER), false, false \
+                 FROM duckgate_composite_fields f \
+                 /* the indexes of duckgate_indexes, from their sources directly (that view's \
+                    definitions and operator classes cost several times more) */ \
+                 UNION ALL SELECT k.index_oid, c.column_name, c.data_type, k.pos, \
+                        c.numeric_precision, c.numeric_scale, false, false \
+                 FROM (SELECT index_oid, table_oid, unnest(conkey) AS attnum, generate_subscripts(conkey, 1) AS pos \
+                       FROM duckgate_constraints WHERE contype IN ('p', 'u')) k \
+                 JOIN duckdb_columns() c ON c.table_oid = k.table_oid AND c.column_index = k.attnum \
+                 UNION ALL SELECT e.index_oid, COALESCE(c.column_name, 'expr'), c.data_type, e.pos, \
+                        c.numeric_precision, c.numeric_scale, false, false \
+                 FROM (SELECT index_oid, table_oid, generate_subscripts(elems, 1) AS pos, unnest(elems) AS elem \
+                       FROM (SELECT index_oid, table_oid, duckgate_index_elements(expressions) AS elems \
+                             FROM duckdb_indexes())) e \
+                 LEFT JOIN duckdb_columns() c ON c.table_oid = e.table_oid \
+                   AND c.column_name = CASE WHEN e.elem LIKE '\"%\"' \
+                     THEN replace(e.elem[2:-2], '\"\"', '\"') ELSE e.elem END) dg_c \
+           LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
+           LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type \
+           UNION ALL SELECT t.table_oid, s.attname, s.atttypid, s.attnum::SMALLINT, -1, true, false, 0, 0, s.attlen, \
+                  s.attbyval, s.attalign \
+           FROM duckdb_tables() t, (VALUES ('ctid', 27, -1, 6, false, 's'), ('xmin', 28, -2, 4, true, 'i'), \
+                  ('cmin', 29, -3, 4, true, 'i'), ('xmax', 28, -4, 4, true, 'i'), ('cmax', 29, -5, 4, true, 'i'), \
+                  ('tableoid', 26, -6, 4, true, 'i')) s(attname, atttypid, attnum, attlen, attbyval, attalign)) dg_a \
+           LEFT JOIN duckgate_all_types dg_t ON dg_t.oid = dg_a.atttypid;\
          CREATE OR REPLACE TEMP VIEW pg_class AS \
            WITH rows AS ( \
              SELECT * FROM pg_catalog.pg_class WHERE relkind <> 'i' AND oid NOT IN ( \
@@ -1141,8 +1391,22 @@ fn objects_sql() -> String {
              UNION ALL \
              SELECT t.* REPLACE (i.oid AS oid, i.relname AS relname, 'i' AS relkind, len(i.indkey) AS relnatts, \
                                  0 AS relchecks, false AS relhasindex, false AS relhaspkey) \
-             FROM duckgate_indexes i JOIN pg_catalog.pg_class t ON t.oid = i.table_oid) \
-           SELECT oid, relname, relnamespace, reltype, reloftype, 10::BIGINT AS relowner, \
+             FROM duckgate_indexes i JOIN pg_catalog.pg_class t ON t.oid = i.table_oid \
+             UNION ALL \
+             /* composite types have a pg_class row (relkind 'c') that their pg_type.typrelid and \
+                their fields' pg_attribute.attrelid point to (Npgsql, asyncpg, pgx, psycopg) */ \
+             SELECT ty.oid, ty.relname, ty.relnamespace, ty.type_oid, 0, 0, 0, 0, 0, 0, \
+                    0, 0, 0, 0, false, false, CASE WHEN ty.database_name = 'temp' THEN 't' ELSE 'p' END, 'c', \
+                    COALESCE(f.n, 0), 0, false, false, false, false, false, false, true, NULL, false, 0, 0, \
+                    NULL, NULL, NULL, NULL \
+             FROM duckgate_composite_classes ty LEFT JOIN (SELECT type_oid, count(*) AS n \
+               FROM duckgate_composite_fields GROUP BY type_oid) f ON f.type_oid = ty.type_oid) \
+           SELECT oid, relname, relnamespace, \
+                  CASE WHEN relkind = 'c' THEN reltype \
+                       WHEN relkind IN ('r', 'v') AND relnamespace NOT IN ( \
+                         SELECT dg_s.oid FROM duckdb_schemas() dg_s WHERE dg_s.database_name = 'system') \
+                       THEN {row_type} + oid ELSE 0 END::BIGINT AS reltype, \
+                  reloftype, 10::BIGINT AS relowner, \
                   CASE relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END::BIGINT AS relam, \
                   relfilenode, reltablespace, relpages, reltuples, relallvisible, reltoastrelid, relhasindex, \
                   relisshared, relpersistence, relkind, relnatts, relchecks, relkind = 'v' AS relhasrules, \
@@ -1153,7 +1417,8 @@ fn objects_sql() -> String {
                       AND dg_t.table_name = dg_f.referenced_table WHERE dg_f.contype = 'f') AS relhastriggers, \
                   relhassubclass, relrowsecurity, false AS relforcerowsecurity, relispopulated, \
                   CASE WHEN relkind = 'r' THEN 'd' ELSE 'n' END AS relreplident, relispartition, relrewrite, \
-                  relfrozenxid, relminmxid, CAST(relacl AS VARCHAR[]) AS relacl, \
+                  relfrozenxid, CASE WHEN relkind = 'r' THEN 1 ELSE 0 END::BIGINT AS relminmxid, \
+                  CAST(relacl AS VARCHAR[]) AS relacl, \
                   CAST(reloptions AS VARCHAR[]) AS reloptions, relpartbound \
            FROM rows;\
          CREATE OR REPLACE TEMP VIEW pg_tablespace AS \
@@ -1217,7 +1482,8 @@ fn objects_sql() -> String {
            SELECT c.oid, c.relname, duckgate_pg_schema(s.schema_name) AS schema_name FROM pg_catalog.pg_class c \
            JOIN duckdb_schemas() s ON s.oid = c.relnamespace \
            UNION ALL SELECT index_oid, conname, duckgate_pg_schema(schema_name) FROM duckgate_constraints \
-             WHERE contype IN ('p', 'u');\
+             WHERE contype IN ('p', 'u') \
+           UNION ALL SELECT oid, relname, duckgate_pg_schema(schema_name) FROM duckgate_composite_classes;\
          CREATE OR REPLACE TEMP MACRO duckgate_regclass_name(rel) AS CASE WHEN rel = 0 THEN '-' ELSE COALESCE( \
            (SELECT min(duckgate_qualified(dg_r.schema_name, dg_r.relname)) FROM duckgate_relation_schemas dg_r \
             WHERE dg_r.oid = rel), CASE rel{catalog_names} END, rel::VARCHAR) END;\
@@ -1264,6 +1530,10 @@ fn objects_sql() -> String {
          {constraint_views}",
         text = oid::TEXT,
         varchar = oid::VARCHAR,
+        numeric = oid::NUMERIC,
+        user_array = USER_ARRAY_OID_BASE,
+        composite_class = COMPOSITE_CLASS_OID_BASE,
+        row_type = ROW_TYPE_OID_BASE,
         constraint_views = INFORMATION_SCHEMA_CONSTRAINT_VIEWS
             .iter()
             .map(|(view, columns)| {
@@ -1278,13 +1548,7 @@ fn objects_sql() -> String {
                 )
             })
             .collect::<String>(),
-        session_views = SESSION_RELATIONS
-            .iter()
-            .chain(PASSTHROUGH_RELATIONS)
-            .chain(["pg_settings"].iter())
-            .map(|r| format!("'{r}'"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        session_views = session_views(),
     )
 }
 
@@ -1827,6 +2091,20 @@ fn rewrite_catalog(sql: &str) -> Option<Rewritten> {
             let ty = sql[t.start..t.end].to_ascii_lowercase();
             if cast_as || !print_name(&mut edits, sql, &toks, i - 3, t.end, &ty) {
                 edits.push((t.start, t.end, "VARCHAR".into()));
+                // pgJDBC's `typinput = 'pg_catalog.array_in'::regproc`: a regproc prints a
+                // pg_catalog function unqualified, as the session's pg_type names them
+                if let Some(lit) = i.checked_sub(3).and_then(|k| toks.get(k)).filter(|l| {
+                    ty == "regproc"
+                        && !cast_as
+                        && l.tok == Tok::Literal
+                        && sql[l.start..l.end]
+                            .to_ascii_lowercase()
+                            .starts_with("'pg_catalog.")
+                }) {
+                    let unqualified =
+                        format!("'{}", &sql[lit.start + "'pg_catalog.".len()..lit.end]);
+                    edits.push((lit.start, lit.end, unqualified));
+                }
             }
             i += 1;
             continue;
@@ -2269,6 +2547,80 @@ mod tests {
                 "{rel} is not typed"
             );
         }
+    }
+
+    #[test]
+    fn struct_fields_parse_quoted_names_and_nested_types() {
+        let f = |t: &str| parse_struct_fields(t);
+        let pairs = |v: &[(&str, &str)]| {
+            Some(
+                v.iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            f("STRUCT(street VARCHAR, city VARCHAR)"),
+            pairs(&[("street", "VARCHAR"), ("city", "VARCHAR")])
+        );
+        assert_eq!(
+            f(
+                "STRUCT(\"a b\" INTEGER, \"c\"\"d\" STRUCT(x DECIMAL(10,2), y VARCHAR[]), \
+               e ENUM('x, y', 'it''s'), f MAP(VARCHAR, INTEGER))"
+            ),
+            pairs(&[
+                ("a b", "INTEGER"),
+                ("c\"d", "STRUCT(x DECIMAL(10,2), y VARCHAR[])"),
+                ("e", "ENUM('x, y', 'it''s')"),
+                ("f", "MAP(VARCHAR, INTEGER)"),
+            ])
+        );
+        assert_eq!(f("STRUCT(\"x,\" INTEGER)"), pairs(&[("x,", "INTEGER")]));
+        // not a struct, unbalanced, a field without a type: not understood
+        assert_eq!(f("INTEGER"), None);
+        assert_eq!(f("STRUCT(a DECIMAL(10,2)"), None);
+        assert_eq!(f("STRUCT(a INTEGER, b)"), None);
+        assert_eq!(f("STRUCT(\"a INTEGER)"), None);
+        assert_eq!(f("STRUCT()"), None);
+    }
+
+    #[test]
+    fn composite_fields_become_a_values_view() {
+        assert!(composite_fields_sql(&[]).contains("WHERE false"));
+        let sql = composite_fields_sql(&[(
+            7,
+            vec![
+                ("it's".into(), "VARCHAR".into()),
+                ("n".into(), "DECIMAL(4,1)".into()),
+            ],
+        )]);
+        assert!(
+            sql.contains("(7::BIGINT, 1::BIGINT, 'it''s', 'VARCHAR'), (7::BIGINT, 2::BIGINT, 'n', 'DECIMAL(4,1)')"),
+            "{sql}"
+        );
+        let row = |v: [&str; 4]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            composite_typeof_sql(&[
+                row(["5", "my db", "main", "a\"b"]),
+                vec![Some("6".into()), None, None, None],
+            ])
+            .as_deref(),
+            Some("SELECT 5, typeof(NULL::\"my db\".\"main\".\"a\"\"b\")")
+        );
+        assert_eq!(composite_typeof_sql(&[]), None);
+        assert!(reads_composite_fields("select * from PG_ATTRIBUTE"));
+        assert!(!reads_composite_fields("select * from pg_type"));
+    }
+
+    #[test]
+    fn a_pg_catalog_function_cast_to_regproc_compares_unqualified() {
+        let r = rewrite("SELECT typinput='pg_catalog.array_in'::regproc FROM pg_catalog.pg_type")
+            .unwrap();
+        assert!(r.sql.contains("typinput='array_in'::VARCHAR"), "{}", r.sql);
+        // other schemas keep their name; other reg* casts are not touched
+        let r = rewrite("SELECT 'myschema.f'::regproc, 'pg_catalog.int4'::regtype").unwrap();
+        assert!(r.sql.contains("'myschema.f'::VARCHAR"), "{}", r.sql);
+        assert!(!r.sql.contains("'int4'"), "{}", r.sql);
     }
 
     #[test]

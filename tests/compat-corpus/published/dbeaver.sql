@@ -64,7 +64,7 @@ SHOW search_path
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java cacheDataTypes (read all types: off)
 -- pg: 198 rows
--- known-gap: pg_type rows of the schema's enum and composite types: typinput/typoutput/typreceive/typsend (enum_in, record_in...), typsubscript, typrelid, typalign, typstorage differ from PostgreSQL's
+-- differs-by-construction: pg_type: PostgreSQL's built-in types (tid, int2vector, pg_lsn, ranges...); DuckDB has none of them
 SELECT t.oid,t.*,c.relkind,format_type(nullif(t.typbasetype, 0), t.typtypmod) as base_type_name, d.description
 FROM pg_catalog.pg_type t
 LEFT OUTER JOIN pg_catalog.pg_type et ON et.oid=t.typelem 
@@ -143,7 +143,6 @@ select * from pg_catalog.pg_settings
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java TableCache.prepareLookupStatement (tables of schema public)
 -- pg: 3 rows
 -- oid 2200: namespace public
--- known-gap: pg_class.reltype is 0 (PostgreSQL: the table's row type, see the row types gap) and relminmxid NULL (PostgreSQL: a multixact horizon, not NULL)
 SELECT c.oid,c.*,d.description,pg_catalog.pg_get_expr(c.relpartbound, c.oid) as partition_expr,  pg_catalog.pg_get_partkeydef(c.oid) as partition_key 
 FROM pg_catalog.pg_class c
 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 AND d.classoid='pg_class'::regclass
@@ -155,7 +154,6 @@ WHERE c.relnamespace=$1 AND c.relkind not in ('i','I','c')
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java TableCache.prepareChildrenStatement (columns of one table)
 -- pg: 15 rows
 -- oid 16407: class public.orders
--- known-gap: pg_attribute has no system columns (tableoid, ctid, xmin, cmin, xmax, cmax; attnum < 0) for the schema's tables
 SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description,dep.objid
 FROM pg_catalog.pg_attribute a
 INNER JOIN pg_catalog.pg_class c ON (a.attrelid=c.oid)
@@ -171,7 +169,7 @@ ORDER BY a.attnum
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java TableCache.prepareChildrenStatement (columns of a schema)
 -- pg: 31 rows
 -- oid 2200: namespace public
--- known-gap: pg_attribute has no system columns (tableoid, ctid, xmin, cmin, xmax, cmax; attnum < 0) for the schema's tables
+-- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description,dep.objid
 FROM pg_catalog.pg_attribute a
 INNER JOIN pg_catalog.pg_class c ON (a.attrelid=c.oid)

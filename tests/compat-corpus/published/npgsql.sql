@@ -12,7 +12,7 @@
 -- protocol: simple
 -- source: src/Npgsql/PostgresDatabaseInfo.cs LoadBackendTypes: the whole batch, one Query message, at the first open of each data source
 -- pg: 182 rows
--- known-gap: composite types (address): no pg_class row (relkind 'c'), typrelid 0, so no pg_attribute rows for their fields
+-- known-gap: Npgsql's whole type-loading batch: its pg_type rows differ from PostgreSQL's by PostgreSQL's built-in types only (tid, int2vector, ranges...; the schema's rows are equal, npgsql-003 checks the same query by construction), but the batch's first result set (version()) names no schema object, so the entry cannot be checked by construction
 SELECT version();
 
 SELECT ns.nspname, t.oid, t.typname, t.typtype, t.typnotnull, t.elemtypoid
@@ -96,7 +96,7 @@ SELECT version();
 -- protocol: simple
 -- source: src/Npgsql/PostgresDatabaseInfo.cs GenerateLoadTypesQuery (range, multirange, typcategory on; table composites off)
 -- pg: 176 rows
--- known-gap: composite types (address): no pg_class row (relkind 'c'), typrelid 0, so no pg_attribute rows for their fields
+-- differs-by-construction: pg_type: PostgreSQL's built-in types (tid, int2vector, pg_lsn, ranges...); DuckDB has none of them
 SELECT ns.nspname, t.oid, t.typname, t.typtype, t.typnotnull, t.elemtypoid
 FROM (
     -- Arrays have typtype=b - this subquery identifies them by their typreceive and converts their typtype to a
@@ -151,7 +151,6 @@ END;
 -- protocol: simple
 -- source: src/Npgsql/PostgresDatabaseInfo.cs GenerateLoadCompositeTypesQuery
 -- pg: 2 rows
--- known-gap: composite types (address): no pg_class row (relkind 'c'), typrelid 0, so no pg_attribute rows for their fields
 -- Load field definitions for (free-standing) composite types
 SELECT typ.oid, att.attname, att.atttypid
 FROM pg_type AS typ
