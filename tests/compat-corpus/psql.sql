@@ -169,7 +169,6 @@ WHERE c.oid = '16396';
 -- sent: 1
 -- pg: 7 rows
 -- oid 16396: class public.customers
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -343,7 +342,6 @@ WHERE c.oid = '16396';
 -- sent: 1
 -- pg: 7 rows
 -- oid 16396: class public.customers
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -611,7 +609,7 @@ WHERE c.oid = '16420';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16420: class public.big_orders
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
+-- known-gap: a view's columns over VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): tables keep their declared lengths (CHECK constraints), a view column's source column is not traced
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -643,7 +641,7 @@ WHERE c.oid = '16420';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16420: class public.big_orders
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
+-- known-gap: a view's columns over VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): tables keep their declared lengths (CHECK constraints), a view column's source column is not traced
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -706,7 +704,6 @@ WHERE c.oid = '16425';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16425: class inventory.items
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)

@@ -523,6 +523,31 @@ impl Session {
         matches!(r.as_deref(), Ok([Some(v)]) if v == "true")
     }
 
+    /// A `CREATE TABLE` with `varchar(n)` / `char(n)` columns keeps the lengths as CHECK
+    /// constraints ([`sql::compat::declared_lengths`]) when every database the table may land
+    /// in stores them: DuckDB files do, DuckLake refuses any CHECK constraint, so there the
+    /// statement runs as written and the lengths are forgotten, as DuckDB itself does.
+    async fn with_declared_lengths(&mut self, text: String) -> String {
+        let Some((parts, rewritten)) = sql::compat::declared_lengths(&text) else {
+            return text;
+        };
+        // a qualified name's first part may name a database (`db.t`, `db.schema.t`)
+        let named = match parts.as_slice() {
+            [database, _, ..] => quote_literal(database),
+            _ => "NULL".to_owned(),
+        };
+        let sql = format!(
+            "SELECT bool_and(type = 'duckdb') FROM duckdb_databases() \
+             WHERE database_name = current_database() OR database_name = {named}"
+        );
+        let r = blocking(&self.engine, move |e| e.query_strings(&sql)).await;
+        if matches!(r.as_deref(), Ok([Some(v)]) if v == "true") {
+            rewritten
+        } else {
+            text
+        }
+    }
+
     /// The newest savepoint of that name.
     fn savepoint_index(&self, name: &str) -> Option<usize> {
         self.savepoints.iter().rposition(|s| s.name == name)
@@ -713,6 +738,7 @@ impl Session {
             }
             None => text,
         };
+        let text = self.with_declared_lengths(text).await;
         let serial = sql::compat::serial_table(&text).map(|statements| Intercept::Batch {
             statements,
             tag: "CREATE TABLE",

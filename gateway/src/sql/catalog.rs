@@ -461,6 +461,24 @@ fn type_catalog_sql() -> String {
          CREATE OR REPLACE TEMP VIEW duckgate_enum_columns AS \
            SELECT enum_spelling, min(oid) AS oid FROM duckgate_user_types WHERE enum_spelling IS NOT NULL \
            GROUP BY enum_spelling;\
+         CREATE OR REPLACE TEMP VIEW duckgate_length_checks AS \
+           SELECT c.database_oid, c.database_name, c.schema_name, c.table_oid, c.table_name, c.constraint_index, \
+                  c.constraint_name, c.expression, c.constraint_column_names[1] AS column_name, \
+                  c.constraint_column_indexes[1] + 1 AS column_index, \
+                  CASE WHEN c.m.bp = '' THEN {varchar} ELSE {bpchar} END::BIGINT AS type_oid, \
+                  c.m.n::INTEGER AS length \
+           FROM (SELECT *, regexp_extract(expression, '{length_check}', ['bp', 'bp_col', 'col', 'n']) AS m \
+                 FROM duckdb_constraints() WHERE constraint_type = 'CHECK' AND len(constraint_column_names) = 1) c \
+           JOIN duckdb_columns() dg_col ON dg_col.database_oid = c.database_oid AND dg_col.table_oid = c.table_oid \
+             AND dg_col.column_index = c.constraint_column_indexes[1] + 1 AND dg_col.data_type = 'VARCHAR' \
+           WHERE c.m.n <> '' AND TRY_CAST(c.m.n AS INTEGER) BETWEEN 1 AND {max_length} \
+             AND concat(c.m.bp_col, c.m.col) IN (c.constraint_column_names[1], \
+                   '\"' || replace(c.constraint_column_names[1], '\"', '\"\"') || '\"');\
+         CREATE OR REPLACE TEMP VIEW duckgate_declared_lengths AS \
+           SELECT database_oid, any_value(database_name) AS database_name, any_value(schema_name) AS schema_name, \
+                  table_oid, any_value(table_name) AS table_name, column_index, any_value(column_name) AS column_name, \
+                  arg_min(type_oid, length) AS type_oid, min(length) AS length \
+           FROM duckgate_length_checks GROUP BY database_oid, table_oid, column_index;\
          CREATE OR REPLACE TEMP VIEW pg_attribute AS \
            SELECT attrelid, attname, atttypid, -1 AS attstattarget, COALESCE(dg_t.typlen, -1)::SMALLINT AS attlen, \
                   attnum, 0 AS attndims, -1 AS attcacheoff, atttypmod, false AS attbyval, 'i' AS attalign, \
@@ -469,15 +487,18 @@ fn type_catalog_sql() -> String {
                   '' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, attcollation, \
                   NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, \
                   NULL::VARCHAR AS attmissingval \
-           FROM (SELECT table_oid AS attrelid, column_name AS attname, \
-                  COALESCE(dg_e.oid, {user_array} + dg_ea.oid, duckgate_column_type_oid(data_type))::BIGINT AS atttypid, \
-                  column_index::SMALLINT AS attnum, \
-                  CASE WHEN data_type LIKE 'DECIMAL(%' AND NOT data_type LIKE '%]' \
+           FROM (SELECT dg_c.table_oid AS attrelid, dg_c.column_name AS attname, \
+                  COALESCE(dg_l.type_oid, dg_e.oid, {user_array} + dg_ea.oid, duckgate_column_type_oid(data_type))::BIGINT AS atttypid, \
+                  dg_c.column_index::SMALLINT AS attnum, \
+                  CASE WHEN dg_l.length IS NOT NULL THEN dg_l.length + 4 \
+                       WHEN data_type LIKE 'DECIMAL(%' AND NOT data_type LIKE '%]' \
                        THEN ((numeric_precision << 16) | numeric_scale) + 4 ELSE -1 END AS atttypmod, \
                   NOT is_nullable AS attnotnull, column_default IS NOT NULL AS atthasdef, \
                   CASE WHEN dg_e.oid IS NULL AND duckgate_column_type_oid(data_type) IN ({text}, {varchar}) \
                     THEN 100 ELSE 0 END::BIGINT AS attcollation \
-           FROM duckdb_columns() \
+           FROM duckdb_columns() dg_c \
+           LEFT JOIN duckgate_declared_lengths dg_l ON dg_l.database_oid = dg_c.database_oid \
+             AND dg_l.table_oid = dg_c.table_oid AND dg_l.column_index = dg_c.column_index \
            LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
            LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type) dg_a \
            LEFT JOIN duckgate_all_types dg_t ON dg_t.oid = dg_a.atttypid;",
@@ -489,8 +510,15 @@ fn type_catalog_sql() -> String {
         varchar = oid::VARCHAR,
         bpchar = oid::BPCHAR,
         user_array = USER_ARRAY_OID_BASE,
+        length_check = LENGTH_CHECK_PATTERN,
+        max_length = super::compat::MAX_DECLARED_LENGTH,
     )
 }
+
+/// `sql::compat::length_check` as DuckDB prints the CHECK back (`duckdb_constraints().expression`),
+/// an RE2 pattern with the groups `rtrim` (a `char(n)`), the column either way, and `n`.
+/// `sql::compat::parse_length_check` reads the same shape in error messages.
+const LENGTH_CHECK_PATTERN: &str = r"^\(len\((?:(rtrim)\((.+)\)|(.+))\) <= ([0-9]+)\)$";
 
 /// The array type of a DuckDB user type (enum, struct, alias) has no OID in DuckDB; `pg_type`
 /// gives it this base + the type's OID (DuckDB's object OIDs are small counters; the range
@@ -619,8 +647,10 @@ fn objects_sql() -> String {
            FROM (SELECT *, CASE constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' \
                    WHEN 'FOREIGN KEY' THEN 'f' ELSE 'c' END AS contype, \
                    row_number() OVER (PARTITION BY database_oid, table_oid ORDER BY constraint_index) - 1 AS k \
-                 FROM duckdb_constraints() \
-                 WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')) c;\
+                 FROM duckdb_constraints() dg_dc \
+                 WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK') \
+                   AND NOT EXISTS (SELECT 1 FROM duckgate_length_checks dg_l WHERE dg_l.database_oid = dg_dc.database_oid \
+                     AND dg_l.table_oid = dg_dc.table_oid AND dg_l.constraint_index = dg_dc.constraint_index)) c;\
          CREATE OR REPLACE TEMP VIEW duckgate_foreign_keys AS \
            SELECT c.oid, any_value(t.table_oid) AS confrelid, any_value(t.schema_name) AS ref_schema, \
                   any_value(t.table_name) AS ref_table, \
@@ -727,7 +757,9 @@ fn objects_sql() -> String {
            SELECT oid, relname, relnamespace, reltype, reloftype, 10::BIGINT AS relowner, \
                   CASE relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END::BIGINT AS relam, \
                   relfilenode, reltablespace, relpages, reltuples, relallvisible, reltoastrelid, relhasindex, \
-                  relisshared, relpersistence, relkind, relnatts, relchecks, relkind = 'v' AS relhasrules, \
+                  relisshared, relpersistence, relkind, relnatts, \
+                  relchecks - (SELECT count(*) FROM duckgate_length_checks dg_l WHERE dg_l.table_oid = rows.oid) AS relchecks, \
+                  relkind = 'v' AS relhasrules, \
                   relkind = 'r' AND oid IN ( \
                     SELECT dg_f.table_oid FROM duckgate_constraints dg_f WHERE dg_f.contype = 'f' \
                     UNION ALL SELECT dg_t.table_oid FROM duckgate_constraints dg_f JOIN duckdb_tables() dg_t \
@@ -830,12 +862,21 @@ fn objects_sql() -> String {
            SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
            FROM information_schema.tables WHERE duckgate_listed(table_catalog, table_schema, table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_columns AS \
-           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema, \
-                             duckgate_information_schema_type(data_type) AS data_type, \
-                             COALESCE(duckgate_information_schema_udt(data_type), udt_name) AS udt_name, \
-                             CASE WHEN duckgate_information_schema_udt(data_type) IS NOT NULL THEN 'pg_catalog' \
-                                  ELSE duckgate_pg_schema(udt_schema) END AS udt_schema) \
-           FROM information_schema.columns WHERE duckgate_listed(table_catalog, table_schema, table_name);\
+           SELECT dg_c.* REPLACE (duckgate_pg_schema(dg_c.table_schema) AS table_schema, \
+                             CASE dg_l.type_oid WHEN {varchar} THEN 'character varying' WHEN {bpchar} THEN 'character' \
+                               ELSE duckgate_information_schema_type(dg_c.data_type) END AS data_type, \
+                             COALESCE(dg_l.length, dg_c.character_maximum_length) AS character_maximum_length, \
+                             COALESCE(dg_l.length * 4, dg_c.character_octet_length) AS character_octet_length, \
+                             CASE dg_l.type_oid WHEN {varchar} THEN 'varchar' WHEN {bpchar} THEN 'bpchar' \
+                               ELSE COALESCE(duckgate_information_schema_udt(dg_c.data_type), dg_c.udt_name) END AS udt_name, \
+                             CASE WHEN dg_l.type_oid IS NOT NULL \
+                                    OR duckgate_information_schema_udt(dg_c.data_type) IS NOT NULL THEN 'pg_catalog' \
+                                  ELSE duckgate_pg_schema(dg_c.udt_schema) END AS udt_schema) \
+           FROM information_schema.columns dg_c \
+           LEFT JOIN duckgate_declared_lengths dg_l ON dg_l.database_name = dg_c.table_catalog \
+             AND dg_l.schema_name = dg_c.table_schema AND dg_l.table_name = dg_c.table_name \
+             AND dg_l.column_name = dg_c.column_name \
+           WHERE duckgate_listed(dg_c.table_catalog, dg_c.table_schema, dg_c.table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_views AS \
            SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
            FROM information_schema.views WHERE duckgate_listed(table_catalog, table_schema, table_name);\
@@ -846,16 +887,22 @@ fn objects_sql() -> String {
          {constraint_views}",
         text = oid::TEXT,
         varchar = oid::VARCHAR,
+        bpchar = oid::BPCHAR,
         constraint_views = INFORMATION_SCHEMA_CONSTRAINT_VIEWS
             .iter()
-            .map(|(view, columns)| {
+            .map(|(view, columns, hidden)| {
                 let replaced: Vec<String> = columns
                     .iter()
                     .map(|c| format!("duckgate_pg_schema({c}) AS {c}"))
                     .collect();
+                let filter = if hidden.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE NOT EXISTS (SELECT 1 FROM duckgate_length_checks dg_l WHERE {hidden})")
+                };
                 format!(
                     "CREATE OR REPLACE TEMP VIEW duckgate_information_schema_{view} AS \
-                     SELECT * REPLACE ({}) FROM information_schema.{view};",
+                     SELECT * REPLACE ({}) FROM information_schema.{view} dg_v{filter};",
                     replaced.join(", ")
                 )
             })
@@ -870,25 +917,47 @@ fn objects_sql() -> String {
     )
 }
 
-/// DuckDB's `information_schema` views about constraints and the columns that name a schema:
+/// DuckDB's `information_schema` views about constraints, the columns that name a schema, and
+/// how a row is one of the CHECK constraints that stand for a declared `varchar(n)` length
+/// (hidden, as PostgreSQL has no such constraint; empty: the view lists no CHECK constraints):
 /// the session's versions say `public` for `main` (the tables, columns, views and schemata
 /// views are in [`objects_sql`]).
-const INFORMATION_SCHEMA_CONSTRAINT_VIEWS: &[(&str, &[&str])] = &[
-    ("check_constraints", &["constraint_schema"]),
+const INFORMATION_SCHEMA_CONSTRAINT_VIEWS: &[(&str, &[&str], &str)] = &[
+    (
+        "check_constraints",
+        &["constraint_schema"],
+        "dg_l.database_name = dg_v.constraint_catalog AND dg_l.schema_name = dg_v.constraint_schema \
+         AND dg_v.constraint_name = dg_l.constraint_name AND dg_v.check_clause = 'CHECK(' || dg_l.expression || ')'",
+    ),
     (
         "constraint_column_usage",
         &["table_schema", "constraint_schema"],
+        "dg_l.database_name = dg_v.table_catalog AND dg_l.schema_name = dg_v.table_schema \
+         AND dg_l.table_name = dg_v.table_name AND dg_v.constraint_type = 'CHECK' \
+         AND dg_v.constraint_text = 'CHECK(' || dg_l.expression || ')'",
     ),
     (
         "constraint_table_usage",
         &["table_schema", "constraint_schema"],
+        "",
     ),
-    ("key_column_usage", &["constraint_schema", "table_schema"]),
+    (
+        "key_column_usage",
+        &["constraint_schema", "table_schema"],
+        "",
+    ),
     (
         "referential_constraints",
         &["constraint_schema", "unique_constraint_schema"],
+        "",
     ),
-    ("table_constraints", &["constraint_schema", "table_schema"]),
+    (
+        "table_constraints",
+        &["constraint_schema", "table_schema"],
+        "dg_l.database_name = dg_v.table_catalog AND dg_l.schema_name = dg_v.table_schema \
+         AND dg_l.table_name = dg_v.table_name AND dg_v.constraint_type = 'CHECK' \
+         AND dg_v.constraint_name = dg_l.constraint_name",
+    ),
 ];
 
 /// The `information_schema` views the session replaces (`information_schema.<view>` in a
@@ -897,7 +966,7 @@ fn is_information_schema_view(name: &str) -> bool {
     matches!(name, "tables" | "columns" | "views" | "schemata")
         || INFORMATION_SCHEMA_CONSTRAINT_VIEWS
             .iter()
-            .any(|(v, _)| *v == name)
+            .any(|(v, _, _)| *v == name)
 }
 
 /// Session objects that do not depend on the type table.
