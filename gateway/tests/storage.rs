@@ -397,3 +397,32 @@ async fn maintenance_compacts_small_commits_while_serving() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_lengths_are_accepted_and_forgotten_on_a_lake() {
+    // DuckLake stores no CHECK constraints, which keep a varchar(n) length elsewhere: the
+    // length is accepted and forgotten, as DuckDB does, rather than the CREATE TABLE failing
+    let l = lake();
+    let gw = gateway_on(&l).await;
+    let c = gw.connect().await;
+    c.batch_execute(
+        "CREATE TABLE people (id INTEGER, name VARCHAR(5), code CHAR(2)); \
+         INSERT INTO people VALUES (1, 'longer than five', 'abc')",
+    )
+    .await
+    .unwrap();
+    let r = c
+        .query_one(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 'people'::regclass AND attname = 'name'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.get::<_, String>(0), "text");
+    // a temporary table of the same session is in DuckDB's own catalog, but the rule only
+    // looks at the current database: also accepted without the length
+    c.batch_execute("CREATE TEMP TABLE scratch (k VARCHAR(1)); INSERT INTO scratch VALUES ('ab')")
+        .await
+        .unwrap();
+}
