@@ -1344,7 +1344,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 23 rows
--- known-gap: pg_settings lists DuckDB's settings only, not the PostgreSQL session settings the gateway answers in SHOW (standard_conforming_strings, application_name, TimeZone...)
+-- differs-by-construction: \dconfig: the recording cluster's non-default server settings (config_file, data_directory, port, fsync, listen_addresses, lc_messages...) are PostgreSQL's; the gateway's non-default settings are the session's (application_name)
 SELECT s.name AS "Parameter", pg_catalog.current_setting(s.name) AS "Value"
 FROM pg_catalog.pg_settings s
 WHERE s.source <> 'default' AND

@@ -204,6 +204,8 @@ pub struct Session {
     cancel: Arc<CancelState>,
     pub settings: SessionSettings,
     defaults: SessionSettings,
+    /// The `duckgate_settings` statement last run (`SessionSettings::published`).
+    published_settings: Option<String>,
     tx: TxState,
     statements: HashMap<String, Arc<Prepared>>,
     portals: HashMap<String, Portal>,
@@ -469,6 +471,7 @@ impl Session {
             engine: Arc::new(Mutex::new(engine)),
             cancel,
             defaults: settings.clone(),
+            published_settings: None,
             settings,
             tx: TxState::Idle {
                 implicit: false,
@@ -598,6 +601,17 @@ impl Session {
         self.engine_sql(sql::catalog::install_sql().to_owned())
             .await?;
         self.catalog_installed = !self.in_transaction();
+        Ok(())
+    }
+
+    /// Give the catalog's `pg_settings` and `current_setting` the session's current values
+    /// (only for statements that read them, and only when they changed since last time).
+    async fn publish_settings(&mut self) -> Result<(), PgError> {
+        let sql = self.settings.published(&self.defaults, &self.info.user);
+        if self.published_settings.as_ref() != Some(&sql) {
+            self.engine_sql(sql.clone()).await?;
+            self.published_settings = Some(sql);
+        }
         Ok(())
     }
 
@@ -733,6 +747,11 @@ impl Session {
             Some(r) => {
                 if r.needs_install {
                     self.ensure_catalog().await?;
+                    if sql::lexer::contains_ignore_case(&r.sql, "pg_settings")
+                        || sql::lexer::contains_ignore_case(&r.sql, "current_setting")
+                    {
+                        self.publish_settings().await?;
+                    }
                 }
                 r.sql
             }

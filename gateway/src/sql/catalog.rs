@@ -129,6 +129,14 @@ const CONSTANT_SETTINGS: &[(&str, &str)] = &[
     ("lc_ctype", "C"),
 ];
 
+/// The value of a setting every session shares ([`CONSTANT_SETTINGS`]).
+pub fn constant_setting(name: &str) -> Option<&'static str> {
+    CONSTANT_SETTINGS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
+
 /// Functions the session provides as TEMP macros.
 const SESSION_FUNCTIONS: &[&str] = &[
     "pg_get_userbyid",
@@ -208,9 +216,62 @@ fn current_setting_sql() -> String {
         .iter()
         .map(|(n, v)| format!("WHEN lower(dg_n) = '{n}' THEN '{v}' "))
         .collect();
+    let opt = |v: Option<&str>| v.map_or("NULL".to_owned(), super::quote_literal);
+    let docs = crate::session::settings::PG_SETTINGS
+        .iter()
+        .map(|d| {
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::VARCHAR[])",
+                super::quote_literal(d.name),
+                opt(d.unit),
+                super::quote_literal(d.category),
+                super::quote_literal(d.short_desc),
+                opt(d.extra_desc),
+                super::quote_literal(d.context),
+                super::quote_literal(d.vartype),
+                opt(d.min_val),
+                opt(d.max_val),
+                d.enumvals.map_or("NULL".to_owned(), |e| {
+                    format!(
+                        "[{}]",
+                        e.iter()
+                            .map(|v| super::quote_literal(v))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
-        "CREATE OR REPLACE TEMP MACRO duckgate_current_setting(dg_n, dg_missing_ok := false) AS \
-           CASE {constants}\
+        /* pg_settings: the settings the session answers (SHOW), with the values the session
+           publishes in `duckgate_settings` before a statement reads them, then DuckDB's own
+           settings (as before) but those names */
+        "CREATE OR REPLACE TEMP VIEW duckgate_setting_docs AS SELECT * FROM (VALUES {docs}) \
+           v(name, unit, category, short_desc, extra_desc, context, vartype, min_val, max_val, enumvals);\
+         CREATE OR REPLACE TEMP VIEW duckgate_session_settings AS \
+           SELECT dg_s.s.name AS name, dg_s.s.setting AS setting, dg_s.s.shown AS shown, dg_s.s.source AS source, \
+                  dg_s.s.boot_val AS boot_val, dg_s.s.reset_val AS reset_val FROM (SELECT unnest(COALESCE(getvariable('duckgate_settings'), \
+             []::STRUCT(name VARCHAR, setting VARCHAR, shown VARCHAR, source VARCHAR, boot_val VARCHAR, reset_val VARCHAR)[])) AS s) dg_s;\
+         CREATE OR REPLACE TEMP VIEW pg_settings AS \
+           SELECT d.name, s.setting, d.unit, d.category, d.short_desc, d.extra_desc, d.context, d.vartype, \
+                  s.source, d.min_val, d.max_val, d.enumvals, s.boot_val, s.reset_val, NULL::VARCHAR AS sourcefile, \
+                  NULL::INTEGER AS sourceline, false AS pending_restart \
+           FROM duckgate_setting_docs d JOIN duckgate_session_settings s ON s.name = d.name \
+           UNION ALL \
+           SELECT name, setting, NULL::VARCHAR AS unit, NULL::VARCHAR AS category, short_desc, \
+                  NULL::VARCHAR AS extra_desc, 'user'::VARCHAR AS context, vartype, 'default'::VARCHAR AS source, \
+                  NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals, \
+                  setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline, \
+                  false AS pending_restart \
+           FROM (SELECT * REPLACE (CASE name WHEN 'schema' THEN duckgate_pg_schema(setting) ELSE setting END AS setting) \
+                 FROM pg_catalog.pg_settings) \
+           WHERE lower(name) NOT IN (SELECT lower(dg_d.name) FROM duckgate_setting_docs dg_d);\
+         CREATE OR REPLACE TEMP MACRO duckgate_current_setting(dg_n, dg_missing_ok := false) AS \
+           CASE WHEN lower(dg_n) IN (SELECT lower(dg_s.name) FROM duckgate_session_settings dg_s) \
+               THEN (SELECT min(dg_s.shown) FROM duckgate_session_settings dg_s WHERE lower(dg_s.name) = lower(dg_n)) \
+             {constants}\
              WHEN lower(dg_n) = 'search_path' THEN COALESCE(getvariable('duckgate_search_path'), '\"$user\", public') \
              WHEN lower(dg_n) IN (SELECT lower(dg_s.name) FROM duckdb_settings() dg_s) \
                THEN (SELECT min(dg_s.value) FROM duckdb_settings() dg_s WHERE lower(dg_s.name) = lower(dg_n)) \
@@ -1011,16 +1072,6 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP VIEW pg_available_extensions AS \
        SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS default_version, NULL::VARCHAR AS installed_version, \
               NULL::VARCHAR AS comment WHERE false;\
-     CREATE OR REPLACE TEMP VIEW pg_settings AS \
-       SELECT name, setting, NULL::VARCHAR AS unit, NULL::VARCHAR AS category, short_desc, \
-              NULL::VARCHAR AS extra_desc, 'user'::VARCHAR AS context, vartype, 'default'::VARCHAR AS source, \
-              NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals, \
-              setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline, \
-              false AS pending_restart \
-       FROM (SELECT * REPLACE (CASE name \
-               WHEN 'search_path' THEN COALESCE(getvariable('duckgate_search_path'), '\"$user\", public') \
-               WHEN 'schema' THEN duckgate_pg_schema(setting) ELSE setting END AS setting) \
-             FROM pg_catalog.pg_settings);\
      CREATE OR REPLACE TEMP VIEW pg_cast AS \
        SELECT NULL::BIGINT AS oid, NULL::BIGINT AS castsource, NULL::BIGINT AS casttarget, NULL::BIGINT AS castfunc, \
               NULL::VARCHAR AS castcontext, NULL::VARCHAR AS castmethod WHERE false;\
