@@ -420,9 +420,13 @@ async fn declared_lengths_are_accepted_and_forgotten_on_a_lake() {
         .await
         .unwrap();
     assert_eq!(r.get::<_, String>(0), "text");
-    // a temporary table of the same session is in DuckDB's own catalog, but the rule only
-    // looks at the current database: also accepted without the length
-    c.batch_execute("CREATE TEMP TABLE scratch (k VARCHAR(1)); INSERT INTO scratch VALUES ('ab')")
+    // a temporary table lands in the session's own DuckDB catalog, which keeps the length
+    c.batch_execute("CREATE TEMP TABLE scratch (k VARCHAR(1))")
         .await
         .unwrap();
+    let e = c
+        .batch_execute("INSERT INTO scratch VALUES ('ab')")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "22001", "{e:?}");
 }

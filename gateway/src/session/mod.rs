@@ -528,24 +528,28 @@ impl Session {
 
     /// A `CREATE TABLE` with `varchar(n)` / `char(n)` columns keeps the lengths as CHECK
     /// constraints ([`sql::compat::declared_lengths`]) when every database the table may land
-    /// in stores them: DuckDB files do, DuckLake refuses any CHECK constraint, so there the
-    /// statement runs as written and the lengths are forgotten, as DuckDB itself does.
+    /// in stores them: DuckDB files (and the session's `temp`) do, DuckLake refuses any CHECK
+    /// constraint, so there the statement runs as written and the lengths are forgotten, as
+    /// DuckDB itself does.
     async fn with_declared_lengths(&mut self, text: String) -> String {
-        let Some((parts, rewritten)) = sql::compat::declared_lengths(&text) else {
+        let Some(d) = sql::compat::declared_lengths(&text) else {
             return text;
         };
-        // a qualified name's first part may name a database (`db.t`, `db.schema.t`)
-        let named = match parts.as_slice() {
-            [database, _, ..] => quote_literal(database),
-            _ => "NULL".to_owned(),
+        let candidates = if d.temp {
+            "database_name = 'temp'".to_owned()
+        } else {
+            // a qualified name's first part may name a database (`db.t`, `db.schema.t`)
+            let named = match d.parts.as_slice() {
+                [database, _, ..] => quote_literal(database),
+                _ => "NULL".to_owned(),
+            };
+            format!("database_name = current_database() OR database_name = {named}")
         };
-        let sql = format!(
-            "SELECT bool_and(type = 'duckdb') FROM duckdb_databases() \
-             WHERE database_name = current_database() OR database_name = {named}"
-        );
+        let sql =
+            format!("SELECT bool_and(type = 'duckdb') FROM duckdb_databases() WHERE {candidates}");
         let r = blocking(&self.engine, move |e| e.query_strings(&sql)).await;
         if matches!(r.as_deref(), Ok([Some(v)]) if v == "true") {
-            rewritten
+            d.sql
         } else {
             text
         }

@@ -364,7 +364,7 @@ pub fn length_check(column: &str, kind: LengthKind, n: u32) -> String {
 /// the session can check that its catalog stores CHECK constraints: DuckLake's do not) and the
 /// rewritten statement; `None` when no column declares a length. Arrays of such types keep
 /// DuckDB's behaviour (no length).
-pub fn declared_lengths(sql: &str) -> Option<(Vec<String>, String)> {
+pub fn declared_lengths(sql: &str) -> Option<DeclaredLengths> {
     if !contains_ignore_case(sql, "char") {
         return None;
     }
@@ -378,7 +378,8 @@ pub fn declared_lengths(sql: &str) -> Option<(Vec<String>, String)> {
     if kw(i, "OR") && kw(i + 1, "REPLACE") {
         i += 2;
     }
-    if kw(i, "TEMP") || kw(i, "TEMPORARY") || kw(i, "UNLOGGED") {
+    let temp = kw(i, "TEMP") || kw(i, "TEMPORARY");
+    if temp || kw(i, "UNLOGGED") {
         i += 1;
     }
     if !kw(i, "TABLE") {
@@ -453,7 +454,22 @@ pub fn declared_lengths(sql: &str) -> Option<(Vec<String>, String)> {
     }
     let at = toks[close].start;
     let rewritten = format!("{}, {}{}", &sql[..at], checks.join(", "), &sql[at..]);
-    Some((parts, rewritten.trim_end().trim_end_matches(';').to_owned()))
+    Some(DeclaredLengths {
+        parts,
+        temp,
+        sql: rewritten.trim_end().trim_end_matches(';').to_owned(),
+    })
+}
+
+/// A `CREATE TABLE` with its declared lengths as CHECK constraints ([`declared_lengths`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredLengths {
+    /// The table name's parts, unquoted.
+    pub parts: Vec<String>,
+    /// `CREATE TEMP TABLE`: the table lands in DuckDB's own `temp` catalog.
+    pub temp: bool,
+    /// The statement with the CHECK constraints.
+    pub sql: String,
 }
 
 /// The declared length a CHECK expression stands for, when it has exactly the shape of
@@ -794,7 +810,7 @@ mod tests {
 
     #[test]
     fn declared_lengths_become_check_constraints() {
-        let (parts, sql) = declared_lengths(
+        let DeclaredLengths { parts, temp, sql } = declared_lengths(
             "CREATE TABLE IF NOT EXISTS s.\"Users\" (\n  id SERIAL PRIMARY KEY,\n  name VARCHAR(50) NOT NULL,\n  \
              code pg_catalog.bpchar(3), \"Nick\" character varying (20) DEFAULT 'x', c CHAR(2), \
              w char varying(7), t TEXT, arr varchar(4)[], big varchar(10485761), d DECIMAL(10, 2),\n  \
@@ -802,6 +818,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(parts, ["s", "Users"]);
+        assert!(!temp);
+        assert!(
+            declared_lengths("create temporary table x (a varchar(1))")
+                .unwrap()
+                .temp
+        );
         assert_eq!(
             sql,
             "CREATE TABLE IF NOT EXISTS s.\"Users\" (\n  id SERIAL PRIMARY KEY,\n  name VARCHAR(50) NOT NULL,\n  \
