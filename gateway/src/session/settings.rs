@@ -1021,8 +1021,10 @@ mod tests {
         assert_eq!(s.pg_setting("statement_timeout", "u").unwrap(), "5000");
         assert_eq!(s.show("statement_timeout", "u").unwrap(), "5s");
         assert_eq!(s.pg_setting("block_size", "u").unwrap(), "8192");
-        let mut reset = SessionSettings::default();
-        reset.application_name = "app".into();
+        let reset = SessionSettings {
+            application_name: "app".into(),
+            ..Default::default()
+        };
         s.application_name = "app".into();
         let sql = s.published(&reset, "u");
         assert!(sql.starts_with("SET VARIABLE duckgate_settings = [{'name': 'application_name', 'setting': 'app', 'shown': 'app', 'source': 'client', 'boot_val': '', 'reset_val': 'app'}"), "{sql}");
