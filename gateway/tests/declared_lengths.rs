@@ -230,15 +230,39 @@ async fn other_ddl_over_declared_lengths() {
         failure(&c, "INSERT INTO scratch VALUES ('abc')").await.0,
         "22001"
     );
-    // CREATE TABLE AS and views over such a column keep working (without the length, as
-    // DuckDB types them)
+    // CREATE TABLE AS over such a column keeps working, without the length (as DuckDB types
+    // it); a view's column that is the table's column has its length, as in PostgreSQL, also
+    // through a join, an alias and `*`; an expression is text
     c.batch_execute(
         "CREATE TABLE copy AS SELECT * FROM s.t; INSERT INTO copy VALUES ('longer'); \
-         CREATE VIEW v AS SELECT k FROM s.t",
+         CREATE TABLE s.u (id INTEGER, label char(4)); \
+         CREATE VIEW s.v AS SELECT x.k, y.label AS tag, upper(x.k) AS up, id FROM s.t x JOIN s.u y ON true; \
+         CREATE VIEW s.w AS SELECT * FROM s.u",
     )
     .await
     .unwrap();
-    assert_eq!(rows(&c, "SELECT k FROM v").await, [["abc"]]);
+    assert_eq!(
+        rows(&c, "SELECT k FROM s.v").await,
+        Vec::<Vec<String>>::new()
+    );
+    assert_eq!(
+        rows(
+            &c,
+            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid WHERE c.relname IN ('copy', 'v', 'w') AND a.attnum > 0 \
+             ORDER BY c.relname, a.attnum"
+        )
+        .await,
+        [
+            ["copy", "k", "text"],
+            ["v", "k", "character varying(3)"],
+            ["v", "tag", "character(4)"],
+            ["v", "up", "text"],
+            ["v", "id", "integer"],
+            ["w", "id", "integer"],
+            ["w", "label", "character(4)"],
+        ]
+    );
     // DuckDB cannot add a column with a constraint: ADD COLUMN accepts the length and
     // forgets it, as before
     c.batch_execute("ALTER TABLE s.t ADD COLUMN extra varchar(2)")

@@ -609,7 +609,6 @@ WHERE c.oid = '16420';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16420: class public.big_orders
--- known-gap: a view's columns over VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): tables keep their declared lengths (CHECK constraints), a view column's source column is not traced
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -641,7 +640,6 @@ WHERE c.oid = '16420';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16420: class public.big_orders
--- known-gap: a view's columns over VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): tables keep their declared lengths (CHECK constraints), a view column's source column is not traced
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)

@@ -540,6 +540,9 @@ fn type_catalog_sql() -> String {
                   table_oid, any_value(table_name) AS table_name, column_index, any_value(column_name) AS column_name, \
                   arg_min(type_oid, length) AS type_oid, min(length) AS length \
            FROM duckgate_length_checks GROUP BY database_oid, table_oid, column_index;\
+         CREATE OR REPLACE TEMP VIEW duckgate_view_lengths AS {view_lengths};\
+         CREATE OR REPLACE TEMP VIEW duckgate_attribute_lengths AS \
+           SELECT * FROM duckgate_declared_lengths UNION ALL SELECT * FROM duckgate_view_lengths;\
          CREATE OR REPLACE TEMP VIEW pg_attribute AS \
            SELECT attrelid, attname, atttypid, -1 AS attstattarget, COALESCE(dg_t.typlen, -1)::SMALLINT AS attlen, \
                   attnum, 0 AS attndims, -1 AS attcacheoff, atttypmod, false AS attbyval, 'i' AS attalign, \
@@ -558,7 +561,7 @@ fn type_catalog_sql() -> String {
                   CASE WHEN dg_e.oid IS NULL AND duckgate_column_type_oid(data_type) IN ({text}, {varchar}) \
                     THEN 100 ELSE 0 END::BIGINT AS attcollation \
            FROM duckdb_columns() dg_c \
-           LEFT JOIN duckgate_declared_lengths dg_l ON dg_l.database_oid = dg_c.database_oid \
+           LEFT JOIN duckgate_attribute_lengths dg_l ON dg_l.database_oid = dg_c.database_oid \
              AND dg_l.table_oid = dg_c.table_oid AND dg_l.column_index = dg_c.column_index \
            LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
            LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type) dg_a \
@@ -572,9 +575,62 @@ fn type_catalog_sql() -> String {
         bpchar = oid::BPCHAR,
         user_array = USER_ARRAY_OID_BASE,
         length_check = LENGTH_CHECK_PATTERN,
+        view_lengths = VIEW_LENGTHS_SQL,
         max_length = super::compat::MAX_DECLARED_LENGTH,
     )
 }
+
+/// The declared lengths of views' columns that are plain references to such table columns, as
+/// PostgreSQL gives a view column its source column's typmod (psql's `\d view`, pgJDBC's
+/// getColumns): from DuckDB's parse tree of each view's query (`json_serialize_sql`), for one
+/// SELECT without CTEs over base tables (a join tree of up to four), whose column is a
+/// column reference, or whose only select item is `*` over one table. Anything else keeps
+/// `text`. Only read when some table has a declared length.
+const VIEW_LENGTHS_SQL: &str = r"WITH v AS (
+  SELECT dv.view_oid, dv.view_name, dv.database_name, dv.database_oid, dv.schema_name,
+         json_extract(json_serialize_sql(regexp_replace(dv.sql, '(?s)^CREATE\s+.*?VIEW\s+.*?\s+AS\s+', '')), '$.statements[0].node') AS n
+  FROM duckdb_views() dv WHERE NOT dv.internal AND EXISTS (SELECT 1 FROM duckgate_length_checks)),
+sel AS (SELECT * FROM v WHERE json_extract_string(n, '$.type') = 'SELECT_NODE'
+          AND json_array_length(json_extract(n, '$.cte_map.map')) = 0),
+base AS (
+  SELECT s.view_oid, p.path, json_extract_string(s.n, '$.from_table' || p.path || '.alias') AS alias,
+         json_extract_string(s.n, '$.from_table' || p.path || '.table_name') AS table_name,
+         json_extract_string(s.n, '$.from_table' || p.path || '.schema_name') AS schema_name,
+         json_extract_string(s.n, '$.from_table' || p.path || '.catalog_name') AS catalog_name
+  FROM sel s, (VALUES (''), ('.left'), ('.right'), ('.left.left'), ('.left.right'), ('.left.left.left'),
+                      ('.left.left.right')) p(path)
+  WHERE json_extract_string(s.n, '$.from_table' || p.path || '.type') = 'BASE_TABLE'),
+items AS (
+  SELECT s.*, i.pos, json_extract(s.n, '$.select_list[' || (i.pos - 1) || ']') AS e
+  FROM sel s, generate_series(1, json_array_length(json_extract(s.n, '$.select_list'))::BIGINT) i(pos)),
+refs AS (
+  SELECT it.*, CAST(json_extract(it.e, '$.column_names') AS VARCHAR[]) AS cn FROM items it
+  WHERE json_extract_string(it.e, '$.class') = 'COLUMN_REF'),
+sources AS (
+  SELECT r.view_oid, r.database_oid, r.database_name, r.schema_name, r.view_name, r.pos,
+         COALESCE(NULLIF(b.catalog_name, ''), r.database_name) AS src_db,
+         COALESCE(NULLIF(b.schema_name, ''), r.schema_name) AS src_schema, b.table_name AS src_table,
+         r.cn[-1] AS src_column, NULL::BIGINT AS src_index
+  FROM refs r JOIN base b ON b.view_oid = r.view_oid
+  WHERE len(r.cn) = 1 OR len(r.cn) = 2 AND lower(r.cn[1]) = lower(CASE WHEN b.alias <> '' THEN b.alias ELSE b.table_name END)
+  UNION ALL
+  SELECT it.view_oid, it.database_oid, it.database_name, it.schema_name, it.view_name, NULL, 
+         COALESCE(NULLIF(b.catalog_name, ''), it.database_name), COALESCE(NULLIF(b.schema_name, ''), it.schema_name),
+         b.table_name, NULL, NULL
+  FROM items it JOIN base b ON b.view_oid = it.view_oid AND b.path = ''
+  WHERE json_array_length(json_extract(it.n, '$.select_list')) = 1 AND json_extract_string(it.e, '$.class') = 'STAR'
+    AND json_extract_string(it.e, '$.relation_name') = '' AND json_array_length(json_extract(it.e, '$.exclude_list')) = 0
+    AND json_array_length(json_extract(it.e, '$.replace_list')) = 0 AND json_array_length(json_extract(it.e, '$.rename_list')) = 0)
+SELECT s.database_oid, any_value(s.database_name) AS database_name, any_value(s.schema_name) AS schema_name,
+       s.view_oid AS table_oid, any_value(s.view_name) AS table_name, vc.column_index, any_value(vc.column_name) AS column_name,
+       arg_min(l.type_oid, l.length) AS type_oid, min(l.length) AS length
+FROM sources s
+JOIN duckgate_declared_lengths l ON l.database_name = s.src_db AND l.schema_name = s.src_schema
+  AND lower(l.table_name) = lower(s.src_table)
+  AND (s.pos IS NULL OR lower(l.column_name) = lower(s.src_column))
+JOIN duckdb_columns() vc ON vc.table_oid = s.view_oid AND vc.column_index = COALESCE(s.pos, l.column_index)
+  AND vc.data_type = 'VARCHAR'
+GROUP BY s.database_oid, s.view_oid, vc.column_index";
 
 /// `sql::compat::length_check` as DuckDB prints the CHECK back (`duckdb_constraints().expression`),
 /// an RE2 pattern with the groups `rtrim` (a `char(n)`), the column either way, and `n`.
@@ -934,7 +990,7 @@ fn objects_sql() -> String {
                                     OR duckgate_information_schema_udt(dg_c.data_type) IS NOT NULL THEN 'pg_catalog' \
                                   ELSE duckgate_pg_schema(dg_c.udt_schema) END AS udt_schema) \
            FROM information_schema.columns dg_c \
-           LEFT JOIN duckgate_declared_lengths dg_l ON dg_l.database_name = dg_c.table_catalog \
+           LEFT JOIN duckgate_attribute_lengths dg_l ON dg_l.database_name = dg_c.table_catalog \
              AND dg_l.schema_name = dg_c.table_schema AND dg_l.table_name = dg_c.table_name \
              AND dg_l.column_name = dg_c.column_name \
            WHERE duckgate_listed(dg_c.table_catalog, dg_c.table_schema, dg_c.table_name);\
