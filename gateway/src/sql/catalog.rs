@@ -575,7 +575,7 @@ fn type_catalog_sql() -> String {
         bpchar = oid::BPCHAR,
         user_array = USER_ARRAY_OID_BASE,
         length_check = LENGTH_CHECK_PATTERN,
-        view_lengths = VIEW_LENGTHS_SQL,
+        view_lengths = VIEW_LENGTHS_SQL.replace("{session_views}", &session_view_names()),
         max_length = super::compat::MAX_DECLARED_LENGTH,
     )
 }
@@ -585,11 +585,13 @@ fn type_catalog_sql() -> String {
 /// getColumns): from DuckDB's parse tree of each view's query (`json_serialize_sql`), for one
 /// SELECT without CTEs over base tables (a join tree of up to four), whose column is a
 /// column reference, or whose only select item is `*` over one table. Anything else keeps
-/// `text`. Only read when some table has a declared length.
+/// `text`. Only read when some table has a declared length, and not for the session's own
+/// catalog views (`{session_views}`).
 const VIEW_LENGTHS_SQL: &str = r"WITH v AS (
   SELECT dv.view_oid, dv.view_name, dv.database_name, dv.database_oid, dv.schema_name,
          json_extract(json_serialize_sql(regexp_replace(dv.sql, '(?s)^CREATE\s+.*?VIEW\s+.*?\s+AS\s+', '')), '$.statements[0].node') AS n
-  FROM duckdb_views() dv WHERE NOT dv.internal AND EXISTS (SELECT 1 FROM duckgate_length_checks)),
+  FROM duckdb_views() dv WHERE NOT dv.internal AND EXISTS (SELECT 1 FROM duckgate_length_checks)
+    AND NOT (dv.database_name = 'temp' AND (dv.view_name IN ({session_views}) OR starts_with(dv.view_name, 'duckgate_')))),
 sel AS (SELECT * FROM v WHERE json_extract_string(n, '$.type') = 'SELECT_NODE'
           AND json_array_length(json_extract(n, '$.cte_map.map')) = 0),
 base AS (
@@ -1024,14 +1026,19 @@ fn objects_sql() -> String {
                 )
             })
             .collect::<String>(),
-        session_views = SESSION_RELATIONS
-            .iter()
-            .chain(PASSTHROUGH_RELATIONS)
-            .chain(["pg_settings"].iter())
-            .map(|r| format!("'{r}'"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        session_views = session_view_names(),
     )
+}
+
+/// The names of the session's own catalog views, as a SQL list (`'pg_type', 'pg_proc', …`).
+fn session_view_names() -> String {
+    SESSION_RELATIONS
+        .iter()
+        .chain(PASSTHROUGH_RELATIONS)
+        .chain(["pg_settings"].iter())
+        .map(|r| format!("'{r}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// DuckDB's `information_schema` views about constraints, the columns that name a schema, and
