@@ -491,3 +491,93 @@ async fn idle_timeouts_end_sessions_like_postgres() {
         busy.simple_query("SELECT 1").await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_settings_lists_the_session_settings_as_show_answers_them() {
+    let gw = start().await;
+    let (c, conn) = tokio_postgres::connect(
+        &format!("{} application_name=tool", gw.conn_str("md:")),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let rows = |sql: &'static str| {
+        let c = &c;
+        async move {
+            c.simple_query(sql)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|m| match m {
+                    SimpleQueryMessage::Row(r) => Some(
+                        (0..r.len())
+                            .map(|i| r.get(i).unwrap_or("NULL").to_owned())
+                            .collect::<Vec<_>>()
+                            .join("|"),
+                    ),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    const Q: &str = "SELECT name, setting, unit, source, reset_val, current_setting(name) FROM pg_settings \
+                     WHERE name IN ('application_name', 'statement_timeout', 'TimeZone') ORDER BY name";
+    assert_eq!(
+        rows(Q).await,
+        [
+            "TimeZone|UTC|NULL|default|UTC|UTC",
+            "application_name|tool|NULL|client|tool|tool",
+            "statement_timeout|0|ms|default|0|0",
+        ]
+    );
+    // SET shows at once, with PostgreSQL's units in pg_settings and SHOW's text elsewhere
+    c.batch_execute("SET statement_timeout = '5s'; SET TIME ZONE 'Europe/Berlin'")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(Q).await,
+        [
+            "TimeZone|Europe/Berlin|NULL|session|UTC|Europe/Berlin",
+            "application_name|tool|NULL|client|tool|tool",
+            "statement_timeout|5000|ms|session|0|5s",
+        ]
+    );
+    // DBeaver's SettingCache: one setting by name, PostgreSQL's row
+    let r = c
+        .query_one(
+            "select * from pg_catalog.pg_settings where name=$1",
+            &[&"standard_conforming_strings"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.get::<_, Option<String>>("setting").as_deref(), Some("on"));
+    assert_eq!(
+        r.get::<_, Option<String>>("vartype").as_deref(),
+        Some("bool")
+    );
+    assert_eq!(
+        r.get::<_, Option<String>>("context").as_deref(),
+        Some("user")
+    );
+    // DuckDB's own settings are still listed, the session's names once
+    assert_eq!(
+        rows("SELECT count(*) FROM pg_settings WHERE lower(name) IN ('timezone', 'search_path')")
+            .await,
+        ["2"]
+    );
+    assert_eq!(
+        rows("SELECT count(*) > 0 FROM pg_settings WHERE name = 'threads'").await,
+        ["t"]
+    );
+    // psql's \dconfig: the non-default ones
+    c.batch_execute("RESET statement_timeout").await.unwrap();
+    assert_eq!(
+        rows(
+            "SELECT s.name, pg_catalog.current_setting(s.name) FROM pg_catalog.pg_settings s \
+             WHERE s.source <> 'default' AND s.setting IS DISTINCT FROM s.boot_val ORDER BY 1"
+        )
+        .await,
+        ["TimeZone|Europe/Berlin", "application_name|tool"]
+    );
+}

@@ -386,7 +386,8 @@ async fn information_schema_types_and_the_public_schema_as_postgresql_spells_the
             ["i", "integer", "pg_catalog.int4"],
             ["b", "bigint", "pg_catalog.int8"],
             ["s", "smallint", "pg_catalog.int2"],
-            ["v", "text", "pg_catalog.text"],
+            // the declared length makes it PostgreSQL's varchar (tests/declared_lengths.rs)
+            ["v", "character varying", "pg_catalog.varchar"],
             ["n", "numeric", "pg_catalog.numeric"],
             ["ts", "timestamp without time zone", "pg_catalog.timestamp"],
             ["tz", "timestamp with time zone", "pg_catalog.timestamptz"],

@@ -397,3 +397,36 @@ async fn maintenance_compacts_small_commits_while_serving() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_lengths_are_accepted_and_forgotten_on_a_lake() {
+    // DuckLake stores no CHECK constraints, which keep a varchar(n) length elsewhere: the
+    // length is accepted and forgotten, as DuckDB does, rather than the CREATE TABLE failing
+    let l = lake();
+    let gw = gateway_on(&l).await;
+    let c = gw.connect().await;
+    c.batch_execute(
+        "CREATE TABLE people (id INTEGER, name VARCHAR(5), code CHAR(2)); \
+         INSERT INTO people VALUES (1, 'longer than five', 'abc')",
+    )
+    .await
+    .unwrap();
+    let r = c
+        .query_one(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 'people'::regclass AND attname = 'name'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.get::<_, String>(0), "text");
+    // a temporary table lands in the session's own DuckDB catalog, which keeps the length
+    c.batch_execute("CREATE TEMP TABLE scratch (k VARCHAR(1))")
+        .await
+        .unwrap();
+    let e = c
+        .batch_execute("INSERT INTO scratch VALUES ('ab')")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "22001", "{e:?}");
+}

@@ -182,6 +182,7 @@ class Side:
         self.user = _identifier(facts["user"]) if facts.get("user") else re.compile(r"(?!)")
         self.main = _identifier("main")
         self.symbols = {oid: self.symbol(kind, name) for oid, (kind, name) in facts["oids"].items()}
+        self.database_names = {facts["database"]}
 
     def symbol(self, kind, name):
         if kind == "database":
@@ -212,8 +213,11 @@ class Side:
 
     def database_name(self, v):
         """The database is `corpus` on PostgreSQL and the gateway's current_database(): a value
-        that is exactly that name -> `<database>` (only whole values: the name is a common word)."""
-        return "<database>" if v == self.facts["database"] else v
+        that is exactly that name -> `<database>` (only whole values: the name is a common word).
+        Either side's name, on both sides: the gateway's database is called `default`, a word
+        PostgreSQL answers as a value too (pg_settings.source), which must not then differ from
+        the gateway's same word."""
+        return "<database>" if v in self.database_names else v
 
     def normalize(self, v):
         if v is None:
@@ -392,6 +396,8 @@ def _show(v):
 class Comparer:
     def __init__(self, pg_facts, gw_facts, type_names=None, schema_columns=()):
         self.pg, self.gw = Side(pg_facts, False), Side(gw_facts, True)
+        names = {pg_facts["database"], gw_facts["database"]}
+        self.pg.database_names = self.gw.database_names = names
         self.type_names = type_names or {}
         self.user = UserObjects(pg_facts, schema_columns, self.type_names.values())
 

@@ -169,7 +169,6 @@ WHERE c.oid = '16396';
 -- sent: 1
 -- pg: 7 rows
 -- oid 16396: class public.customers
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -343,7 +342,6 @@ WHERE c.oid = '16396';
 -- sent: 1
 -- pg: 7 rows
 -- oid 16396: class public.customers
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -611,7 +609,6 @@ WHERE c.oid = '16420';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16420: class public.big_orders
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -643,7 +640,6 @@ WHERE c.oid = '16420';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16420: class public.big_orders
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -706,7 +702,6 @@ WHERE c.oid = '16425';
 -- sent: 1
 -- pg: 3 rows
 -- oid 16425: class inventory.items
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
@@ -1345,7 +1340,7 @@ ORDER BY 1, 2;
 -- protocol: simple
 -- sent: 1
 -- pg: 23 rows
--- known-gap: pg_settings lists DuckDB's settings only, not the PostgreSQL session settings the gateway answers in SHOW (standard_conforming_strings, application_name, TimeZone...)
+-- differs-by-construction: \dconfig: the recording cluster's non-default server settings (config_file, data_directory, port, fsync, listen_addresses, lc_messages...) are PostgreSQL's; the gateway's non-default settings are the session's (application_name)
 SELECT s.name AS "Parameter", pg_catalog.current_setting(s.name) AS "Value"
 FROM pg_catalog.pg_settings s
 WHERE s.source <> 'default' AND

@@ -43,6 +43,13 @@ pub struct DbError {
 
 impl DbError {
     fn new(class: ErrorClass, message: String) -> Self {
+        if let Some(message) = length_violation(&message) {
+            return DbError {
+                class: ErrorClass::Constraint,
+                message,
+                sqlstate: "22001",
+            };
+        }
         let sqlstate = sqlstate_for(class, &message);
         DbError {
             class,
@@ -99,6 +106,22 @@ impl DbError {
         self.message = format!("{} ({ctx})", self.message);
         self
     }
+}
+
+/// A failed CHECK that stands for a `varchar(n)` / `char(n)` length
+/// (`sql::compat::declared_lengths`), on INSERT, UPDATE or COPY (`Failed to append: …`):
+/// PostgreSQL's 22001 message.
+fn length_violation(msg: &str) -> Option<String> {
+    let at = msg.find("CHECK constraint failed")?;
+    let rest = &msg[at..];
+    let expression = rest[rest.find("with expression CHECK(")? + "with expression CHECK(".len()..]
+        .trim_end()
+        .strip_suffix(')')?;
+    let (kind, n) = crate::sql::compat::parse_length_check(expression)?;
+    Some(format!(
+        "value too long for type {}",
+        crate::sql::compat::length_type_name(kind, n)
+    ))
 }
 
 fn class_from_type(t: ffi::duckdb_error_type) -> ErrorClass {
@@ -226,6 +249,10 @@ pub fn sqlstate_for(class: ErrorClass, msg: &str) -> &'static str {
                 "42725"
             } else if m.contains("read-only") || m.contains("read only") {
                 "25006"
+            } else if m.contains("cannot change the type of a column that has a check constraint") {
+                // PostgreSQL can; DuckDB cannot while a CHECK (a declared varchar(n) length
+                // included) names the column
+                "0A000"
             } else {
                 "42000"
             }
@@ -311,6 +338,34 @@ mod tests {
 
     fn state(msg: &str) -> &'static str {
         DbError::from_message(msg).sqlstate
+    }
+
+    #[test]
+    fn declared_length_violations_are_22001() {
+        let e = DbError::from_message(
+            "Constraint Error: CHECK constraint failed on table t with expression CHECK((len(\"name\") <= 5))",
+        );
+        assert_eq!(
+            (e.sqlstate, e.message.as_str()),
+            ("22001", "value too long for type character varying(5)")
+        );
+        // COPY appends
+        let e = DbError::from_message(
+            "Failed to append: CHECK constraint failed on table t with expression CHECK((len(rtrim(c)) <= 3))",
+        );
+        assert_eq!(
+            (e.sqlstate, e.message.as_str()),
+            ("22001", "value too long for type character(3)")
+        );
+        // any other CHECK stays 23514
+        assert_eq!(
+            state("Constraint Error: CHECK constraint failed on table t with expression CHECK((c > 0))"),
+            "23514"
+        );
+        assert_eq!(
+            state("Binder Error: Cannot change the type of a column that has a CHECK constraint specified"),
+            "0A000"
+        );
     }
 
     #[test]

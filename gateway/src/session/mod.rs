@@ -204,6 +204,8 @@ pub struct Session {
     cancel: Arc<CancelState>,
     pub settings: SessionSettings,
     defaults: SessionSettings,
+    /// The `duckgate_settings` statement last run (`SessionSettings::published`).
+    published_settings: Option<String>,
     tx: TxState,
     statements: HashMap<String, Arc<Prepared>>,
     portals: HashMap<String, Portal>,
@@ -472,6 +474,7 @@ impl Session {
             engine: Arc::new(Mutex::new(engine)),
             cancel,
             defaults: settings.clone(),
+            published_settings: None,
             settings,
             tx: TxState::Idle {
                 implicit: false,
@@ -525,6 +528,35 @@ impl Session {
         );
         let r = blocking(&self.engine, move |e| e.query_strings(&sql)).await;
         matches!(r.as_deref(), Ok([Some(v)]) if v == "true")
+    }
+
+    /// A `CREATE TABLE` with `varchar(n)` / `char(n)` columns keeps the lengths as CHECK
+    /// constraints ([`sql::compat::declared_lengths`]) when every database the table may land
+    /// in stores them: DuckDB files (and the session's `temp`) do, DuckLake refuses any CHECK
+    /// constraint, so there the statement runs as written and the lengths are forgotten, as
+    /// DuckDB itself does.
+    async fn with_declared_lengths(&mut self, text: String) -> String {
+        let Some(d) = sql::compat::declared_lengths(&text) else {
+            return text;
+        };
+        let candidates = if d.temp {
+            "database_name = 'temp'".to_owned()
+        } else {
+            // a qualified name's first part may name a database (`db.t`, `db.schema.t`)
+            let named = match d.parts.as_slice() {
+                [database, _, ..] => quote_literal(database),
+                _ => "NULL".to_owned(),
+            };
+            format!("database_name = current_database() OR database_name = {named}")
+        };
+        let sql =
+            format!("SELECT bool_and(type = 'duckdb') FROM duckdb_databases() WHERE {candidates}");
+        let r = blocking(&self.engine, move |e| e.query_strings(&sql)).await;
+        if matches!(r.as_deref(), Ok([Some(v)]) if v == "true") {
+            d.sql
+        } else {
+            text
+        }
     }
 
     /// The newest savepoint of that name.
@@ -621,6 +653,17 @@ impl Session {
         .await;
         // inside a transaction the view's new definition could still roll back
         self.composite_types = built.filter(|_| !self.in_transaction());
+    }
+
+    /// Give the catalog's `pg_settings` and `current_setting` the session's current values
+    /// (only for statements that read them, and only when they changed since last time).
+    async fn publish_settings(&mut self) -> Result<(), PgError> {
+        let sql = self.settings.published(&self.defaults, &self.info.user);
+        if self.published_settings.as_ref() != Some(&sql) {
+            self.engine_sql(sql.clone()).await?;
+            self.published_settings = Some(sql);
+        }
+        Ok(())
     }
 
     /// Run internal SQL on the session's connection (after freeing it from suspended portals).
@@ -758,11 +801,17 @@ impl Session {
                     if sql::catalog::reads_composite_fields(&r.sql) {
                         self.refresh_composite_fields().await;
                     }
+                    if sql::lexer::contains_ignore_case(&r.sql, "pg_settings")
+                        || sql::lexer::contains_ignore_case(&r.sql, "current_setting")
+                    {
+                        self.publish_settings().await?;
+                    }
                 }
                 r.sql
             }
             None => text,
         };
+        let text = self.with_declared_lengths(text).await;
         let serial = sql::compat::serial_table(&text).map(|statements| Intercept::Batch {
             statements,
             tag: "CREATE TABLE",

@@ -365,6 +365,458 @@ impl SessionSettings {
     }
 }
 
+/// What `pg_settings` says about a setting the session answers, besides its value (PostgreSQL
+/// 15's wording, so that tools showing them read what they know).
+pub struct SettingDoc {
+    /// PostgreSQL's spelling (`DateStyle`, `TimeZone`).
+    pub name: &'static str,
+    pub unit: Option<&'static str>,
+    pub category: &'static str,
+    pub short_desc: &'static str,
+    pub extra_desc: Option<&'static str>,
+    pub context: &'static str,
+    pub vartype: &'static str,
+    pub min_val: Option<&'static str>,
+    pub max_val: Option<&'static str>,
+    pub enumvals: Option<&'static [&'static str]>,
+}
+
+/// The settings `pg_settings` lists for the session: every name SHOW answers (but
+/// `is_superuser` and `session_authorization`, which PostgreSQL does not list either) and the
+/// constants `current_setting` answers (`sql::catalog`).
+pub const PG_SETTINGS: &[SettingDoc] = &[
+    SettingDoc {
+        name: "application_name",
+        unit: None,
+        category: "Reporting and Logging / What to Log",
+        short_desc: "Sets the application name to be reported in statistics and logs.",
+        extra_desc: None,
+        context: "user",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "TimeZone",
+        unit: None,
+        category: "Client Connection Defaults / Locale and Formatting",
+        short_desc: "Sets the time zone for displaying and interpreting time stamps.",
+        extra_desc: None,
+        context: "user",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "DateStyle",
+        unit: None,
+        category: "Client Connection Defaults / Locale and Formatting",
+        short_desc: "Sets the display format for date and time values.",
+        extra_desc: Some("Also controls interpretation of ambiguous date inputs."),
+        context: "user",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "IntervalStyle",
+        unit: None,
+        category: "Client Connection Defaults / Locale and Formatting",
+        short_desc: "Sets the display format for interval values.",
+        extra_desc: None,
+        context: "user",
+        vartype: "enum",
+        min_val: None,
+        max_val: None,
+        enumvals: Some(&["postgres", "postgres_verbose", "sql_standard", "iso_8601"]),
+    },
+    SettingDoc {
+        name: "extra_float_digits",
+        unit: None,
+        category: "Client Connection Defaults / Locale and Formatting",
+        short_desc: "Sets the number of digits displayed for floating-point values.",
+        extra_desc: Some("This affects real, double precision, and geometric data types. A zero or negative parameter value is added to the standard number of digits (FLT_DIG or DBL_DIG as appropriate). Any value greater than zero selects precise output mode."),
+        context: "user",
+        vartype: "integer",
+        min_val: Some("-15"),
+        max_val: Some("3"),
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "statement_timeout",
+        unit: Some("ms"),
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the maximum allowed duration of any statement.",
+        extra_desc: Some("A value of 0 turns off the timeout."),
+        context: "user",
+        vartype: "integer",
+        min_val: Some("0"),
+        max_val: Some("2147483647"),
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "lock_timeout",
+        unit: Some("ms"),
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the maximum allowed duration of any wait for a lock.",
+        extra_desc: Some("A value of 0 turns off the timeout."),
+        context: "user",
+        vartype: "integer",
+        min_val: Some("0"),
+        max_val: Some("2147483647"),
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "idle_in_transaction_session_timeout",
+        unit: Some("ms"),
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the maximum allowed idle time between queries, when in a transaction.",
+        extra_desc: Some("A value of 0 turns off the timeout."),
+        context: "user",
+        vartype: "integer",
+        min_val: Some("0"),
+        max_val: Some("2147483647"),
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "idle_session_timeout",
+        unit: Some("ms"),
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the maximum allowed idle time between queries, when not in a transaction.",
+        extra_desc: Some("A value of 0 turns off the timeout."),
+        context: "user",
+        vartype: "integer",
+        min_val: Some("0"),
+        max_val: Some("2147483647"),
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "search_path",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the schema search order for names that are not schema-qualified.",
+        extra_desc: None,
+        context: "user",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "client_encoding",
+        unit: None,
+        category: "Client Connection Defaults / Locale and Formatting",
+        short_desc: "Sets the client's character set encoding.",
+        extra_desc: None,
+        context: "user",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "server_encoding",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows the server (database) character set encoding.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "standard_conforming_strings",
+        unit: None,
+        category: "Version and Platform Compatibility / Previous PostgreSQL Versions",
+        short_desc: "Causes '...' strings to treat backslashes literally.",
+        extra_desc: None,
+        context: "user",
+        vartype: "bool",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "server_version",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows the server version.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "server_version_num",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows the server version as an integer.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "integer",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "integer_datetimes",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows whether datetimes are integer based.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "bool",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "transaction_isolation",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the current transaction's isolation level.",
+        extra_desc: None,
+        context: "user",
+        vartype: "enum",
+        min_val: None,
+        max_val: None,
+        enumvals: Some(&["serializable", "repeatable read", "read committed", "read uncommitted"]),
+    },
+    SettingDoc {
+        name: "default_transaction_isolation",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the transaction isolation level of each new transaction.",
+        extra_desc: None,
+        context: "user",
+        vartype: "enum",
+        min_val: None,
+        max_val: None,
+        enumvals: Some(&["serializable", "repeatable read", "read committed", "read uncommitted"]),
+    },
+    SettingDoc {
+        name: "transaction_read_only",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the current transaction's read-only status.",
+        extra_desc: None,
+        context: "user",
+        vartype: "bool",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "default_transaction_read_only",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the default read-only status of new transactions.",
+        extra_desc: None,
+        context: "user",
+        vartype: "bool",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "bytea_output",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the output format for bytea.",
+        extra_desc: None,
+        context: "user",
+        vartype: "enum",
+        min_val: None,
+        max_val: None,
+        enumvals: Some(&["escape", "hex"]),
+    },
+    SettingDoc {
+        name: "max_identifier_length",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows the maximum identifier length.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "integer",
+        min_val: Some("63"),
+        max_val: Some("63"),
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "in_hot_standby",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows whether hot standby is currently active.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "bool",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "client_min_messages",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the message levels that are sent to the client.",
+        extra_desc: Some("Each level includes all the levels that follow it. The later the level, the fewer messages are sent."),
+        context: "user",
+        vartype: "enum",
+        min_val: None,
+        max_val: None,
+        enumvals: Some(&["debug5", "debug4", "debug3", "debug2", "debug1", "log", "notice", "warning", "error"]),
+    },
+    SettingDoc {
+        name: "row_security",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Enable row security.",
+        extra_desc: Some("When enabled, row security will be applied to all users."),
+        context: "user",
+        vartype: "bool",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "synchronous_commit",
+        unit: None,
+        category: "Write-Ahead Log / Settings",
+        short_desc: "Sets the current transaction's synchronization level.",
+        extra_desc: None,
+        context: "user",
+        vartype: "enum",
+        min_val: None,
+        max_val: None,
+        enumvals: Some(&["local", "remote_write", "remote_apply", "on", "off"]),
+    },
+    SettingDoc {
+        name: "jit",
+        unit: None,
+        category: "Query Tuning / Other Planner Options",
+        short_desc: "Allow JIT compilation.",
+        extra_desc: None,
+        context: "user",
+        vartype: "bool",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "block_size",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows the size of a disk block.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "integer",
+        min_val: Some("8192"),
+        max_val: Some("8192"),
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "default_table_access_method",
+        unit: None,
+        category: "Client Connection Defaults / Statement Behavior",
+        short_desc: "Sets the default table access method for new tables.",
+        extra_desc: None,
+        context: "user",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "lc_collate",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows the collation order locale.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+    SettingDoc {
+        name: "lc_ctype",
+        unit: None,
+        category: "Preset Options",
+        short_desc: "Shows the character classification and case conversion locale.",
+        extra_desc: None,
+        context: "internal",
+        vartype: "string",
+        min_val: None,
+        max_val: None,
+        enumvals: None,
+    },
+
+];
+
+impl SessionSettings {
+    /// `pg_settings.setting`: what SHOW prints, but durations in the unit's plain number
+    /// (`statement_timeout` 5s is `5000`, unit `ms`); `None` for a name the session does not
+    /// answer.
+    pub fn pg_setting(&self, name: &str, user: &str) -> Option<String> {
+        Some(match name {
+            "statement_timeout" => self.statement_timeout_ms.to_string(),
+            "lock_timeout" => self.lock_timeout_ms.to_string(),
+            "idle_in_transaction_session_timeout" => {
+                self.idle_in_transaction_session_timeout_ms.to_string()
+            }
+            "idle_session_timeout" => self.idle_session_timeout_ms.to_string(),
+            _ => match self.show(name, user) {
+                Some(v) => v,
+                None => crate::sql::catalog::constant_setting(name)?.to_owned(),
+            },
+        })
+    }
+
+    /// The session's rows of `pg_settings` as a DuckDB statement: `duckgate_settings`, a list
+    /// of (name, setting, shown, source, boot_val, reset_val) that the catalog's `pg_settings` and
+    /// `current_setting` read. `source` is `default` for the gateway's default value, `client`
+    /// for the value the connection started with, else `session` (a SET).
+    pub fn published(&self, reset: &SessionSettings, user: &str) -> String {
+        let boot = SessionSettings::default();
+        let rows: Vec<String> = PG_SETTINGS
+            .iter()
+            .filter_map(|d| {
+                let n = d.name.to_ascii_lowercase();
+                let setting = self.pg_setting(&n, user)?;
+                let shown = match self.show(&n, user) {
+                    Some(v) => v,
+                    None => setting.clone(),
+                };
+                let boot_val = boot.pg_setting(&n, user).unwrap_or_default();
+                let reset_val = reset.pg_setting(&n, user).unwrap_or_default();
+                let source = if setting == boot_val && reset_val == boot_val {
+                    "default"
+                } else if setting == reset_val {
+                    "client"
+                } else {
+                    "session"
+                };
+                Some(format!(
+                    "{{'name': {}, 'setting': {}, 'shown': {}, 'source': '{source}', 'boot_val': {}, 'reset_val': {}}}",
+                    quote_literal(d.name),
+                    quote_literal(&setting),
+                    quote_literal(&shown),
+                    quote_literal(&boot_val),
+                    quote_literal(&reset_val)
+                ))
+            })
+            .collect();
+        format!("SET VARIABLE duckgate_settings = [{}]", rows.join(", "))
+    }
+}
+
 fn on_off(b: bool) -> String {
     if b { "on" } else { "off" }.into()
 }
@@ -541,6 +993,51 @@ mod tests {
             ) && sql.contains("list_filter(['analytics', 'main', 'it''s']::VARCHAR[]"),
             "{sql}"
         );
+    }
+
+    #[test]
+    fn pg_settings_covers_every_shown_setting_with_its_value() {
+        let mut s = SessionSettings::default();
+        let d = SessionSettings::default();
+        // every name SHOW answers is a row, but those PostgreSQL keeps out of pg_settings
+        for n in KNOWN {
+            let listed = PG_SETTINGS
+                .iter()
+                .any(|doc| doc.name.eq_ignore_ascii_case(n));
+            assert_eq!(
+                listed,
+                !matches!(*n, "is_superuser" | "session_authorization"),
+                "{n}"
+            );
+        }
+        for doc in PG_SETTINGS {
+            assert!(
+                s.pg_setting(&doc.name.to_ascii_lowercase(), "u").is_some(),
+                "{}",
+                doc.name
+            );
+        }
+        s.set("statement_timeout", &vals("5s"), &d).unwrap();
+        assert_eq!(s.pg_setting("statement_timeout", "u").unwrap(), "5000");
+        assert_eq!(s.show("statement_timeout", "u").unwrap(), "5s");
+        assert_eq!(s.pg_setting("block_size", "u").unwrap(), "8192");
+        let reset = SessionSettings {
+            application_name: "app".into(),
+            ..Default::default()
+        };
+        s.application_name = "app".into();
+        let sql = s.published(&reset, "u");
+        assert!(sql.starts_with("SET VARIABLE duckgate_settings = [{'name': 'application_name', 'setting': 'app', 'shown': 'app', 'source': 'client', 'boot_val': '', 'reset_val': 'app'}"), "{sql}");
+        assert!(sql.contains("{'name': 'statement_timeout', 'setting': '5000', 'shown': '5s', 'source': 'session', 'boot_val': '0', 'reset_val': '0'}"), "{sql}");
+        assert!(
+            sql.contains(
+                "{'name': 'TimeZone', 'setting': 'UTC', 'shown': 'UTC', 'source': 'default',"
+            ),
+            "{sql}"
+        );
+        // values are quoted literals
+        s.application_name = "it's".into();
+        assert!(s.published(&reset, "u").contains("'setting': 'it''s'"));
     }
 
     #[test]

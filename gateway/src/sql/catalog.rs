@@ -129,6 +129,14 @@ const CONSTANT_SETTINGS: &[(&str, &str)] = &[
     ("lc_ctype", "C"),
 ];
 
+/// The value of a setting every session shares ([`CONSTANT_SETTINGS`]).
+pub fn constant_setting(name: &str) -> Option<&'static str> {
+    CONSTANT_SETTINGS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
+
 /// Functions the session provides as TEMP macros.
 const SESSION_FUNCTIONS: &[&str] = &[
     "pg_get_userbyid",
@@ -603,9 +611,62 @@ fn current_setting_sql() -> String {
         .iter()
         .map(|(n, v)| format!("WHEN lower(dg_n) = '{n}' THEN '{v}' "))
         .collect();
+    let opt = |v: Option<&str>| v.map_or("NULL".to_owned(), super::quote_literal);
+    let docs = crate::session::settings::PG_SETTINGS
+        .iter()
+        .map(|d| {
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::VARCHAR[])",
+                super::quote_literal(d.name),
+                opt(d.unit),
+                super::quote_literal(d.category),
+                super::quote_literal(d.short_desc),
+                opt(d.extra_desc),
+                super::quote_literal(d.context),
+                super::quote_literal(d.vartype),
+                opt(d.min_val),
+                opt(d.max_val),
+                d.enumvals.map_or("NULL".to_owned(), |e| {
+                    format!(
+                        "[{}]",
+                        e.iter()
+                            .map(|v| super::quote_literal(v))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
-        "CREATE OR REPLACE TEMP MACRO duckgate_current_setting(dg_n, dg_missing_ok := false) AS \
-           CASE {constants}\
+        /* pg_settings: the settings the session answers (SHOW), with the values the session
+           publishes in `duckgate_settings` before a statement reads them, then DuckDB's own
+           settings (as before) but those names */
+        "CREATE OR REPLACE TEMP VIEW duckgate_setting_docs AS SELECT * FROM (VALUES {docs}) \
+           v(name, unit, category, short_desc, extra_desc, context, vartype, min_val, max_val, enumvals);\
+         CREATE OR REPLACE TEMP VIEW duckgate_session_settings AS \
+           SELECT dg_s.s.name AS name, dg_s.s.setting AS setting, dg_s.s.shown AS shown, dg_s.s.source AS source, \
+                  dg_s.s.boot_val AS boot_val, dg_s.s.reset_val AS reset_val FROM (SELECT unnest(COALESCE(getvariable('duckgate_settings'), \
+             []::STRUCT(name VARCHAR, setting VARCHAR, shown VARCHAR, source VARCHAR, boot_val VARCHAR, reset_val VARCHAR)[])) AS s) dg_s;\
+         CREATE OR REPLACE TEMP VIEW pg_settings AS \
+           SELECT d.name, s.setting, d.unit, d.category, d.short_desc, d.extra_desc, d.context, d.vartype, \
+                  s.source, d.min_val, d.max_val, d.enumvals, s.boot_val, s.reset_val, NULL::VARCHAR AS sourcefile, \
+                  NULL::INTEGER AS sourceline, false AS pending_restart \
+           FROM duckgate_setting_docs d JOIN duckgate_session_settings s ON s.name = d.name \
+           UNION ALL \
+           SELECT name, setting, NULL::VARCHAR AS unit, NULL::VARCHAR AS category, short_desc, \
+                  NULL::VARCHAR AS extra_desc, 'user'::VARCHAR AS context, vartype, 'default'::VARCHAR AS source, \
+                  NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals, \
+                  setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline, \
+                  false AS pending_restart \
+           FROM (SELECT * REPLACE (CASE name WHEN 'schema' THEN duckgate_pg_schema(setting) ELSE setting END AS setting) \
+                 FROM pg_catalog.pg_settings) \
+           WHERE lower(name) NOT IN (SELECT lower(dg_d.name) FROM duckgate_setting_docs dg_d);\
+         CREATE OR REPLACE TEMP MACRO duckgate_current_setting(dg_n, dg_missing_ok := false) AS \
+           CASE WHEN lower(dg_n) IN (SELECT lower(dg_s.name) FROM duckgate_session_settings dg_s) \
+               THEN (SELECT min(dg_s.shown) FROM duckgate_session_settings dg_s WHERE lower(dg_s.name) = lower(dg_n)) \
+             {constants}\
              WHEN lower(dg_n) = 'search_path' THEN COALESCE(getvariable('duckgate_search_path'), '\"$user\", public') \
              WHEN lower(dg_n) IN (SELECT lower(dg_s.name) FROM duckdb_settings() dg_s) \
                THEN (SELECT min(dg_s.value) FROM duckdb_settings() dg_s WHERE lower(dg_s.name) = lower(dg_n)) \
@@ -873,7 +934,10 @@ fn type_catalog_sql() -> String {
                   CASE WHEN typtype = 'c' OR typcategory = 'A' THEN 'x' ELSE 'p' END AS typstorage, \
                   false AS typnotnull, \
                   typbasetype, -1 AS typtypmod, 0 AS typndims, \
-                  CASE WHEN typcategory = 'S' THEN 100 ELSE 0 END::BIGINT AS typcollation, \
+                  /* arrays of text, varchar and bpchar collate as their elements (psql and SQLAlchemy \
+                     show a column's collation only where it differs from its type's) */ \
+                  CASE WHEN typcategory = 'S' OR typcategory = 'A' AND typelem IN (25, 1042, 1043) \
+                    THEN 100 ELSE 0 END::BIGINT AS typcollation, \
                   NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl \
            /* the I/O functions' prefix of arrays, enums and composites (array_in, enum_in, \
               record_in: pgJDBC tells arrays by typinput, Npgsql by typreceive) */ \
@@ -908,7 +972,28 @@ fn type_catalog_sql() -> String {
              WHERE database_name = 'system' AND schema_name = 'information_schema';\
          CREATE OR REPLACE TEMP VIEW duckgate_enum_columns AS \
            SELECT enum_spelling, min(oid) AS oid FROM duckgate_declared_types WHERE enum_spelling IS NOT NULL \
-           GROUP BY enum_spelling;",
+           GROUP BY enum_spelling;\
+         CREATE OR REPLACE TEMP VIEW duckgate_length_checks AS \
+           SELECT c.database_oid, c.database_name, c.schema_name, c.table_oid, c.table_name, c.constraint_index, \
+                  c.constraint_name, c.expression, c.constraint_column_names[1] AS column_name, \
+                  c.constraint_column_indexes[1] + 1 AS column_index, \
+                  CASE WHEN c.m.bp = '' THEN {varchar} ELSE {bpchar} END::BIGINT AS type_oid, \
+                  c.m.n::INTEGER AS length \
+           FROM (SELECT *, regexp_extract(expression, '{length_check}', ['bp', 'bp_col', 'col', 'n']) AS m \
+                 FROM duckdb_constraints() WHERE constraint_type = 'CHECK' AND len(constraint_column_names) = 1) c \
+           JOIN duckdb_columns() dg_col ON dg_col.database_oid = c.database_oid AND dg_col.table_oid = c.table_oid \
+             AND dg_col.column_index = c.constraint_column_indexes[1] + 1 AND dg_col.data_type = 'VARCHAR' \
+           WHERE c.m.n <> '' AND TRY_CAST(c.m.n AS INTEGER) BETWEEN 1 AND {max_length} \
+             AND concat(c.m.bp_col, c.m.col) IN (c.constraint_column_names[1], \
+                   '\"' || replace(c.constraint_column_names[1], '\"', '\"\"') || '\"');\
+         CREATE OR REPLACE TEMP VIEW duckgate_declared_lengths AS \
+           SELECT database_oid, any_value(database_name) AS database_name, any_value(schema_name) AS schema_name, \
+                  table_oid, any_value(table_name) AS table_name, column_index, any_value(column_name) AS column_name, \
+                  arg_min(type_oid, length) AS type_oid, min(length) AS length \
+           FROM duckgate_length_checks GROUP BY database_oid, table_oid, column_index;\
+         CREATE OR REPLACE TEMP VIEW duckgate_view_lengths AS {view_lengths};\
+         CREATE OR REPLACE TEMP VIEW duckgate_attribute_lengths AS \
+           SELECT * FROM duckgate_declared_lengths UNION ALL SELECT * FROM duckgate_view_lengths;",
         rows = rows.join(", "),
         data_type_case = data_type_case,
         udt_case = udt_case,
@@ -920,6 +1005,9 @@ fn type_catalog_sql() -> String {
         row_type = ROW_TYPE_OID_BASE,
         session_views = session_views(),
         no_composite_fields = composite_fields_sql(&[]),
+        length_check = LENGTH_CHECK_PATTERN,
+        view_lengths = VIEW_LENGTHS_SQL.replace("{session_views}", &session_views()),
+        max_length = super::compat::MAX_DECLARED_LENGTH,
     )
 }
 
@@ -1066,6 +1154,65 @@ pub fn composite_fields_sql(types: &[(u64, Vec<(String, String)>)]) -> String {
         )
     }
 }
+
+/// The declared lengths of views' columns that are plain references to such table columns, as
+/// PostgreSQL gives a view column its source column's typmod (psql's `\d view`, pgJDBC's
+/// getColumns): from DuckDB's parse tree of each view's query (`json_serialize_sql`), for one
+/// SELECT without CTEs over base tables (a join tree of up to four), whose column is a
+/// column reference, or whose only select item is `*` over one table. Anything else keeps
+/// `text`. Only read when some table has a declared length, and not for the session's own
+/// catalog views (`{session_views}`).
+const VIEW_LENGTHS_SQL: &str = r"WITH v AS (
+  SELECT dv.view_oid, dv.view_name, dv.database_name, dv.database_oid, dv.schema_name,
+         json_extract(json_serialize_sql(regexp_replace(dv.sql, '(?s)^CREATE\s+.*?VIEW\s+.*?\s+AS\s+', '')), '$.statements[0].node') AS n
+  FROM duckdb_views() dv WHERE NOT dv.internal AND EXISTS (SELECT 1 FROM duckgate_length_checks)
+    AND NOT (dv.database_name = 'temp' AND (dv.view_name IN ({session_views}) OR starts_with(dv.view_name, 'duckgate_')))),
+sel AS (SELECT * FROM v WHERE json_extract_string(n, '$.type') = 'SELECT_NODE'
+          AND json_array_length(json_extract(n, '$.cte_map.map')) = 0),
+base AS (
+  SELECT s.view_oid, p.path, json_extract_string(s.n, '$.from_table' || p.path || '.alias') AS alias,
+         json_extract_string(s.n, '$.from_table' || p.path || '.table_name') AS table_name,
+         json_extract_string(s.n, '$.from_table' || p.path || '.schema_name') AS schema_name,
+         json_extract_string(s.n, '$.from_table' || p.path || '.catalog_name') AS catalog_name
+  FROM sel s, (VALUES (''), ('.left'), ('.right'), ('.left.left'), ('.left.right'), ('.left.left.left'),
+                      ('.left.left.right')) p(path)
+  WHERE json_extract_string(s.n, '$.from_table' || p.path || '.type') = 'BASE_TABLE'),
+items AS (
+  SELECT s.*, i.pos, json_extract(s.n, '$.select_list[' || (i.pos - 1) || ']') AS e
+  FROM sel s, generate_series(1, json_array_length(json_extract(s.n, '$.select_list'))::BIGINT) i(pos)),
+refs AS (
+  SELECT it.*, CAST(json_extract(it.e, '$.column_names') AS VARCHAR[]) AS cn FROM items it
+  WHERE json_extract_string(it.e, '$.class') = 'COLUMN_REF'),
+sources AS (
+  SELECT r.view_oid, r.database_oid, r.database_name, r.schema_name, r.view_name, r.pos,
+         COALESCE(NULLIF(b.catalog_name, ''), r.database_name) AS src_db,
+         COALESCE(NULLIF(b.schema_name, ''), r.schema_name) AS src_schema, b.table_name AS src_table,
+         r.cn[-1] AS src_column, NULL::BIGINT AS src_index
+  FROM refs r JOIN base b ON b.view_oid = r.view_oid
+  WHERE len(r.cn) = 1 OR len(r.cn) = 2 AND lower(r.cn[1]) = lower(CASE WHEN b.alias <> '' THEN b.alias ELSE b.table_name END)
+  UNION ALL
+  SELECT it.view_oid, it.database_oid, it.database_name, it.schema_name, it.view_name, NULL, 
+         COALESCE(NULLIF(b.catalog_name, ''), it.database_name), COALESCE(NULLIF(b.schema_name, ''), it.schema_name),
+         b.table_name, NULL, NULL
+  FROM items it JOIN base b ON b.view_oid = it.view_oid AND b.path = ''
+  WHERE json_array_length(json_extract(it.n, '$.select_list')) = 1 AND json_extract_string(it.e, '$.class') = 'STAR'
+    AND json_extract_string(it.e, '$.relation_name') = '' AND json_array_length(json_extract(it.e, '$.exclude_list')) = 0
+    AND json_array_length(json_extract(it.e, '$.replace_list')) = 0 AND json_array_length(json_extract(it.e, '$.rename_list')) = 0)
+SELECT s.database_oid, any_value(s.database_name) AS database_name, any_value(s.schema_name) AS schema_name,
+       s.view_oid AS table_oid, any_value(s.view_name) AS table_name, vc.column_index, any_value(vc.column_name) AS column_name,
+       arg_min(l.type_oid, l.length) AS type_oid, min(l.length) AS length
+FROM sources s
+JOIN duckgate_declared_lengths l ON l.database_name = s.src_db AND l.schema_name = s.src_schema
+  AND lower(l.table_name) = lower(s.src_table)
+  AND (s.pos IS NULL OR lower(l.column_name) = lower(s.src_column))
+JOIN duckdb_columns() vc ON vc.table_oid = s.view_oid AND vc.column_index = COALESCE(s.pos, l.column_index)
+  AND vc.data_type = 'VARCHAR'
+GROUP BY s.database_oid, s.view_oid, vc.column_index";
+
+/// `sql::compat::length_check` as DuckDB prints the CHECK back (`duckdb_constraints().expression`),
+/// an RE2 pattern with the groups `rtrim` (a `char(n)`), the column either way, and `n`.
+/// `sql::compat::parse_length_check` reads the same shape in error messages.
+const LENGTH_CHECK_PATTERN: &str = r"^\(len\((?:(rtrim)\((.+)\)|(.+))\) <= ([0-9]+)\)$";
 
 /// The array type of a DuckDB user type (enum, struct, alias) or of a relation's row type has
 /// no OID in DuckDB; `pg_type` gives it this base + the element type's OID (DuckDB's object
@@ -1223,8 +1370,10 @@ fn objects_sql() -> String {
            FROM (SELECT *, CASE constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' \
                    WHEN 'FOREIGN KEY' THEN 'f' ELSE 'c' END AS contype, \
                    row_number() OVER (PARTITION BY database_oid, table_oid ORDER BY constraint_index) - 1 AS k \
-                 FROM duckdb_constraints() \
-                 WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')) c;\
+                 FROM duckdb_constraints() dg_dc \
+                 WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK') \
+                   AND NOT EXISTS (SELECT 1 FROM duckgate_length_checks dg_l WHERE dg_l.database_oid = dg_dc.database_oid \
+                     AND dg_l.table_oid = dg_dc.table_oid AND dg_l.constraint_index = dg_dc.constraint_index)) c;\
          CREATE OR REPLACE TEMP VIEW duckgate_foreign_keys AS \
            SELECT c.oid, any_value(t.table_oid) AS confrelid, any_value(t.schema_name) AS ref_schema, \
                   any_value(t.table_name) AS ref_table, \
@@ -1334,7 +1483,7 @@ fn objects_sql() -> String {
             (attrelid = the index, as psql describes an index) */ \
          CREATE OR REPLACE TEMP VIEW pg_attribute AS \
            SELECT attrelid, attname, atttypid, attstattarget, COALESCE(dg_a.attlen, dg_t.typlen, -1)::SMALLINT AS attlen, \
-                  attnum, 0 AS attndims, -1 AS attcacheoff, atttypmod, \
+                  attnum, attndims, -1 AS attcacheoff, atttypmod, \
                   COALESCE(dg_a.attbyval, dg_t.typlen BETWEEN 1 AND 8, false) AS attbyval, \
                   COALESCE(dg_a.attalign, dg_t.typalign, 'i') AS attalign, \
                   CASE WHEN COALESCE(dg_a.attlen, dg_t.typlen) > 0 THEN 'p' WHEN atttypid = {numeric} THEN 'm' \
@@ -1344,31 +1493,38 @@ fn objects_sql() -> String {
                   NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, \
                   NULL::VARCHAR AS attmissingval \
            FROM (SELECT attrelid, attname, \
-                  COALESCE(dg_e.oid, {user_array} + dg_ea.oid, duckgate_column_type_oid(data_type))::BIGINT AS atttypid, \
+                  COALESCE(dg_len_type, dg_e.oid, {user_array} + dg_ea.oid, duckgate_column_type_oid(data_type))::BIGINT AS atttypid, \
                   attnum::SMALLINT AS attnum, \
-                  CASE WHEN data_type LIKE 'DECIMAL(%' AND NOT data_type LIKE '%]' \
+                  CASE WHEN dg_len IS NOT NULL THEN dg_len + 4 \
+                       WHEN data_type LIKE 'DECIMAL(%' AND NOT data_type LIKE '%]' \
                        THEN ((numeric_precision << 16) | numeric_scale) + 4 ELSE -1 END AS atttypmod, \
                   attnotnull, atthasdef, \
-                  CASE WHEN dg_e.oid IS NULL AND duckgate_column_type_oid(data_type) IN ({text}, {varchar}) \
+                  CASE WHEN dg_e.oid IS NULL AND duckgate_column_type_oid(data_type) IN ({text}, {varchar}, {text_array}, {varchar_array}) \
                     THEN 100 ELSE 0 END::BIGINT AS attcollation, \
-                  -1 AS attstattarget, NULL::SMALLINT AS attlen, NULL::BOOLEAN AS attbyval, NULL::VARCHAR AS attalign \
-           FROM (SELECT table_oid AS attrelid, column_name AS attname, data_type, column_index AS attnum, \
-                        numeric_precision, numeric_scale, NOT is_nullable AS attnotnull, \
-                        column_default IS NOT NULL AS atthasdef \
-                 FROM duckdb_columns() \
+                  -1 AS attstattarget, NULL::SMALLINT AS attlen, NULL::BOOLEAN AS attbyval, NULL::VARCHAR AS attalign, \
+                  /* an array column's dimensions, as declared (DBeaver shows them) */ \
+                  len(regexp_extract(data_type, '((\\[[0-9]*\\])+)$', 1)) \
+                    - len(replace(regexp_extract(data_type, '((\\[[0-9]*\\])+)$', 1), '[', '')) AS attndims \
+           FROM (SELECT c.table_oid AS attrelid, c.column_name AS attname, c.data_type, c.column_index AS attnum, \
+                        c.numeric_precision, c.numeric_scale, NOT c.is_nullable AS attnotnull, \
+                        c.column_default IS NOT NULL AS atthasdef, dg_l.type_oid AS dg_len_type, dg_l.length AS dg_len \
+                 FROM duckdb_columns() c \
+                 /* declared varchar(n)/char(n) lengths (sql::compat) of tables and views */ \
+                 LEFT JOIN duckgate_attribute_lengths dg_l ON dg_l.database_oid = c.database_oid \
+                   AND dg_l.table_oid = c.table_oid AND dg_l.column_index = c.column_index \
                  UNION ALL SELECT {composite_class} + f.type_oid, f.attname, f.data_type, f.attnum, \
                         TRY_CAST(regexp_extract(f.data_type, '^DECIMAL\\((\\d+),', 1) AS INTEGER), \
-                        TRY_CAST(regexp_extract(f.data_type, '^DECIMAL\\(\\d+,(\\d+)\\)$', 1) AS INTEGER), false, false \
+                        TRY_CAST(regexp_extract(f.data_type, '^DECIMAL\\(\\d+,(\\d+)\\)$', 1) AS INTEGER), false, false, NULL, NULL \
                  FROM duckgate_composite_fields f \
                  /* the indexes of duckgate_indexes, from their sources directly (that view's \
                     definitions and operator classes cost several times more) */ \
                  UNION ALL SELECT k.index_oid, c.column_name, c.data_type, k.pos, \
-                        c.numeric_precision, c.numeric_scale, false, false \
+                        c.numeric_precision, c.numeric_scale, false, false, NULL, NULL \
                  FROM (SELECT index_oid, table_oid, unnest(conkey) AS attnum, generate_subscripts(conkey, 1) AS pos \
                        FROM duckgate_constraints WHERE contype IN ('p', 'u')) k \
                  JOIN duckdb_columns() c ON c.table_oid = k.table_oid AND c.column_index = k.attnum \
                  UNION ALL SELECT e.index_oid, COALESCE(c.column_name, 'expr'), c.data_type, e.pos, \
-                        c.numeric_precision, c.numeric_scale, false, false \
+                        c.numeric_precision, c.numeric_scale, false, false, NULL, NULL \
                  FROM (SELECT index_oid, table_oid, generate_subscripts(elems, 1) AS pos, unnest(elems) AS elem \
                        FROM (SELECT index_oid, table_oid, duckgate_index_elements(expressions) AS elems \
                              FROM duckdb_indexes())) e \
@@ -1378,7 +1534,7 @@ fn objects_sql() -> String {
            LEFT JOIN duckgate_enum_columns dg_e ON dg_e.enum_spelling = data_type \
            LEFT JOIN duckgate_enum_columns dg_ea ON dg_ea.enum_spelling || '[]' = data_type \
            UNION ALL SELECT t.table_oid, s.attname, s.atttypid, s.attnum::SMALLINT, -1, true, false, 0, 0, s.attlen, \
-                  s.attbyval, s.attalign \
+                  s.attbyval, s.attalign, 0 \
            FROM duckdb_tables() t, (VALUES ('ctid', 27, -1, 6, false, 's'), ('xmin', 28, -2, 4, true, 'i'), \
                   ('cmin', 29, -3, 4, true, 'i'), ('xmax', 28, -4, 4, true, 'i'), ('cmax', 29, -5, 4, true, 'i'), \
                   ('tableoid', 26, -6, 4, true, 'i')) s(attname, atttypid, attnum, attlen, attbyval, attalign)) dg_a \
@@ -1409,7 +1565,9 @@ fn objects_sql() -> String {
                   reloftype, 10::BIGINT AS relowner, \
                   CASE relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END::BIGINT AS relam, \
                   relfilenode, reltablespace, relpages, reltuples, relallvisible, reltoastrelid, relhasindex, \
-                  relisshared, relpersistence, relkind, relnatts, relchecks, relkind = 'v' AS relhasrules, \
+                  relisshared, relpersistence, relkind, relnatts, \
+                  relchecks - (SELECT count(*) FROM duckgate_length_checks dg_l WHERE dg_l.table_oid = rows.oid) AS relchecks, \
+                  relkind = 'v' AS relhasrules, \
                   relkind = 'r' AND oid IN ( \
                     SELECT dg_f.table_oid FROM duckgate_constraints dg_f WHERE dg_f.contype = 'f' \
                     UNION ALL SELECT dg_t.table_oid FROM duckgate_constraints dg_f JOIN duckdb_tables() dg_t \
@@ -1514,12 +1672,21 @@ fn objects_sql() -> String {
            SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
            FROM information_schema.tables WHERE duckgate_listed(table_catalog, table_schema, table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_columns AS \
-           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema, \
-                             duckgate_information_schema_type(data_type) AS data_type, \
-                             COALESCE(duckgate_information_schema_udt(data_type), udt_name) AS udt_name, \
-                             CASE WHEN duckgate_information_schema_udt(data_type) IS NOT NULL THEN 'pg_catalog' \
-                                  ELSE duckgate_pg_schema(udt_schema) END AS udt_schema) \
-           FROM information_schema.columns WHERE duckgate_listed(table_catalog, table_schema, table_name);\
+           SELECT dg_c.* REPLACE (duckgate_pg_schema(dg_c.table_schema) AS table_schema, \
+                             CASE dg_l.type_oid WHEN {varchar} THEN 'character varying' WHEN {bpchar} THEN 'character' \
+                               ELSE duckgate_information_schema_type(dg_c.data_type) END AS data_type, \
+                             COALESCE(dg_l.length, dg_c.character_maximum_length) AS character_maximum_length, \
+                             COALESCE(dg_l.length * 4, dg_c.character_octet_length) AS character_octet_length, \
+                             CASE dg_l.type_oid WHEN {varchar} THEN 'varchar' WHEN {bpchar} THEN 'bpchar' \
+                               ELSE COALESCE(duckgate_information_schema_udt(dg_c.data_type), dg_c.udt_name) END AS udt_name, \
+                             CASE WHEN dg_l.type_oid IS NOT NULL \
+                                    OR duckgate_information_schema_udt(dg_c.data_type) IS NOT NULL THEN 'pg_catalog' \
+                                  ELSE duckgate_pg_schema(dg_c.udt_schema) END AS udt_schema) \
+           FROM information_schema.columns dg_c \
+           LEFT JOIN duckgate_attribute_lengths dg_l ON dg_l.database_name = dg_c.table_catalog \
+             AND dg_l.schema_name = dg_c.table_schema AND dg_l.table_name = dg_c.table_name \
+             AND dg_l.column_name = dg_c.column_name \
+           WHERE duckgate_listed(dg_c.table_catalog, dg_c.table_schema, dg_c.table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_views AS \
            SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
            FROM information_schema.views WHERE duckgate_listed(table_catalog, table_schema, table_name);\
@@ -1534,16 +1701,24 @@ fn objects_sql() -> String {
         user_array = USER_ARRAY_OID_BASE,
         composite_class = COMPOSITE_CLASS_OID_BASE,
         row_type = ROW_TYPE_OID_BASE,
+        bpchar = oid::BPCHAR,
+        text_array = oid::TEXT_ARRAY,
+        varchar_array = oid::VARCHAR_ARRAY,
         constraint_views = INFORMATION_SCHEMA_CONSTRAINT_VIEWS
             .iter()
-            .map(|(view, columns)| {
+            .map(|(view, columns, hidden)| {
                 let replaced: Vec<String> = columns
                     .iter()
                     .map(|c| format!("duckgate_pg_schema({c}) AS {c}"))
                     .collect();
+                let filter = if hidden.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE NOT EXISTS (SELECT 1 FROM duckgate_length_checks dg_l WHERE {hidden})")
+                };
                 format!(
                     "CREATE OR REPLACE TEMP VIEW duckgate_information_schema_{view} AS \
-                     SELECT * REPLACE ({}) FROM information_schema.{view};",
+                     SELECT * REPLACE ({}) FROM information_schema.{view} dg_v{filter};",
                     replaced.join(", ")
                 )
             })
@@ -1552,25 +1727,47 @@ fn objects_sql() -> String {
     )
 }
 
-/// DuckDB's `information_schema` views about constraints and the columns that name a schema:
+/// DuckDB's `information_schema` views about constraints, the columns that name a schema, and
+/// how a row is one of the CHECK constraints that stand for a declared `varchar(n)` length
+/// (hidden, as PostgreSQL has no such constraint; empty: the view lists no CHECK constraints):
 /// the session's versions say `public` for `main` (the tables, columns, views and schemata
 /// views are in [`objects_sql`]).
-const INFORMATION_SCHEMA_CONSTRAINT_VIEWS: &[(&str, &[&str])] = &[
-    ("check_constraints", &["constraint_schema"]),
+const INFORMATION_SCHEMA_CONSTRAINT_VIEWS: &[(&str, &[&str], &str)] = &[
+    (
+        "check_constraints",
+        &["constraint_schema"],
+        "dg_l.database_name = dg_v.constraint_catalog AND dg_l.schema_name = dg_v.constraint_schema \
+         AND dg_v.constraint_name = dg_l.constraint_name AND dg_v.check_clause = 'CHECK(' || dg_l.expression || ')'",
+    ),
     (
         "constraint_column_usage",
         &["table_schema", "constraint_schema"],
+        "dg_l.database_name = dg_v.table_catalog AND dg_l.schema_name = dg_v.table_schema \
+         AND dg_l.table_name = dg_v.table_name AND dg_v.constraint_type = 'CHECK' \
+         AND dg_v.constraint_text = 'CHECK(' || dg_l.expression || ')'",
     ),
     (
         "constraint_table_usage",
         &["table_schema", "constraint_schema"],
+        "",
     ),
-    ("key_column_usage", &["constraint_schema", "table_schema"]),
+    (
+        "key_column_usage",
+        &["constraint_schema", "table_schema"],
+        "",
+    ),
     (
         "referential_constraints",
         &["constraint_schema", "unique_constraint_schema"],
+        "",
     ),
-    ("table_constraints", &["constraint_schema", "table_schema"]),
+    (
+        "table_constraints",
+        &["constraint_schema", "table_schema"],
+        "dg_l.database_name = dg_v.table_catalog AND dg_l.schema_name = dg_v.table_schema \
+         AND dg_l.table_name = dg_v.table_name AND dg_v.constraint_type = 'CHECK' \
+         AND dg_v.constraint_name = dg_l.constraint_name",
+    ),
 ];
 
 /// The `information_schema` views the session replaces (`information_schema.<view>` in a
@@ -1579,7 +1776,7 @@ fn is_information_schema_view(name: &str) -> bool {
     matches!(name, "tables" | "columns" | "views" | "schemata")
         || INFORMATION_SCHEMA_CONSTRAINT_VIEWS
             .iter()
-            .any(|(v, _)| *v == name)
+            .any(|(v, _, _)| *v == name)
 }
 
 /// Session objects that do not depend on the type table.
@@ -1626,16 +1823,6 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP VIEW pg_available_extensions AS \
        SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS default_version, NULL::VARCHAR AS installed_version, \
               NULL::VARCHAR AS comment WHERE false;\
-     CREATE OR REPLACE TEMP VIEW pg_settings AS \
-       SELECT name, setting, NULL::VARCHAR AS unit, NULL::VARCHAR AS category, short_desc, \
-              NULL::VARCHAR AS extra_desc, 'user'::VARCHAR AS context, vartype, 'default'::VARCHAR AS source, \
-              NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals, \
-              setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline, \
-              false AS pending_restart \
-       FROM (SELECT * REPLACE (CASE name \
-               WHEN 'search_path' THEN COALESCE(getvariable('duckgate_search_path'), '\"$user\", public') \
-               WHEN 'schema' THEN duckgate_pg_schema(setting) ELSE setting END AS setting) \
-             FROM pg_catalog.pg_settings);\
      CREATE OR REPLACE TEMP VIEW pg_cast AS \
        SELECT NULL::BIGINT AS oid, NULL::BIGINT AS castsource, NULL::BIGINT AS casttarget, NULL::BIGINT AS castfunc, \
               NULL::VARCHAR AS castcontext, NULL::VARCHAR AS castmethod WHERE false;\

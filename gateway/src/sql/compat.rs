@@ -332,6 +332,217 @@ pub fn serial_table(sql: &str) -> Option<Vec<String>> {
     Some(sequences)
 }
 
+/// A declared length a `CREATE TABLE` column keeps as a CHECK constraint (see [`declared_lengths`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthKind {
+    /// `varchar(n)`, `character varying(n)`: PostgreSQL's `varchar`.
+    Varchar,
+    /// `char(n)`, `character(n)`, `bpchar(n)`: PostgreSQL's blank-padded `bpchar`.
+    Bpchar,
+}
+
+/// PostgreSQL's largest `varchar(n)` / `char(n)` length.
+pub const MAX_DECLARED_LENGTH: u32 = 10_485_760;
+
+/// The CHECK that stands for a declared length: `len(col) <= n` for `varchar(n)`,
+/// `len(rtrim(col)) <= n` for `char(n)` (PostgreSQL drops the blanks beyond `n` of a
+/// `char(n)` value). The catalog recognizes exactly these shapes as DuckDB prints them back
+/// (`catalog::LENGTH_CHECK_PATTERN`) and reports the column as `varchar(n)` / `bpchar(n)` with
+/// PostgreSQL's typmod `n + 4`; a violation answers 22001 (`engine::error`).
+pub fn length_check(column: &str, kind: LengthKind, n: u32) -> String {
+    match kind {
+        LengthKind::Varchar => format!("CHECK (len({column}) <= {n})"),
+        LengthKind::Bpchar => format!("CHECK (len(rtrim({column})) <= {n})"),
+    }
+}
+
+/// A `CREATE TABLE` whose columns declare a `varchar(n)` / `char(n)` length (SQLAlchemy's
+/// `String(50)`, Django's `CharField(max_length=…)`, dbt seeds, hand-written DDL): DuckDB accepts
+/// the length and forgets it, so the statement gets one [`length_check`] per such column, which
+/// DuckDB stores with the table (every session, every gateway on the same database, and a
+/// restart see it) and enforces on INSERT, UPDATE and COPY. Answers the table name's parts (so
+/// the session can check that its catalog stores CHECK constraints: DuckLake's do not) and the
+/// rewritten statement; `None` when no column declares a length. Arrays of such types keep
+/// DuckDB's behaviour (no length).
+pub fn declared_lengths(sql: &str) -> Option<DeclaredLengths> {
+    if !contains_ignore_case(sql, "char") {
+        return None;
+    }
+    let toks = statement_tokens(sql);
+    let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
+    let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
+    if !kw(0, "CREATE") {
+        return None;
+    }
+    let mut i = 1;
+    if kw(i, "OR") && kw(i + 1, "REPLACE") {
+        i += 2;
+    }
+    let temp = kw(i, "TEMP") || kw(i, "TEMPORARY");
+    if temp || kw(i, "UNLOGGED") {
+        i += 1;
+    }
+    if !kw(i, "TABLE") {
+        return None;
+    }
+    i += 1;
+    if kw(i, "IF") && kw(i + 1, "NOT") && kw(i + 2, "EXISTS") {
+        i += 3;
+    }
+    let mut parts = vec![super::cursor::identifier(text(i))];
+    while text(i + 1) == "." {
+        i += 2;
+        parts.push(super::cursor::identifier(text(i)));
+    }
+    i += 1;
+    if toks.get(i)?.tok != Tok::OpenParen {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut at_element = true;
+    let mut checks = Vec::new();
+    let mut close = None;
+    let mut j = i;
+    while j < toks.len() {
+        match toks[j].tok {
+            Tok::OpenParen => {
+                depth += 1;
+                if depth == 1 {
+                    at_element = true;
+                    j += 1;
+                    continue;
+                }
+            }
+            Tok::CloseParen => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    close = Some(j);
+                    break;
+                }
+            }
+            Tok::Other if depth == 1 && text(j) == "," => {
+                at_element = true;
+                j += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if depth == 1 && at_element {
+            at_element = false;
+            let table_constraint = [
+                "CONSTRAINT",
+                "PRIMARY",
+                "UNIQUE",
+                "CHECK",
+                "FOREIGN",
+                "EXCLUDE",
+                "LIKE",
+            ]
+            .iter()
+            .any(|w| kw(j, w));
+            if toks[j].tok == Tok::Word && !table_constraint {
+                if let Some((kind, n)) = declared_length(&toks[j + 1..], sql) {
+                    checks.push(length_check(text(j), kind, n));
+                }
+            }
+        }
+        j += 1;
+    }
+    let close = close?;
+    if checks.is_empty() || parts.iter().any(String::is_empty) || parts.len() > 3 {
+        return None;
+    }
+    let at = toks[close].start;
+    let rewritten = format!("{}, {}{}", &sql[..at], checks.join(", "), &sql[at..]);
+    Some(DeclaredLengths {
+        parts,
+        temp,
+        sql: rewritten.trim_end().trim_end_matches(';').to_owned(),
+    })
+}
+
+/// A `CREATE TABLE` with its declared lengths as CHECK constraints ([`declared_lengths`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredLengths {
+    /// The table name's parts, unquoted.
+    pub parts: Vec<String>,
+    /// `CREATE TEMP TABLE`: the table lands in DuckDB's own `temp` catalog.
+    pub temp: bool,
+    /// The statement with the CHECK constraints.
+    pub sql: String,
+}
+
+/// The declared length a CHECK expression stands for, when it has exactly the shape of
+/// [`length_check`] as DuckDB prints it back: `(len(<column>) <= n)` or
+/// `(len(rtrim(<column>)) <= n)`.
+pub fn parse_length_check(expression: &str) -> Option<(LengthKind, u32)> {
+    let inner = expression.strip_prefix("(len(")?.strip_suffix(')')?;
+    let (call, n) = inner.rsplit_once(") <= ")?;
+    if call.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = n.parse().ok()?;
+    let (kind, column) = match call
+        .strip_prefix("rtrim(")
+        .and_then(|c| c.strip_suffix(')'))
+    {
+        Some(c) => (LengthKind::Bpchar, c),
+        None => (LengthKind::Varchar, call),
+    };
+    (is_printed_identifier(column) && (1..=MAX_DECLARED_LENGTH).contains(&n)).then_some((kind, n))
+}
+
+/// A column name as DuckDB prints it in an expression: bare, or double-quoted with inner quotes
+/// doubled.
+fn is_printed_identifier(s: &str) -> bool {
+    match s.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+        Some(inner) => !inner.is_empty() && !inner.replace("\"\"", "").contains('"'),
+        None => {
+            !s.is_empty()
+                && !s.starts_with(|c: char| c.is_ascii_digit())
+                && s.chars().all(|c| c == '_' || c.is_alphanumeric())
+        }
+    }
+}
+
+/// PostgreSQL's name of a declared length's type, as its 22001 message says it.
+pub fn length_type_name(kind: LengthKind, n: u32) -> String {
+    match kind {
+        LengthKind::Varchar => format!("character varying({n})"),
+        LengthKind::Bpchar => format!("character({n})"),
+    }
+}
+
+/// The length a column's type declares (`toks` start at the type): `[pg_catalog.]varchar(n)`,
+/// `character varying(n)`, `char varying(n)`, `char(n)`, `character(n)`, `bpchar(n)`, not
+/// followed by an array bound.
+fn declared_length(toks: &[super::lexer::Token], sql: &str) -> Option<(LengthKind, u32)> {
+    let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
+    let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
+    let mut i = 0;
+    if kw(0, "pg_catalog") && text(1) == "." {
+        i = 2;
+    }
+    let kind = if kw(i, "varchar") {
+        i += 1;
+        LengthKind::Varchar
+    } else if (kw(i, "character") || kw(i, "char")) && kw(i + 1, "varying") {
+        i += 2;
+        LengthKind::Varchar
+    } else if kw(i, "character") || kw(i, "char") || kw(i, "bpchar") {
+        i += 1;
+        LengthKind::Bpchar
+    } else {
+        return None;
+    };
+    if toks.get(i)?.tok != Tok::OpenParen || toks.get(i + 2)?.tok != Tok::CloseParen {
+        return None;
+    }
+    let n: u32 = text(i + 1).parse().ok()?;
+    let array = text(i + 3) == "[" || kw(i + 3, "ARRAY");
+    ((1..=MAX_DECLARED_LENGTH).contains(&n) && !array).then_some((kind, n))
+}
+
 /// `ALTER TABLE name RENAME TO other`: the name's parts (database, schema, relation; one to
 /// three of them, unquoted as PostgreSQL folds them). PostgreSQL renames a view this way (dbt
 /// swaps every model, views included, with `alter table … rename to …`); DuckDB wants ALTER
@@ -595,6 +806,81 @@ mod tests {
             "SELECT array_agg(ia.atttypid::UINTEGER ORDER BY ia.attnum) FROM pg_attribute ia"
         );
         assert_eq!(rewrite("SELECT '::oid'"), "SELECT '::oid'");
+    }
+
+    #[test]
+    fn declared_lengths_become_check_constraints() {
+        let DeclaredLengths { parts, temp, sql } = declared_lengths(
+            "CREATE TABLE IF NOT EXISTS s.\"Users\" (\n  id SERIAL PRIMARY KEY,\n  name VARCHAR(50) NOT NULL,\n  \
+             code pg_catalog.bpchar(3), \"Nick\" character varying (20) DEFAULT 'x', c CHAR(2), \
+             w char varying(7), t TEXT, arr varchar(4)[], big varchar(10485761), d DECIMAL(10, 2),\n  \
+             CONSTRAINT k UNIQUE (name), CHECK (id > 0)\n);\n",
+        )
+        .unwrap();
+        assert_eq!(parts, ["s", "Users"]);
+        assert!(!temp);
+        assert!(
+            declared_lengths("create temporary table x (a varchar(1))")
+                .unwrap()
+                .temp
+        );
+        assert_eq!(
+            sql,
+            "CREATE TABLE IF NOT EXISTS s.\"Users\" (\n  id SERIAL PRIMARY KEY,\n  name VARCHAR(50) NOT NULL,\n  \
+             code pg_catalog.bpchar(3), \"Nick\" character varying (20) DEFAULT 'x', c CHAR(2), \
+             w char varying(7), t TEXT, arr varchar(4)[], big varchar(10485761), d DECIMAL(10, 2),\n  \
+             CONSTRAINT k UNIQUE (name), CHECK (id > 0)\n, CHECK (len(name) <= 50), \
+             CHECK (len(rtrim(code)) <= 3), CHECK (len(\"Nick\") <= 20), CHECK (len(rtrim(c)) <= 2), \
+             CHECK (len(w) <= 7))"
+        );
+        // the serial rule still sees the columns
+        assert_eq!(serial_table(&sql).unwrap().len(), 2);
+        for sql in [
+            "CREATE TABLE t (a TEXT, b VARCHAR, c CHAR)",
+            "CREATE TABLE t AS SELECT 'x'::varchar(3) AS a",
+            "CREATE TABLE t (a varchar(0))",
+            "CREATE TABLE t (a varchar(3)[])",
+            "CREATE VIEW v AS SELECT CAST(a AS varchar(3)) FROM t",
+            "ALTER TABLE t ADD COLUMN a varchar(3)",
+            "CREATE TABLE t (a TEXT DEFAULT CAST('x' AS varchar(3)))",
+            "SELECT 'CREATE TABLE t (a varchar(3))'",
+        ] {
+            assert_eq!(declared_lengths(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn length_checks_are_read_back_as_duckdb_prints_them() {
+        use LengthKind::*;
+        assert_eq!(parse_length_check("(len(a) <= 5)"), Some((Varchar, 5)));
+        assert_eq!(
+            parse_length_check("(len(\"name\") <= 100)"),
+            Some((Varchar, 100))
+        );
+        assert_eq!(
+            parse_length_check("(len(\"a\"\"b c\") <= 1)"),
+            Some((Varchar, 1))
+        );
+        assert_eq!(
+            parse_length_check("(len(rtrim(code)) <= 3)"),
+            Some((Bpchar, 3))
+        );
+        assert_eq!(parse_length_check("(len(Odd) <= 10)"), Some((Varchar, 10)));
+        for other in [
+            "(len(a) < 5)",
+            "(len(a) <= 0)",
+            "(len(a) <= 5) AND (a <> '')",
+            "(len((a || b)) <= 5)",
+            "(length(a) <= 5)",
+            "(len(rtrim(a, 'x')) <= 5)",
+            "(len(a) <= -5)",
+            "(len(\"a\"b\") <= 5)",
+            "(c > 0)",
+        ] {
+            assert_eq!(parse_length_check(other), None, "{other}");
+        }
+        assert_eq!(length_type_name(Varchar, 5), "character varying(5)");
+        assert_eq!(length_type_name(Bpchar, 3), "character(3)");
     }
 
     #[test]

@@ -112,7 +112,6 @@ SELECT quote_ident(column_name) AS "column", data_type AS "type"
 -- protocol: simple
 -- source: public/app/plugins/datasource/grafana-postgresql-datasource/postgresMetaQuery.ts getSchema('inventory.items')
 -- pg: 3 rows
--- known-gap: VARCHAR(n) columns show as text (format_type, atttypid 25, atttypmod -1): DuckDB keeps no VARCHAR length; the gateway would have to remember it
 SELECT quote_ident(column_name) AS "column", data_type AS "type"
     FROM information_schema.columns
     WHERE
