@@ -21,7 +21,7 @@ const FIELDS: &str = "SELECT a.attname, a.atttypid, a.attnum \
      FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid \
      WHERE t.oid = to_regtype($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 
-async fn fields(c: &tokio_postgres::Client, ty: &str) -> Vec<(String, i64, i16)> {
+async fn fields(c: &tokio_postgres::Client, ty: &str) -> Vec<(String, u32, i16)> {
     c.query(FIELDS, &[&ty])
         .await
         .unwrap_or_else(|e| panic!("{ty}: {e:?}"))
@@ -47,7 +47,7 @@ async fn composite_types_have_a_class_and_their_fields_as_attributes() {
         [("street".into(), 25, 1), ("city".into(), 25, 2)]
     );
     let mood = q(&c, "SELECT oid FROM pg_type WHERE typname = 'mood'").await[0][0]
-        .parse::<i64>()
+        .parse::<u32>()
         .unwrap();
     // quoted names, nested types (a nested STRUCT or MAP is json on the wire), an enum field
     assert_eq!(
