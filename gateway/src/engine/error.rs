@@ -32,6 +32,10 @@ pub enum ErrorClass {
 
 pub const PLAN_CHANGED: &str = "cached plan must not change result type";
 
+/// DuckDB refuses ALTER COLUMN TYPE on a column a CHECK names.
+const TYPE_CHANGE_WITH_CHECK: &str =
+    "Cannot change the type of a column that has a CHECK constraint specified";
+
 /// An error raised by DuckDB (or by our use of it), with the SQLSTATE we answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
@@ -51,6 +55,16 @@ impl DbError {
             };
         }
         let sqlstate = sqlstate_for(class, &message);
+        let message = if message.contains(TYPE_CHANGE_WITH_CHECK) {
+            // the CHECK may be one the user never wrote: say which, and the way around it
+            format!(
+                "{message} (a varchar(n) or char(n) column keeps its declared length as a CHECK \
+                 constraint; to change its type, add a column of the new type, copy the values \
+                 over, drop the old column and rename the new one)"
+            )
+        } else {
+            message
+        };
         DbError {
             class,
             message,
@@ -366,6 +380,10 @@ mod tests {
             state("Binder Error: Cannot change the type of a column that has a CHECK constraint specified"),
             "0A000"
         );
+        let e = DbError::from_message(
+            "Binder Error: Cannot change the type of a column that has a CHECK constraint specified",
+        );
+        assert!(e.message.contains("declared length"), "{}", e.message);
     }
 
     #[test]
