@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::lexer::{apply_edits, contains_ignore_case, statement_tokens, tokens, Tok};
+use super::lexer::{apply_edits, contains_ignore_case, statement_tokens, tokens, Tok, Token};
 
 /// What `version()` answers: SQLAlchemy parses `PostgreSQL <major>.<minor>` out of it.
 pub fn version_string() -> String {
@@ -235,26 +235,28 @@ pub fn rewrite_catalog_qualified_system_schema(sql: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `CREATE TABLE` with `SERIAL` / `BIGSERIAL` / `SMALLSERIAL` columns (SQLAlchemy's, Django's
-/// and Rails' default for an integer primary key; DuckDB has no such types) → the statements
-/// PostgreSQL runs for it: a sequence `<table>_<column>_seq` per column, then the table with
-/// `INTEGER DEFAULT nextval('<sequence>')`. `None` when the statement has no serial column.
-pub fn serial_table(sql: &str) -> Option<Vec<String>> {
-    let toks = statement_tokens(sql);
+/// Where the parts of `CREATE [OR REPLACE] [TEMP | TEMPORARY | UNLOGGED] TABLE [IF NOT EXISTS]
+/// name (` are among a statement's tokens; `None` for any other statement (CTAS included).
+struct CreateTableHead {
+    temp: bool,
+    /// The tokens of the name's parts (`db`, `schema`, `table`), dots skipped.
+    name: Vec<usize>,
+    /// The column list's opening parenthesis.
+    columns: usize,
+}
+
+fn create_table_head(sql: &str, toks: &[Token]) -> Option<CreateTableHead> {
     let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
     let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
     if !kw(0, "CREATE") {
         return None;
     }
     let mut i = 1;
-    let mut temp = false;
     if kw(i, "OR") && kw(i + 1, "REPLACE") {
         i += 2;
     }
-    if kw(i, "TEMP") || kw(i, "TEMPORARY") {
-        temp = true;
-        i += 1;
-    } else if kw(i, "UNLOGGED") {
+    let temp = kw(i, "TEMP") || kw(i, "TEMPORARY");
+    if temp || kw(i, "UNLOGGED") {
         i += 1;
     }
     if !kw(i, "TABLE") {
@@ -264,17 +266,35 @@ pub fn serial_table(sql: &str) -> Option<Vec<String>> {
     if kw(i, "IF") && kw(i + 1, "NOT") && kw(i + 2, "EXISTS") {
         i += 3;
     }
-    // the table name: parts up to the column list
-    let name_start = i;
+    let mut name = vec![i];
     while text(i + 1) == "." {
         i += 2;
+        name.push(i);
     }
-    let qualifier = &sql[toks.get(name_start)?.start..toks.get(i)?.start];
-    let table = super::cursor::identifier(text(i));
     i += 1;
     if toks.get(i)?.tok != Tok::OpenParen {
         return None;
     }
+    Some(CreateTableHead {
+        temp,
+        name,
+        columns: i,
+    })
+}
+
+/// `CREATE TABLE` with `SERIAL` / `BIGSERIAL` / `SMALLSERIAL` columns (SQLAlchemy's, Django's
+/// and Rails' default for an integer primary key; DuckDB has no such types) → the statements
+/// PostgreSQL runs for it: a sequence `<table>_<column>_seq` per column, then the table with
+/// `INTEGER DEFAULT nextval('<sequence>')`. `None` when the statement has no serial column.
+pub fn serial_table(sql: &str) -> Option<Vec<String>> {
+    let toks = statement_tokens(sql);
+    let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
+    let head = create_table_head(sql, &toks)?;
+    let temp = head.temp;
+    let (name_start, last) = (head.name[0], head.name[head.name.len() - 1]);
+    let qualifier = &sql[toks[name_start].start..toks[last].start];
+    let table = super::cursor::identifier(text(last));
+    let i = head.columns;
     // column definitions: the first token after '(' or a top-level ','
     let mut depth = 0usize;
     let mut at_column = true;
@@ -371,33 +391,14 @@ pub fn declared_lengths(sql: &str) -> Option<DeclaredLengths> {
     let toks = statement_tokens(sql);
     let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
     let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
-    if !kw(0, "CREATE") {
-        return None;
-    }
-    let mut i = 1;
-    if kw(i, "OR") && kw(i + 1, "REPLACE") {
-        i += 2;
-    }
-    let temp = kw(i, "TEMP") || kw(i, "TEMPORARY");
-    if temp || kw(i, "UNLOGGED") {
-        i += 1;
-    }
-    if !kw(i, "TABLE") {
-        return None;
-    }
-    i += 1;
-    if kw(i, "IF") && kw(i + 1, "NOT") && kw(i + 2, "EXISTS") {
-        i += 3;
-    }
-    let mut parts = vec![super::cursor::identifier(text(i))];
-    while text(i + 1) == "." {
-        i += 2;
-        parts.push(super::cursor::identifier(text(i)));
-    }
-    i += 1;
-    if toks.get(i)?.tok != Tok::OpenParen {
-        return None;
-    }
+    let head = create_table_head(sql, &toks)?;
+    let temp = head.temp;
+    let parts: Vec<String> = head
+        .name
+        .iter()
+        .map(|&n| super::cursor::identifier(text(n)))
+        .collect();
+    let i = head.columns;
     let mut depth = 0usize;
     let mut at_element = true;
     let mut checks = Vec::new();
@@ -516,7 +517,7 @@ pub fn length_type_name(kind: LengthKind, n: u32) -> String {
 /// The length a column's type declares (`toks` start at the type): `[pg_catalog.]varchar(n)`,
 /// `character varying(n)`, `char varying(n)`, `char(n)`, `character(n)`, `bpchar(n)`, not
 /// followed by an array bound.
-fn declared_length(toks: &[super::lexer::Token], sql: &str) -> Option<(LengthKind, u32)> {
+fn declared_length(toks: &[Token], sql: &str) -> Option<(LengthKind, u32)> {
     let text = |i: usize| toks.get(i).map(|t| &sql[t.start..t.end]).unwrap_or("");
     let kw = |i: usize, w: &str| text(i).eq_ignore_ascii_case(w);
     let mut i = 0;
