@@ -5,16 +5,8 @@
 
 mod common;
 
-use common::{sqlstate, start, text_rows};
+use common::{query_text as rows, sqlstate, start};
 use tokio_postgres::Client;
-
-async fn rows(c: &Client, sql: &str) -> Vec<Vec<String>> {
-    text_rows(
-        &c.simple_query(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}")),
-    )
-}
 
 /// The SQLSTATE and message of a statement that must fail.
 async fn failure(c: &Client, sql: &str) -> (String, String) {

@@ -6,14 +6,7 @@
 
 mod common;
 
-use common::{sqlstate, start, text_rows};
-
-async fn q(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
-    match c.simple_query(sql).await {
-        Ok(m) => text_rows(&m),
-        Err(e) => panic!("{sql}: {e:?}"),
-    }
-}
+use common::{query_text as q, sqlstate, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_names_resolve_to_main_in_every_statement() {

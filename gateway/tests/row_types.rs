@@ -7,14 +7,7 @@
 
 mod common;
 
-use common::{start, text_rows};
-
-async fn q(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
-    match c.simple_query(sql).await {
-        Ok(m) => text_rows(&m),
-        Err(e) => panic!("{sql}: {e:?}"),
-    }
-}
+use common::{query_text as q, start};
 
 /// psycopg 3's CompositeInfo query (fields of one type, by name), as psycopg sends it.
 const FIELDS: &str = "SELECT a.attname, a.atttypid, a.attnum \

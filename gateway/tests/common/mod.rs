@@ -265,6 +265,15 @@ pub fn psql(conn: &str, args: &[&str], stdin: Option<&str>) -> (String, String, 
     )
 }
 
+/// Run `sql` with the simple protocol and answer its rows as [`text_rows`]; panics with the
+/// statement and the error if it fails.
+pub async fn query_text(c: &Client, sql: &str) -> Vec<Vec<String>> {
+    match c.simple_query(sql).await {
+        Ok(m) => text_rows(&m),
+        Err(e) => panic!("{sql}: {e:?}"),
+    }
+}
+
 /// The rows of a simple-protocol answer as text, NULL as `"NULL"`.
 pub fn text_rows(msgs: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<String>> {
     msgs.iter()
