@@ -126,6 +126,19 @@ async fn relations_have_row_types_system_columns_and_index_columns() {
     )
     .await
     .unwrap();
+    // an array column's declared dimensions (DBeaver's column list reads attndims)
+    c.batch_execute("CREATE TABLE arrays (a INTEGER[], b INTEGER[3][], s STRUCT(x INTEGER[]))")
+        .await
+        .unwrap();
+    assert_eq!(
+        q(
+            &c,
+            "SELECT attname, attndims FROM pg_attribute \
+             WHERE attrelid = 'arrays'::regclass AND attnum > 0 ORDER BY attnum"
+        )
+        .await,
+        [["a", "1"], ["b", "2"], ["s", "0"]]
+    );
     // the row type and its array, as pgJDBC reads them; reltype and typrelid agree
     assert_eq!(
         q(

@@ -1503,8 +1503,8 @@ fn objects_sql() -> String {
                     THEN 100 ELSE 0 END::BIGINT AS attcollation, \
                   -1 AS attstattarget, NULL::SMALLINT AS attlen, NULL::BOOLEAN AS attbyval, NULL::VARCHAR AS attalign, \
                   /* an array column's dimensions, as declared (DBeaver shows them) */ \
-                  len(regexp_extract(data_type, '((\\[[0-9]*\\])+)$', 1)) \
-                    - len(replace(regexp_extract(data_type, '((\\[[0-9]*\\])+)$', 1), '[', '')) AS attndims \
+                  len(regexp_extract_all(regexp_extract(data_type, '((\\[[0-9]*\\])+)$', 1), '\\[')) \
+                    AS attndims \
            FROM (SELECT c.table_oid AS attrelid, c.column_name AS attname, c.data_type, c.column_index AS attnum, \
                         c.numeric_precision, c.numeric_scale, NOT c.is_nullable AS attnotnull, \
                         c.column_default IS NOT NULL AS atthasdef, dg_l.type_oid AS dg_len_type, dg_l.length AS dg_len \
