@@ -263,7 +263,7 @@ pub fn sqlstate_for(class: ErrorClass, msg: &str) -> &'static str {
                 "42725"
             } else if m.contains("read-only") || m.contains("read only") {
                 "25006"
-            } else if m.contains("cannot change the type of a column that has a check constraint") {
+            } else if m.contains(&TYPE_CHANGE_WITH_CHECK.to_ascii_lowercase()) {
                 // PostgreSQL can; DuckDB cannot while a CHECK (a declared varchar(n) length
                 // included) names the column
                 "0A000"
