@@ -92,6 +92,11 @@ pub struct Limits {
     /// limit (cgroup), else the machine's CPU count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threads: Option<u32>,
+    /// Threads serving client connections, each a single-threaded async runtime owning the
+    /// connections pinned to it; unset = four per core (cgroup CPU limit, else the machine's
+    /// CPUs); 0 = connections share the process's general async workers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_threads: Option<u32>,
     /// Default `idle_in_transaction_session_timeout` in milliseconds (0 = none).
     pub idle_in_transaction_timeout_ms: u64,
     /// Default `idle_session_timeout` in milliseconds (0 = none).
@@ -111,6 +116,7 @@ impl Default for Limits {
             max_message_bytes: 64 * 1024 * 1024,
             memory_limit: None,
             threads: None,
+            connection_threads: None,
             idle_in_transaction_timeout_ms: 0,
             idle_session_timeout_ms: 0,
             drain_timeout_ms: 30_000,

@@ -76,6 +76,23 @@ pub fn derive_threads(configured: Option<u32>, limits: &ContainerLimits) -> Opti
     configured.or_else(|| limits.cpus.map(|c| (c.ceil() as u32).max(1)))
 }
 
+/// Connection threads: the configured value, else `per_core` for each core of the CPU limit
+/// (rounded up), else of the CPUs this process may use.
+pub fn derive_connection_threads(
+    configured: Option<u32>,
+    limits: &ContainerLimits,
+    per_core: usize,
+) -> usize {
+    if let Some(n) = configured {
+        return n as usize;
+    }
+    let cores = match limits.cpus {
+        Some(c) => (c.ceil() as usize).max(1),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    per_core * cores
+}
+
 /// DuckDB `memory_limit`: the configured value, else a share of the container's memory.
 pub fn derive_memory_limit(configured: Option<&str>, limits: &ContainerLimits) -> Option<String> {
     if let Some(m) = configured {
@@ -114,6 +131,9 @@ mod tests {
         };
         assert_eq!(derive_threads(None, &limits), Some(2));
         assert_eq!(derive_threads(Some(8), &limits), Some(8));
+        assert_eq!(derive_connection_threads(None, &limits, 4), 8);
+        assert_eq!(derive_connection_threads(Some(0), &limits, 4), 0);
+        assert_eq!(derive_connection_threads(Some(3), &limits, 4), 3);
         assert_eq!(
             derive_memory_limit(None, &limits).as_deref(),
             Some("1536MiB")

@@ -108,6 +108,9 @@ pub struct ServeArgs {
     /// DuckDB threads per database.
     #[arg(long, env = "DUCKGATE_THREADS")]
     pub threads: Option<u32>,
+    /// Threads serving client connections (0 = the general async workers; default 4 per core).
+    #[arg(long, env = "DUCKGATE_CONNECTION_THREADS")]
+    pub connection_threads: Option<u32>,
     /// Log format: text or json.
     #[arg(long, env = "DUCKGATE_LOG_FORMAT", value_parser = ["text", "json"])]
     pub log_format: Option<String>,
@@ -165,6 +168,9 @@ impl ServeArgs {
         }
         if let Some(v) = &self.memory_limit {
             c.limits.memory_limit = Some(v.clone());
+        }
+        if let Some(v) = self.connection_threads {
+            c.limits.connection_threads = Some(v);
         }
         if let Some(v) = self.threads {
             c.limits.threads = Some(v);

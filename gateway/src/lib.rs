@@ -4,7 +4,8 @@
 //! `session` (transaction state, settings, prepared statements, portals) → `sql` (splitting,
 //! statements answered by the gateway, command tags) → `engine` (DuckDB, off the async threads)
 //! → `types` (DuckDB values → PostgreSQL text/binary wire format). `storage` owns the database
-//! instances; `server` the listener and process-wide state.
+//! instances; `server` the listener and process-wide state; `shards` the threads connections
+//! run on.
 
 pub mod admin;
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod shards;
 pub mod sql;
 pub mod storage;
 pub mod tls;

@@ -7,25 +7,14 @@ use duckgate_gateway::{auth, Server};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
-/// Async worker threads per core (unless `TOKIO_WORKER_THREADS` says otherwise). A statement
-/// whose last start took under 0.5 ms runs inline on its worker, so a worker is often inside
-/// DuckDB while packets for its other connections wait; with more workers than cores the
-/// kernel runs another one meanwhile, and DuckDB's own worker threads, fed by more concurrent
-/// callers, are woken less often. Measured on 2 cores with pgbench -M prepared (2 runs each,
-/// 2 → 4 → 8 workers): SELECT 1 at 16 connections 28-29k → 31-33k → 32-34k q/s, at 64
-/// 30-31k → 36-38k → 38-42k; point lookups at 64 connections 4.5-4.9k → 6.0k → 6.0-6.4k;
-/// one connection unchanged.
-const ASYNC_WORKERS_PER_CORE: usize = 4;
-
 fn main() -> anyhow::Result<()> {
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all();
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        // the cores this process may use (affinity and cgroup quota included)
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        runtime.worker_threads(ASYNC_WORKERS_PER_CORE * cores);
-    }
-    runtime.build()?.block_on(run())
+    // The general async workers (one per core) accept connections and run the admin
+    // endpoints and file watchers; client connections run on the connection threads
+    // (`shards`, `limits.connection_threads`).
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::{FailureLimiter, TokenStore};
 use crate::metrics::Metrics;
 use crate::session::stream::{CancelState, CANCEL_SHUTDOWN};
+use crate::shards::{self, ConnectionThreads};
 use crate::storage::{DatabaseRegistry, InstanceOptions};
 use crate::tls::{self, ReloadingAcceptor, TlsPaths};
 
@@ -32,6 +33,9 @@ pub struct Shared {
     /// Connection tasks alive (including ones still in the startup handshake).
     live: Arc<AtomicUsize>,
     drain: tokio::sync::watch::Sender<DrainState>,
+    /// The threads connections run on; `None`: the general async workers. Held here, not
+    /// by the listener, so that draining connections keep their threads after it closes.
+    connection_threads: Option<ConnectionThreads>,
 }
 
 /// Where the gateway is in a graceful shutdown.
@@ -93,7 +97,28 @@ impl Shared {
         tls: Arc<ReloadingAcceptor>,
         client_ca: Option<std::path::PathBuf>,
     ) -> Self {
+        let limits = crate::cgroup::read_limits(std::path::Path::new("/sys/fs/cgroup"));
+        let n = crate::cgroup::derive_connection_threads(
+            config.limits.connection_threads,
+            &limits,
+            shards::DEFAULT_THREADS_PER_CORE,
+        );
+        let connection_threads = match n {
+            0 => None,
+            n => match ConnectionThreads::start(n) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no connection threads; using the async workers");
+                    None
+                }
+            },
+        };
+        tracing::info!(
+            connection_threads = connection_threads.as_ref().map_or(0, |t| t.len()),
+            "connection threads"
+        );
         Shared {
+            connection_threads,
             tls,
             client_ca,
             limiter: FailureLimiter::new(config.auth.max_failures_per_minute),
@@ -368,7 +393,13 @@ impl Server {
                 }
             };
             let shared = self.shared.clone();
-            tokio::spawn(crate::protocol::connection::serve_connection(tcp, shared));
+            let serve = |tcp| crate::protocol::connection::serve_connection(tcp, shared);
+            match &self.shared.connection_threads {
+                Some(threads) => threads.spawn(tcp, serve),
+                None => {
+                    tokio::spawn(serve(tcp));
+                }
+            }
         }
     }
 }

@@ -119,16 +119,16 @@ struct Prepared {
     engine: SharedEngine,
     deferred_close: Arc<Mutex<Vec<u64>>>,
     /// Its last start took less than [`INLINE_START_MAX`]: the next one runs directly on the
-    /// async worker, without the thread hand-off of `block_in_place`.
+    /// connection's thread, without a thread hand-off.
     quick: AtomicBool,
     /// (table OID, attribute number) of each result column for the extended protocol's
     /// RowDescription, worked out at the first Describe ([`sql::origin`]).
     origins: OnceLock<Vec<(u32, i16)>>,
 }
 
-/// A statement whose previous start took less than this runs inline on the async worker. A
-/// worker blocked this long delays its other tasks by no more than a network round trip;
-/// longer or unknown statements go through `block_in_place`.
+/// A statement whose previous start took less than this runs inline on the connection's
+/// thread. A thread blocked this long delays its other connections by no more than a
+/// network round trip; longer or unknown statements go through [`blocking`].
 const INLINE_START_MAX: Duration = Duration::from_micros(500);
 
 /// Prepared SELECTs kept per session for repeated simple-protocol queries and unnamed Parse
@@ -219,6 +219,9 @@ pub struct Session {
     in_copy_in_pipeline: bool,
     /// The catalog layer's TEMP macros and views exist (sql::catalog).
     catalog_installed: bool,
+    /// The session's last COMMIT or ROLLBACK took less than [`INLINE_START_MAX`], so the next
+    /// one runs inline (one that writes a WAL or DuckLake files goes to a blocking thread).
+    tx_end_quick: bool,
     /// The composite types (their OIDs) the session's `duckgate_composite_fields` view was last
     /// built from outside a transaction (see [`Session::refresh_composite_fields`]).
     composite_types: Option<String>,
@@ -414,12 +417,14 @@ fn complete(tag: String) -> PgWireBackendMessage {
     PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))
 }
 
-/// Run short engine work (prepare, transaction control, settings) off the async scheduler.
+/// Run engine work (prepare, transaction control, settings, statements not known to be
+/// quick) off the async scheduler.
 ///
-/// On the multi-threaded runtime this is `block_in_place`: the call runs on this worker thread
-/// and the runtime moves its other tasks elsewhere, so a statement costs no thread hand-off
-/// (with `spawn_blocking`, two context switches per call dominated small queries). Elsewhere
-/// (single-threaded runtimes in tests) it falls back to `spawn_blocking`.
+/// On a connection thread (a single-threaded runtime, see [`crate::shards`]) this is
+/// `spawn_blocking`, so the thread's other connections go on meanwhile. On the shared
+/// multi-threaded runtime (`limits.connection_threads: 0`) it is `block_in_place`: the call
+/// runs on this worker thread and the runtime moves its other tasks elsewhere, with no
+/// thread hand-off.
 async fn blocking<T: Send + 'static>(
     engine: &SharedEngine,
     f: impl FnOnce(&mut Engine) -> T + Send + 'static,
@@ -488,6 +493,7 @@ impl Session {
             extended: false,
             in_copy_in_pipeline: false,
             catalog_installed: false,
+            tx_end_quick: false,
             composite_types: None,
             plan_cache: HashMap::new(),
             savepoints: Vec::new(),
@@ -597,7 +603,18 @@ impl Session {
     }
 
     async fn engine_batch(&mut self, sql: &'static str) -> Result<(), PgError> {
-        self.engine_sql(sql.to_owned()).await
+        // BEGIN only opens a DuckDB transaction, without I/O: it runs inline, as do COMMIT
+        // and ROLLBACK while they stay quick. Writes outside a transaction block pay an
+        // implicit BEGIN and COMMIT each, so a thread hand-off here would be paid twice.
+        let tx_end = matches!(sql, "COMMIT" | "ROLLBACK");
+        let inline = sql.starts_with("BEGIN") || (tx_end && self.tx_end_quick);
+        self.quiesce().await;
+        let begun = Instant::now();
+        let r = blocking_or_inline(&self.engine, inline, move |e| e.execute_batch(sql)).await;
+        if tx_end {
+            self.tx_end_quick = begun.elapsed() < INLINE_START_MAX;
+        }
+        r.map_err(PgError::from)
     }
 
     /// Create the session's catalog macros and views (once; again if a transaction that
