@@ -339,8 +339,11 @@ mod tests {
 
     #[test]
     fn partial_documents_keep_defaults() {
-        let c = GatewayConfig::from_yaml("limits:\n  maxConnections: 7\n").unwrap();
+        let c = GatewayConfig::from_yaml("limits:\n  maxConnections: 7\n  connectionThreads: 0\n")
+            .unwrap();
         assert_eq!(c.limits.max_connections, 7);
+        assert_eq!(c.limits.connection_threads, Some(0));
+        assert_eq!(c.limits.threads, None);
         assert_eq!(c.limits.startup_timeout_ms, 10_000);
         assert_eq!(c.listen, "127.0.0.1:5432");
     }
