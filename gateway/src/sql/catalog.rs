@@ -1269,7 +1269,7 @@ pub fn relation_sizes_query(tables: &[Vec<Option<String>>]) -> String {
     // and, in the current schema and the temporary one, `name`; the bytes of the relation and
     // of its indexes (0 for an index)
     format!(
-        "WITH dg_sizes AS ({}), \
+        "WITH dg_sizes(oid, table_oid, bytes) AS ({}), \
          dg_rel AS (SELECT oid, any_value(table_oid) AS table_oid, max(bytes) AS bytes FROM dg_sizes GROUP BY oid \
                     UNION ALL SELECT view_oid, view_oid, 0 FROM duckdb_views() WHERE NOT internal \
                     UNION ALL SELECT sequence_oid, sequence_oid, 0 FROM duckdb_sequences()), \
@@ -2989,6 +2989,77 @@ mod tests {
         assert_eq!(f("STRUCT(a INTEGER, b)"), None);
         assert_eq!(f("STRUCT(\"a INTEGER)"), None);
         assert_eq!(f("STRUCT()"), None);
+    }
+
+    #[test]
+    fn size_functions_trigger_the_sizes_refresh() {
+        assert!(reads_relation_sizes(
+            "SELECT pg_size_pretty(PG_TABLE_SIZE(c.oid)) FROM pg_class c"
+        ));
+        for f in [
+            "pg_relation_size",
+            "pg_total_relation_size",
+            "pg_indexes_size",
+        ] {
+            assert!(reads_relation_sizes(&format!("SELECT {f}(1)")), "{f}");
+        }
+        assert!(!reads_relation_sizes("SELECT relname FROM pg_class"));
+        assert!(!reads_relation_sizes("SELECT pg_database_size('x')"));
+    }
+
+    #[test]
+    fn relation_sizes_query_names_each_table_once_quoted() {
+        let row = |oid: &str, db: &str, schema: &str, name: &str, kind: &str| {
+            [oid, db, schema, name, kind]
+                .iter()
+                .map(|s| Some(s.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let tables = vec![
+            row("5", "lake", "main", "ev", "ducklake"),
+            row("7", "my db", "Sch\"ema", "it's", "duckdb"),
+            row("9", "pg", "public", "remote", "postgres"),
+            vec![None, Some("x".into())],
+        ];
+        let sql = relation_sizes_query(&tables);
+        // a DuckLake table first: the union's columns are named by the CTE, not its first part
+        assert!(
+            sql.starts_with("WITH dg_sizes(oid, table_oid, bytes) AS ("),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("pragma_storage_info('\"my db\".\"Sch\"\"ema\".\"it''s\"')"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("ducklake_list_files('lake', 'ev', schema => 'main')"),
+            "{sql}"
+        );
+        // other kinds of attached databases have no size
+        assert!(!sql.contains("remote"), "{sql}");
+        assert_eq!(sql.matches("pragma_storage_info(").count(), 1);
+    }
+
+    #[test]
+    fn relation_sizes_become_a_values_view() {
+        assert!(relation_sizes_sql(&[]).contains("WHERE false"));
+        let rows = vec![
+            vec![Some("16385".into()), Some("8192".into()), Some("0".into())],
+            vec![
+                Some("public.it's".into()),
+                Some("10".into()),
+                Some("5".into()),
+            ],
+            // not a number: left out
+            vec![Some("x".into()), Some("?".into()), Some("0".into())],
+        ];
+        let sql = relation_sizes_sql(&rows);
+        assert!(sql.contains("('16385', 8192::BIGINT, 0::BIGINT)"), "{sql}");
+        assert!(
+            sql.contains("('public.it''s', 10::BIGINT, 5::BIGINT)"),
+            "{sql}"
+        );
+        assert!(!sql.contains("'x'"), "{sql}");
     }
 
     #[test]
