@@ -77,10 +77,11 @@ async fn sizes_follow_what_duckdb_stores() {
         q(
             &c,
             "SELECT pg_table_size('t'), pg_table_size('public.t'), pg_relation_size('t'), \
-             pg_relation_size('t', 'main')"
+             pg_relation_size('t', 'main'), pg_table_size('public.t'::regclass)"
         )
         .await,
         [[
+            first.to_string(),
             first.to_string(),
             first.to_string(),
             first.to_string(),

@@ -1966,7 +1966,10 @@ fn is_information_schema_view(name: &str) -> bool {
 /// calls one: [`relation_sizes_query`] says what a size is). A relation is named by its OID or
 /// as PostgreSQL's regclass input (`name`, `schema.name`); a view is 0 bytes as in PostgreSQL
 /// (a sequence too: DuckDB keeps it in the catalog); an OID that is no table, index, view or
-/// sequence is NULL and such a name an error (42P01), as in PostgreSQL.
+/// sequence is NULL and such a name an error (42P01), as in PostgreSQL. A macro's argument used
+/// twice is expanded twice (psql's `pg_size_pretty(pg_table_size(c.oid))` would run the lookup
+/// once per use, and \dt+ took seconds): `duckgate_known_size` and `pg_size_pretty` read theirs
+/// through a one-element list and a lambda.
 const SIZE_SQL: &str = "\
      CREATE OR REPLACE TEMP VIEW duckgate_relation_sizes AS \
        SELECT NULL::VARCHAR AS key, NULL::BIGINT AS bytes, NULL::BIGINT AS indexes WHERE false;\
@@ -1979,9 +1982,10 @@ const SIZE_SQL: &str = "\
          WHEN TRY_CAST(regexp_extract(t, '\\((\\d+)', 1) AS INTEGER) <= 9 THEN 4 \
          WHEN TRY_CAST(regexp_extract(t, '\\((\\d+)', 1) AS INTEGER) <= 18 THEN 8 ELSE 16 END \
        ELSE 8 END;\
-     CREATE OR REPLACE TEMP MACRO duckgate_known_size(rel, size) AS list_transform([size], dg_x -> CASE \
-       WHEN dg_x IS NULL AND NOT regexp_full_match(CAST(rel AS VARCHAR), '[0-9]+') \
-       THEN error('relation \"' || CAST(rel AS VARCHAR) || '\" does not exist') ELSE dg_x END)[1];\
+     CREATE OR REPLACE TEMP MACRO duckgate_known_size(rel, size) AS \
+       list_transform([{'size': size, 'rel': CAST(rel AS VARCHAR)}], dg_x -> CASE \
+         WHEN dg_x.size IS NULL AND NOT regexp_full_match(dg_x.rel, '[0-9]+') \
+         THEN error('relation \"' || dg_x.rel || '\" does not exist') ELSE dg_x.size END)[1];\
      CREATE OR REPLACE TEMP MACRO pg_table_size(rel) AS duckgate_known_size(rel, \
        (SELECT max(dg_z.bytes) FROM duckgate_relation_sizes dg_z WHERE dg_z.key = CAST(rel AS VARCHAR)));\
      CREATE OR REPLACE TEMP MACRO pg_relation_size(rel) AS pg_table_size(rel), \
