@@ -417,6 +417,37 @@ async fn information_schema_types_and_the_public_schema_as_postgresql_spells_the
             "standard public schema"
         ]]
     );
+    // the owner is a role, as in PostgreSQL 15 (DBeaver joins pg_roles on nspowner): one that
+    // cannot log in, so not a pg_user
+    assert_eq!(
+        q(
+            &c,
+            "SELECT r.rolname, r.rolcanlogin, r.rolsuper FROM pg_catalog.pg_namespace n \
+             JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner WHERE n.nspname = 'public'"
+        )
+        .await,
+        [["pg_database_owner", "f", "f"]]
+    );
+    assert_eq!(
+        q(
+            &c,
+            "SELECT count(*) FROM pg_catalog.pg_user WHERE usename = 'pg_database_owner'"
+        )
+        .await,
+        [["0"]]
+    );
+    // information_schema is a built-in schema: an OID below the first user OID (16384), the
+    // one its views' pg_class rows point to
+    let info = q(
+        &c,
+        "SELECT n.oid, count(c.oid) FROM pg_catalog.pg_namespace n \
+         LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid \
+         WHERE n.nspname = 'information_schema' GROUP BY n.oid",
+    )
+    .await;
+    assert_eq!(info.len(), 1, "{info:?}");
+    assert!(info[0][0].parse::<u32>().unwrap() < 16384, "{info:?}");
+    assert!(info[0][1].parse::<u32>().unwrap() > 0, "{info:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -292,6 +292,58 @@ async fn put_object(key: &str, body: &[u8]) {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 }
 
+/// pg_table_size() and its kin on a lake (psql `\dt+`): the bytes of the table's current data
+/// and delete files, as DuckLake lists them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relation_sizes_of_a_lake_table_are_its_files() {
+    let l = lake();
+    let gw = gateway_on(&l).await;
+    let c = gw.connect().await;
+    c.batch_execute("CREATE TABLE sized(id BIGINT, s VARCHAR)")
+        .await
+        .unwrap();
+    let sizes = "SELECT pg_table_size('sized'), pg_indexes_size('sized'), \
+                 pg_total_relation_size('sized')";
+    let files =
+        "SELECT COALESCE(sum(data_file_size_bytes), 0) + COALESCE(sum(delete_file_size_bytes), 0) \
+                 FROM ducklake_list_files('lake', 'sized')";
+    let text = |m: Vec<tokio_postgres::SimpleQueryMessage>| common::text_rows(&m);
+    assert_eq!(
+        text(c.simple_query(sizes).await.unwrap()),
+        [["0", "0", "0"]]
+    );
+    let mut last = 0i64;
+    for batch in 0..2 {
+        c.batch_execute(&format!(
+            "INSERT INTO sized SELECT range, 'row ' || range FROM range({}, {})",
+            batch * 20_000,
+            (batch + 1) * 20_000
+        ))
+        .await
+        .unwrap();
+        let want = text(c.simple_query(files).await.unwrap())[0][0].clone();
+        let got = text(c.simple_query(sizes).await.unwrap());
+        assert_eq!(got, [[want.clone(), "0".into(), want.clone()]]);
+        let n: i64 = want.parse().unwrap();
+        assert!(n > last, "{last} -> {n}");
+        last = n;
+    }
+    // deleted rows add a delete file
+    c.batch_execute("DELETE FROM sized WHERE id % 2 = 0")
+        .await
+        .unwrap();
+    let want = text(c.simple_query(files).await.unwrap())[0][0].clone();
+    assert!(want.parse::<i64>().unwrap() > last, "{want}");
+    assert_eq!(
+        text(
+            c.simple_query("SELECT pg_table_size('sized')")
+                .await
+                .unwrap()
+        ),
+        [[want]]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duckdb_file_on_object_storage_is_served_read_only() {
     std::env::set_var("DUCKGATE_TEST_S3_KEY", S3_KEY);
@@ -331,6 +383,16 @@ async fn a_duckdb_file_on_object_storage_is_served_read_only() {
         .unwrap()
         .get(0);
     assert_eq!(n, 1000);
+    // sizes of a DuckDB file read from object storage: its stored segments
+    let row = c
+        .query_one(
+            "SELECT pg_table_size('sales'), pg_database_size(current_database())",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (table, database): (i64, i64) = (row.get(0), row.get(1));
+    assert!(table > 0 && table <= database, "{table} of {database}");
     for sql in [
         "INSERT INTO sales VALUES (1, 1)",
         "CREATE TABLE x(a INTEGER)",

@@ -88,7 +88,6 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 2 rows
--- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables and indexes (psql Size): DuckDB reports no per-table or per-index size
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -928,7 +927,6 @@ ORDER BY 1,2;
 -- protocol: simple
 -- sent: 1
 -- pg: 4 rows
--- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables and indexes (psql Size): DuckDB reports no per-table or per-index size
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",

@@ -291,6 +291,10 @@ pub fn sqlstate_for(class: ErrorClass, msg: &str) -> &'static str {
                 "25006"
             } else if m.contains("malformed json") {
                 "22P02"
+            } else if m.contains("relation \"") && m.contains("\" does not exist") {
+                // the catalog's pg_table_size('name') and kin (sql::catalog), as PostgreSQL's
+                // regclass input
+                "42P01"
             } else {
                 "22023"
             }
@@ -384,6 +388,16 @@ mod tests {
             "Binder Error: Cannot change the type of a column that has a CHECK constraint specified",
         );
         assert!(e.message.contains("declared length"), "{}", e.message);
+    }
+
+    #[test]
+    fn unknown_relation_names_of_the_size_functions_are_42p01() {
+        // pg_table_size('nope') (sql::catalog's error() call)
+        assert_eq!(
+            state("Invalid Input Error: relation \"nope\" does not exist"),
+            "42P01"
+        );
+        assert_eq!(state("Invalid Input Error: invalid fork name"), "22023");
     }
 
     #[test]

@@ -672,6 +672,28 @@ impl Session {
         self.composite_types = built.filter(|_| !self.in_transaction());
     }
 
+    /// Rebuild `duckgate_relation_sizes` (the bytes of every table and index, which
+    /// `pg_table_size()` and its kin read: see [`sql::catalog::relation_sizes_query`]) for a
+    /// statement that calls a size function. Sizes change with every write, so this runs for
+    /// each such statement (and only for those). Best effort: a failure (an aborted
+    /// transaction, a table dropped meanwhile) leaves the view as it was and the statement runs.
+    async fn refresh_relation_sizes(&mut self) {
+        self.quiesce().await;
+        let done = blocking(&self.engine, move |e| -> Option<()> {
+            let tables = e.query_rows(sql::catalog::SIZED_TABLES_SQL).ok()?;
+            let sizes = e
+                .query_rows(&sql::catalog::relation_sizes_query(&tables))
+                .map_err(|err| tracing::debug!(%err, "relation sizes"))
+                .ok()?;
+            e.execute_batch(&sql::catalog::relation_sizes_sql(&sizes))
+                .ok()
+        })
+        .await;
+        if done.is_none() {
+            tracing::debug!("relation sizes not refreshed");
+        }
+    }
+
     /// Give the catalog's `pg_settings` and `current_setting` the session's current values
     /// (only for statements that read them, and only when they changed since last time).
     async fn publish_settings(&mut self) -> Result<(), PgError> {
@@ -817,6 +839,9 @@ impl Session {
                     self.ensure_catalog().await?;
                     if sql::catalog::reads_composite_fields(&r.sql) {
                         self.refresh_composite_fields().await;
+                    }
+                    if sql::catalog::reads_relation_sizes(&r.sql) {
+                        self.refresh_relation_sizes().await;
                     }
                     if sql::lexer::contains_ignore_case(&r.sql, "pg_settings")
                         || sql::lexer::contains_ignore_case(&r.sql, "current_setting")

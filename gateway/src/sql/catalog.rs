@@ -40,7 +40,6 @@ const DUCKDB_PG_CATALOG_FUNCTIONS: &[&str] = &[
     "pg_operator_is_visible",
     "pg_opfamily_is_visible",
     "pg_postmaster_start_time",
-    "pg_size_pretty",
     "pg_sleep",
     "pg_table_is_visible",
     "pg_ts_config_is_visible",
@@ -184,6 +183,8 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "array_remove",
     "pg_database_size",
     "pg_stat_get_numscans",
+    // PostgreSQL's units (`512 kB`), not DuckDB's pg_size_pretty (`512.0 KiB`): psql \l+ \dt+
+    "pg_size_pretty",
     // DuckDB's default schema `main` is PostgreSQL's `public` (pgJDBC, SQLAlchemy, psql)
     "current_schema",
     "current_schemas",
@@ -199,7 +200,7 @@ pub fn install_sql() -> &'static str {
             .map(|r| format!("CREATE OR REPLACE TEMP VIEW {r} AS SELECT * FROM pg_catalog.{r};"))
             .collect();
         let sql = format!(
-            "{FIXED_SQL}{passthrough}{}{}{}",
+            "{FIXED_SQL}{passthrough}{}{}{SIZE_SQL}{}",
             type_catalog_sql(),
             objects_sql(),
             current_setting_sql()
@@ -968,8 +969,7 @@ fn type_catalog_sql() -> String {
            FROM pg_catalog.pg_namespace \
            UNION ALL SELECT 11, 'pg_catalog', 10, ['duckdb=UC/duckdb', '=U/duckdb'] \
            UNION ALL SELECT 99, 'pg_toast', 10, NULL \
-           UNION ALL SELECT oid, schema_name, 10, ['duckdb=UC/duckdb', '=U/duckdb'] FROM duckdb_schemas() \
-             WHERE database_name = 'system' AND schema_name = 'information_schema';\
+           UNION ALL SELECT {information_schema}, 'information_schema', 10, ['duckdb=UC/duckdb', '=U/duckdb'];\
          CREATE OR REPLACE TEMP VIEW duckgate_enum_columns AS \
            SELECT enum_spelling, min(oid) AS oid FROM duckgate_declared_types WHERE enum_spelling IS NOT NULL \
            GROUP BY enum_spelling;\
@@ -1003,6 +1003,7 @@ fn type_catalog_sql() -> String {
         user_array = USER_ARRAY_OID_BASE,
         composite_class = COMPOSITE_CLASS_OID_BASE,
         row_type = ROW_TYPE_OID_BASE,
+        information_schema = INFORMATION_SCHEMA_OID,
         session_views = session_views(),
         no_composite_fields = composite_fields_sql(&[]),
         length_check = LENGTH_CHECK_PATTERN,
@@ -1155,6 +1156,175 @@ pub fn composite_fields_sql(types: &[(u64, Vec<(String, String)>)]) -> String {
     }
 }
 
+/// The user tables whose sizes `pg_table_size()` and its kin report: `[oid, database, schema,
+/// name, database type]` (DuckDB's `duckdb_databases().type`: `duckdb` for DuckDB storage,
+/// `ducklake` for a DuckLake catalog; others have no size).
+pub const SIZED_TABLES_SQL: &str =
+    "SELECT t.table_oid::VARCHAR, t.database_name, t.schema_name, t.table_name, d.type \
+     FROM duckdb_tables() t JOIN duckdb_databases() d ON d.database_oid = t.database_oid \
+     WHERE NOT t.internal ORDER BY t.table_oid";
+
+/// Whether a (rewritten) catalog statement calls one of the relation size functions (psql
+/// `\dt+` `\di+` `\d+`, DBeaver's index and table statistics), which read the session's
+/// `duckgate_relation_sizes`.
+pub fn reads_relation_sizes(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    [
+        "pg_table_size",
+        "pg_relation_size",
+        "pg_total_relation_size",
+        "pg_indexes_size",
+    ]
+    .iter()
+    .any(|f| lower.contains(f))
+}
+
+/// The query answering `[oid, table oid, bytes]` for every table of [`SIZED_TABLES_SQL`]'s
+/// answer and every index, from which [`relation_sizes_sql`] builds `duckgate_relation_sizes`.
+///
+/// What a size is (DuckDB keeps no per-relation byte count; PostgreSQL's is the relation's
+/// files):
+/// - a DuckDB table: the bytes its column segments take, from `pragma_storage_info`. A segment
+///   written to the database file spans from its offset in its block to the next segment's
+///   offset in that block (any table's: DuckDB packs small tables' segments into shared
+///   blocks), or to the block's end, plus whole blocks it lists as additional (string
+///   overflow); constant segments take no block. A segment still in memory (rows inserted
+///   since the last checkpoint, in-memory and temporary tables) counts its values' width times
+///   its rows (`duckgate_value_width`; 16-byte headers for strings and blobs, whose other bytes
+///   DuckDB does not report per segment; validity masks 8 bytes per 64 rows). Every table of a
+///   database is sized in the same pass, so shared blocks are split between their tables.
+/// - a DuckLake table: the sizes of its current data and delete files (`ducklake_list_files`;
+///   rows still inlined in the catalog are in no file and count nothing).
+/// - an index: DuckDB reports no size per ART index; the estimate is the table's rows times
+///   (an 8-byte row id plus the key columns' widths).
+///
+/// The storage pass names each table (quoted), so it sees what the session's transaction sees,
+/// tables created in it included.
+pub fn relation_sizes_query(tables: &[Vec<Option<String>>]) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut segments = Vec::new();
+    let mut lake_tables = Vec::new();
+    for row in tables {
+        let [Some(oid), Some(db), Some(schema), Some(name), Some(kind)] = row.as_slice() else {
+            continue;
+        };
+        let Ok(oid) = oid.parse::<u64>() else {
+            continue;
+        };
+        match kind.as_str() {
+            "duckdb" => segments.push(format!(
+                "SELECT {oid}::BIGINT AS table_oid, {} AS database_name, persistent, block_id, \
+                 block_offset, additional_block_ids, segment_type, count \
+                 FROM pragma_storage_info({})",
+                lit(db),
+                lit(&format!("{}.{}.{}", quote(db), quote(schema), quote(name)))
+            )),
+            "ducklake" => lake_tables.push(format!(
+                "SELECT {oid}::BIGINT, {oid}::BIGINT, (COALESCE(sum(data_file_size_bytes), 0) \
+                 + COALESCE(sum(delete_file_size_bytes), 0))::BIGINT \
+                 FROM ducklake_list_files({}, {}, schema => {})",
+                lit(db),
+                lit(name),
+                lit(schema)
+            )),
+            _ => {}
+        }
+    }
+    let mut parts = Vec::new();
+    if !segments.is_empty() {
+        parts.push(format!(
+            "SELECT table_oid AS oid, table_oid, sum(CASE \
+               WHEN persistent THEN CASE WHEN block_id >= 0 THEN COALESCE(dg_next, block_size) - block_offset \
+                 ELSE 0 END + len(COALESCE(additional_block_ids, [])) * block_size \
+               WHEN segment_type = 'VALIDITY' THEN (count + 63) // 64 * 8 \
+               ELSE count * duckgate_value_width(segment_type) END)::BIGINT AS bytes \
+             FROM (SELECT s.*, COALESCE(b.block_size, 262144) AS block_size, \
+                          lead(s.block_offset) OVER (PARTITION BY s.database_name, s.block_id \
+                                                     ORDER BY s.block_offset) AS dg_next \
+                   FROM ({}) s LEFT JOIN pragma_database_size() b ON b.database_name = s.database_name) \
+             GROUP BY table_oid",
+            segments.join(" UNION ALL ")
+        ));
+    }
+    parts.extend(lake_tables);
+    // tables with no segment at all (never written to) take no bytes
+    parts.push(
+        "SELECT t.table_oid, t.table_oid, 0::BIGINT FROM duckdb_tables() t \
+         JOIN duckdb_databases() d ON d.database_oid = t.database_oid \
+         WHERE NOT t.internal AND d.type = 'duckdb'"
+            .to_string(),
+    );
+    parts.push(
+        "SELECT i.oid, any_value(i.table_oid), \
+           (any_value(t.estimated_size) * (8 + sum(COALESCE(duckgate_value_width(c.data_type), 8))))::BIGINT \
+         FROM (SELECT oid, table_oid, unnest(indkey) AS k FROM duckgate_indexes) i \
+         JOIN duckdb_tables() t ON t.table_oid = i.table_oid \
+         LEFT JOIN duckdb_columns() c ON c.table_oid = i.table_oid AND c.column_index = i.k \
+         GROUP BY i.oid"
+            .to_string(),
+    );
+    // one row per way a statement names the relation: its OID (as text: `pg_table_size(c.oid)`)
+    // and, as PostgreSQL's regclass input, `schema.name` (`pg_temp.name` for a temporary one)
+    // and, in the current schema and the temporary one, `name`; the bytes of the relation and
+    // of its indexes (0 for an index)
+    format!(
+        "WITH dg_sizes(oid, table_oid, bytes) AS ({}), \
+         dg_rel AS (SELECT oid, any_value(table_oid) AS table_oid, max(bytes) AS bytes FROM dg_sizes GROUP BY oid \
+                    UNION ALL SELECT view_oid, view_oid, 0 FROM duckdb_views() WHERE NOT internal \
+                    UNION ALL SELECT sequence_oid, sequence_oid, 0 FROM duckdb_sequences()), \
+         dg_idx AS (SELECT table_oid, sum(bytes) AS bytes FROM dg_rel WHERE oid <> table_oid GROUP BY table_oid), \
+         dg_names AS (SELECT table_oid AS oid, database_name, schema_name, table_name AS name FROM duckdb_tables() \
+                      UNION ALL SELECT view_oid, database_name, schema_name, view_name FROM duckdb_views() \
+                        WHERE NOT internal \
+                      UNION ALL SELECT sequence_oid, database_name, schema_name, sequence_name FROM duckdb_sequences() \
+                      UNION ALL SELECT i.index_oid, i.database_name, i.schema_name, i.index_name FROM duckdb_indexes() i \
+                      UNION ALL SELECT c.index_oid, c.database_name, c.schema_name, c.conname FROM duckgate_constraints c \
+                        WHERE c.contype IN ('p', 'u')), \
+         dg_rows AS (SELECT r.oid, r.bytes, CASE WHEN r.oid = r.table_oid THEN COALESCE(i.bytes, 0) ELSE 0 END AS indexes \
+                     FROM dg_rel r LEFT JOIN dg_idx i ON i.table_oid = r.oid), \
+         dg_keys AS (SELECT oid::VARCHAR AS key, bytes, indexes FROM dg_rows \
+                     UNION ALL SELECT CASE WHEN n.database_name = 'temp' THEN 'pg_temp' \
+                         ELSE quote_ident(duckgate_pg_schema(n.schema_name)) END || '.' || quote_ident(n.name), \
+                       r.bytes, r.indexes FROM dg_rows r JOIN dg_names n ON n.oid = r.oid \
+                       WHERE n.database_name IN (current_database(), 'temp') \
+                     UNION ALL SELECT quote_ident(n.name), r.bytes, r.indexes FROM dg_rows r JOIN dg_names n ON n.oid = r.oid \
+                       WHERE n.database_name = 'temp' \
+                         OR n.database_name = current_database() AND n.schema_name = pg_catalog.current_schema()) \
+         SELECT key, max(bytes)::VARCHAR, max(indexes)::VARCHAR FROM dg_keys GROUP BY key ORDER BY key",
+        parts.join(" UNION ALL ")
+    )
+}
+
+/// `duckgate_relation_sizes` (key, bytes, indexes) as a VALUES view of
+/// [`relation_sizes_query`]'s answer; with no rows, the empty view the catalog installs.
+pub fn relation_sizes_sql(rows: &[Vec<Option<String>>]) -> String {
+    let values: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let [Some(key), Some(bytes), Some(indexes)] = r.as_slice() else {
+                return None;
+            };
+            let (bytes, indexes) = (bytes.parse::<i64>().ok()?, indexes.parse::<i64>().ok()?);
+            Some(format!(
+                "('{}', {bytes}::BIGINT, {indexes}::BIGINT)",
+                key.replace('\'', "''")
+            ))
+        })
+        .collect();
+    if values.is_empty() {
+        "CREATE OR REPLACE TEMP VIEW duckgate_relation_sizes AS SELECT NULL::VARCHAR AS key, \
+         NULL::BIGINT AS bytes, NULL::BIGINT AS indexes WHERE false;"
+            .to_string()
+    } else {
+        format!(
+            "CREATE OR REPLACE TEMP VIEW duckgate_relation_sizes AS SELECT * FROM (VALUES {}) \
+             v(key, bytes, indexes);",
+            values.join(", ")
+        )
+    }
+}
+
 /// The declared lengths of views' columns that are plain references to such table columns, as
 /// PostgreSQL gives a view column its source column's typmod (psql's `\d view`, pgJDBC's
 /// getColumns): from DuckDB's parse tree of each view's query (`json_serialize_sql`), for one
@@ -1219,6 +1389,14 @@ const LENGTH_CHECK_PATTERN: &str = r"^\(len\((?:(rtrim)\((.+)\)|(.+))\) <= ([0-9
 /// OIDs are small counters; the range [2^30, 2^31) is left to these, [2^31, 2^32) to
 /// constraints and their indexes).
 const USER_ARRAY_OID_BASE: u64 = 1 << 30;
+
+/// `information_schema`'s `pg_namespace.oid` (and its views' `pg_class.relnamespace`).
+/// PostgreSQL creates the schema at initdb, so its OID is below the first user OID (16384), and
+/// 15's initdb gives it 13207 (the number depends on how many collations initdb imports: this is
+/// the C locales' count). DuckDB's own OID of its system schema counts among user objects' OIDs
+/// (>= 16384) and changes with the catalog, which made information_schema look like a user's
+/// schema (DBeaver's schema list).
+const INFORMATION_SCHEMA_OID: u64 = 13207;
 
 /// A table's or view's row type (`pg_type` typtype 'c', `pg_class.reltype`): this base + the
 /// relation's OID, in [2^28, 2^29) (its array type is then in [2^30 + 2^28, 2^30 + 2^29)).
@@ -1557,7 +1735,10 @@ fn objects_sql() -> String {
                     NULL, NULL, NULL, NULL \
              FROM duckgate_composite_classes ty LEFT JOIN (SELECT type_oid, count(*) AS n \
                FROM duckgate_composite_fields GROUP BY type_oid) f ON f.type_oid = ty.type_oid) \
-           SELECT oid, relname, relnamespace, \
+           SELECT oid, relname, \
+                  CASE WHEN relnamespace IN (SELECT dg_s.oid FROM duckdb_schemas() dg_s \
+                    WHERE dg_s.database_name = 'system' AND dg_s.schema_name = 'information_schema') \
+                    THEN {information_schema} ELSE relnamespace END::BIGINT AS relnamespace, \
                   CASE WHEN relkind = 'c' THEN reltype \
                        WHEN relkind IN ('r', 'v') AND relnamespace NOT IN ( \
                          SELECT dg_s.oid FROM duckdb_schemas() dg_s WHERE dg_s.database_name = 'system') \
@@ -1701,6 +1882,7 @@ fn objects_sql() -> String {
         user_array = USER_ARRAY_OID_BASE,
         composite_class = COMPOSITE_CLASS_OID_BASE,
         row_type = ROW_TYPE_OID_BASE,
+        information_schema = INFORMATION_SCHEMA_OID,
         bpchar = oid::BPCHAR,
         text_array = oid::TEXT_ARRAY,
         varchar_array = oid::VARCHAR_ARRAY,
@@ -1779,6 +1961,42 @@ fn is_information_schema_view(name: &str) -> bool {
             .any(|(v, _, _)| *v == name)
 }
 
+/// The relation size functions (psql `\dt+` `\di+` `\d+`, DBeaver's table and index
+/// statistics) over the session's `duckgate_relation_sizes` (refreshed for each statement that
+/// calls one: [`relation_sizes_query`] says what a size is). A relation is named by its OID or
+/// as PostgreSQL's regclass input (`name`, `schema.name`); a view is 0 bytes as in PostgreSQL
+/// (a sequence too: DuckDB keeps it in the catalog); an OID that is no table, index, view or
+/// sequence is NULL and such a name an error (42P01), as in PostgreSQL. A macro's argument used
+/// twice is expanded twice (psql's `pg_size_pretty(pg_table_size(c.oid))` would run the lookup
+/// once per use, and \dt+ took seconds): `duckgate_known_size` and `pg_size_pretty` read theirs
+/// through a one-element list and a lambda.
+const SIZE_SQL: &str = "\
+     CREATE OR REPLACE TEMP VIEW duckgate_relation_sizes AS \
+       SELECT NULL::VARCHAR AS key, NULL::BIGINT AS bytes, NULL::BIGINT AS indexes WHERE false;\
+     CREATE OR REPLACE TEMP MACRO duckgate_value_width(t) AS CASE \
+       WHEN t IN ('BOOLEAN', 'TINYINT', 'UTINYINT') THEN 1 WHEN t IN ('SMALLINT', 'USMALLINT') THEN 2 \
+       WHEN t IN ('INTEGER', 'UINTEGER', 'FLOAT', 'DATE') THEN 4 \
+       WHEN t IN ('HUGEINT', 'UHUGEINT', 'UUID', 'INTERVAL', 'VARCHAR', 'BLOB', 'BIT', 'JSON') THEN 16 \
+       WHEN t LIKE 'DECIMAL(%' THEN CASE \
+         WHEN TRY_CAST(regexp_extract(t, '\\((\\d+)', 1) AS INTEGER) <= 4 THEN 2 \
+         WHEN TRY_CAST(regexp_extract(t, '\\((\\d+)', 1) AS INTEGER) <= 9 THEN 4 \
+         WHEN TRY_CAST(regexp_extract(t, '\\((\\d+)', 1) AS INTEGER) <= 18 THEN 8 ELSE 16 END \
+       ELSE 8 END;\
+     CREATE OR REPLACE TEMP MACRO duckgate_known_size(rel, size) AS \
+       list_transform([{'size': size, 'rel': CAST(rel AS VARCHAR)}], dg_x -> CASE \
+         WHEN dg_x.size IS NULL AND NOT regexp_full_match(dg_x.rel, '[0-9]+') \
+         THEN error('relation \"' || dg_x.rel || '\" does not exist') ELSE dg_x.size END)[1];\
+     CREATE OR REPLACE TEMP MACRO pg_table_size(rel) AS duckgate_known_size(rel, \
+       (SELECT max(dg_z.bytes) FROM duckgate_relation_sizes dg_z WHERE dg_z.key = CAST(rel AS VARCHAR)));\
+     CREATE OR REPLACE TEMP MACRO pg_relation_size(rel) AS pg_table_size(rel), \
+       (rel, fork) AS CASE WHEN fork = 'main' THEN pg_table_size(rel) \
+         WHEN fork IN ('fsm', 'vm', 'init') THEN pg_table_size(rel) * 0 \
+         ELSE error('invalid fork name') END::BIGINT;\
+     CREATE OR REPLACE TEMP MACRO pg_indexes_size(rel) AS duckgate_known_size(rel, \
+       (SELECT max(dg_z.indexes) FROM duckgate_relation_sizes dg_z WHERE dg_z.key = CAST(rel AS VARCHAR)));\
+     CREATE OR REPLACE TEMP MACRO pg_total_relation_size(rel) AS duckgate_known_size(rel, \
+       (SELECT max(dg_z.bytes + dg_z.indexes) FROM duckgate_relation_sizes dg_z WHERE dg_z.key = CAST(rel AS VARCHAR)));";
+
 /// Session objects that do not depend on the type table.
 const FIXED_SQL: &str =
     // psql \l \dn \dt \dv \df (Owner column); pgJDBC, Npgsql. PostgreSQL 15's public schema
@@ -1803,13 +2021,6 @@ const FIXED_SQL: &str =
      CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(oid) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(rel) AS false;\
      CREATE OR REPLACE TEMP MACRO pg_advisory_unlock_all() AS '';\
-     CREATE OR REPLACE TEMP MACRO duckgate_view_size(rel) AS \
-       CASE WHEN TRY_CAST(rel AS BIGINT) IN (SELECT dg_v.view_oid FROM duckdb_views() dg_v) THEN 0 END::BIGINT;\
-     CREATE OR REPLACE TEMP MACRO pg_table_size(rel) AS duckgate_view_size(rel);\
-     CREATE OR REPLACE TEMP MACRO pg_relation_size(rel) AS duckgate_view_size(rel), \
-       (rel, fork) AS duckgate_view_size(rel);\
-     CREATE OR REPLACE TEMP MACRO pg_total_relation_size(rel) AS duckgate_view_size(rel);\
-     CREATE OR REPLACE TEMP MACRO pg_indexes_size(rel) AS CAST(NULL AS BIGINT);\
      CREATE OR REPLACE TEMP MACRO pg_tablespace_location(ts) AS '';\
      CREATE OR REPLACE TEMP MACRO pg_get_triggerdef(t) AS CAST(NULL AS VARCHAR), (t, pretty) AS CAST(NULL AS VARCHAR);\
      CREATE OR REPLACE TEMP MACRO pg_get_ruledef(r) AS CAST(NULL AS VARCHAR), (r, pretty) AS CAST(NULL AS VARCHAR);\
@@ -1855,9 +2066,18 @@ const FIXED_SQL: &str =
                     ELSE lower(trim(dg_p)) END);\
      CREATE OR REPLACE TEMP MACRO array_remove(arr, elem) AS \
        list_filter(arr, dg_e -> dg_e IS DISTINCT FROM elem);\
-     CREATE OR REPLACE TEMP MACRO pg_database_size(name) AS ( \
+     CREATE OR REPLACE TEMP MACRO pg_database_size(db) AS ( \
        SELECT max(dg_s.used_blocks * dg_s.block_size)::BIGINT FROM pragma_database_size() dg_s \
-       WHERE dg_s.database_name = name);\
+       JOIN duckdb_databases() dg_d ON dg_d.database_name = dg_s.database_name \
+       WHERE dg_s.database_name = CAST(db AS VARCHAR) OR dg_d.database_oid = TRY_CAST(db AS BIGINT));\
+     CREATE OR REPLACE TEMP MACRO duckgate_half_rounded(x) AS (x + CASE WHEN x < 0 THEN -1 ELSE 1 END) // 2;\
+     CREATE OR REPLACE TEMP MACRO pg_size_pretty(b) AS list_transform([CAST(b AS HUGEINT)], dg_b -> CASE \
+       WHEN abs(dg_b) < 10240 THEN dg_b || ' bytes' \
+       WHEN abs(dg_b // 512) < 20479 THEN duckgate_half_rounded(dg_b // 512) || ' kB' \
+       WHEN abs(dg_b // 524288) < 20479 THEN duckgate_half_rounded(dg_b // 524288) || ' MB' \
+       WHEN abs(dg_b // 536870912) < 20479 THEN duckgate_half_rounded(dg_b // 536870912) || ' GB' \
+       WHEN abs(dg_b // 549755813888) < 20479 THEN duckgate_half_rounded(dg_b // 549755813888) || ' TB' \
+       ELSE duckgate_half_rounded(dg_b // 562949953421312) || ' PB' END)[1];\
      CREATE OR REPLACE TEMP MACRO pg_stat_get_numscans(rel) AS 0::BIGINT;\
      CREATE OR REPLACE TEMP MACRO string_to_array(s, d) AS TABLE \
        SELECT string_split(s, d) AS string_to_array;\
@@ -1876,11 +2096,15 @@ const FIXED_SQL: &str =
        SELECT 'duckdb'::VARCHAR AS rolname, true AS rolsuper, true AS rolinherit, \
               true AS rolcreaterole, true AS rolcreatedb, true AS rolcanlogin, true AS rolreplication, \
               -1 AS rolconnlimit, '********'::VARCHAR AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, \
-              true AS rolbypassrls, NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid;\
+              true AS rolbypassrls, NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid \
+       /* the public schema's owner (pg_namespace.nspowner 6171), a role PostgreSQL 15 has built in \
+          (DBeaver's schema and role lists, psql \\dn+ \\du+S) */ \
+       UNION ALL SELECT 'pg_database_owner', false, true, false, false, false, false, -1, '********', NULL, \
+              false, NULL, 6171;\
      CREATE OR REPLACE TEMP VIEW pg_user AS \
        SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper, \
               rolreplication AS userepl, rolbypassrls AS usebypassrls, '********'::VARCHAR AS passwd, \
-              rolvaliduntil AS valuntil, rolconfig AS useconfig FROM pg_roles;\
+              rolvaliduntil AS valuntil, rolconfig AS useconfig FROM pg_roles WHERE rolcanlogin;\
      CREATE OR REPLACE TEMP VIEW pg_auth_members AS \
        SELECT NULL::BIGINT AS oid, NULL::BIGINT AS roleid, NULL::BIGINT AS member, NULL::BIGINT AS grantor, \
               false AS admin_option, false AS inherit_option, false AS set_option WHERE false;\
@@ -2769,6 +2993,77 @@ mod tests {
         assert_eq!(f("STRUCT(a INTEGER, b)"), None);
         assert_eq!(f("STRUCT(\"a INTEGER)"), None);
         assert_eq!(f("STRUCT()"), None);
+    }
+
+    #[test]
+    fn size_functions_trigger_the_sizes_refresh() {
+        assert!(reads_relation_sizes(
+            "SELECT pg_size_pretty(PG_TABLE_SIZE(c.oid)) FROM pg_class c"
+        ));
+        for f in [
+            "pg_relation_size",
+            "pg_total_relation_size",
+            "pg_indexes_size",
+        ] {
+            assert!(reads_relation_sizes(&format!("SELECT {f}(1)")), "{f}");
+        }
+        assert!(!reads_relation_sizes("SELECT relname FROM pg_class"));
+        assert!(!reads_relation_sizes("SELECT pg_database_size('x')"));
+    }
+
+    #[test]
+    fn relation_sizes_query_names_each_table_once_quoted() {
+        let row = |oid: &str, db: &str, schema: &str, name: &str, kind: &str| {
+            [oid, db, schema, name, kind]
+                .iter()
+                .map(|s| Some(s.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let tables = vec![
+            row("5", "lake", "main", "ev", "ducklake"),
+            row("7", "my db", "Sch\"ema", "it's", "duckdb"),
+            row("9", "pg", "public", "remote", "postgres"),
+            vec![None, Some("x".into())],
+        ];
+        let sql = relation_sizes_query(&tables);
+        // a DuckLake table first: the union's columns are named by the CTE, not its first part
+        assert!(
+            sql.starts_with("WITH dg_sizes(oid, table_oid, bytes) AS ("),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("pragma_storage_info('\"my db\".\"Sch\"\"ema\".\"it''s\"')"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("ducklake_list_files('lake', 'ev', schema => 'main')"),
+            "{sql}"
+        );
+        // other kinds of attached databases have no size
+        assert!(!sql.contains("remote"), "{sql}");
+        assert_eq!(sql.matches("pragma_storage_info(").count(), 1);
+    }
+
+    #[test]
+    fn relation_sizes_become_a_values_view() {
+        assert!(relation_sizes_sql(&[]).contains("WHERE false"));
+        let rows = vec![
+            vec![Some("16385".into()), Some("8192".into()), Some("0".into())],
+            vec![
+                Some("public.it's".into()),
+                Some("10".into()),
+                Some("5".into()),
+            ],
+            // not a number: left out
+            vec![Some("x".into()), Some("?".into()), Some("0".into())],
+        ];
+        let sql = relation_sizes_sql(&rows);
+        assert!(sql.contains("('16385', 8192::BIGINT, 0::BIGINT)"), "{sql}");
+        assert!(
+            sql.contains("('public.it''s', 10::BIGINT, 5::BIGINT)"),
+            "{sql}"
+        );
+        assert!(!sql.contains("'x'"), "{sql}");
     }
 
     #[test]

@@ -77,7 +77,6 @@ AND (c.relkind IS NULL OR c.relkind = 'c') AND (et.typcategory IS NULL OR et.typ
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java SchemaCache
 -- pg: 5 rows
--- known-gap: the public schema's owner (pg_database_owner), ACL and comment ('standard public schema'): the main-as-public presentation
 SELECT n.oid,n.*,d.description FROM pg_catalog.pg_namespace n
 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 AND d.classoid='pg_namespace'::regclass
  ORDER BY nspname
@@ -86,7 +85,7 @@ LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 A
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java RoleCache
 -- pg: 13 rows
--- differs-by-construction: pg_roles: PostgreSQL's built-in roles pg_monitor, pg_read_all_data, pg_database_owner...; DuckDB has no roles, the gateway has the session's user only
+-- differs-by-construction: pg_roles: PostgreSQL's built-in roles pg_monitor, pg_read_all_data, pg_database_owner...; DuckDB has no roles, the gateway has the session's user and pg_database_owner (the public schema's owner) only
 SELECT a.oid,a.*,pd.description FROM pg_catalog.pg_roles a 
 left join pg_catalog.pg_shdescription pd on a.oid = pd.objoid
 ORDER BY a.rolname
@@ -198,7 +197,6 @@ ORDER BY c.oid
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java IndexCache
 -- pg: 2 rows
 -- oid 16407: class public.orders
--- known-gap: pg_table_size()/pg_relation_size() are NULL for the schema's tables and indexes (psql Size): DuckDB reports no per-table or per-index size
 SELECT i.*,i.indkey as keys,c.relname,c.relnamespace,c.relam,c.reltablespace,tc.relname as tabrelname,dsc.description,pg_catalog.pg_get_expr(i.indpred, i.indrelid) as pred_expr,pg_catalog.pg_get_expr(i.indexprs, i.indrelid, true) as expr,pg_catalog.pg_relation_size(i.indexrelid) as index_rel_size,pg_catalog.pg_stat_get_numscans(i.indexrelid) as index_num_scans
 FROM pg_catalog.pg_index i
 INNER JOIN pg_catalog.pg_class c ON c.oid=i.indexrelid
