@@ -222,6 +222,10 @@ pub struct Session {
     /// The session's last COMMIT or ROLLBACK took less than [`INLINE_START_MAX`], so the next
     /// one runs inline (one that writes a WAL or DuckLake files goes to a blocking thread).
     tx_end_quick: bool,
+    /// The session's last prepare in DuckDB took less than [`INLINE_START_MAX`], so the next
+    /// one runs inline: drivers that send every statement as an unnamed Parse (psycopg 3,
+    /// node-postgres, pgx) prepare each INSERT or UPDATE anew.
+    prepare_quick: bool,
     /// The composite types (their OIDs) the session's `duckgate_composite_fields` view was last
     /// built from outside a transaction (see [`Session::refresh_composite_fields`]).
     composite_types: Option<String>,
@@ -494,6 +498,7 @@ impl Session {
             in_copy_in_pipeline: false,
             catalog_installed: false,
             tx_end_quick: false,
+            prepare_quick: false,
             composite_types: None,
             plan_cache: HashMap::new(),
             savepoints: Vec::new(),
@@ -953,7 +958,8 @@ impl Session {
     ) -> Result<(u64, StatementInfo, String), PgError> {
         let oids = client_oids.to_vec();
         let text = sql::compat::rewrite(&text).into_owned();
-        let (id, info, sql) = blocking(&self.engine, move |e| {
+        let begun = Instant::now();
+        let prepared = blocking_or_inline(&self.engine, self.prepare_quick, move |e| {
             let (id, info) = e.prepare(&text)?;
             // `= ANY($1)` with an untyped parameter is an array in PostgreSQL (psycopg 3 sends
             // a list of str that way)
@@ -1006,8 +1012,9 @@ impl Session {
                 }
             }
         })
-        .await?;
-        Ok((id, info, sql))
+        .await;
+        self.prepare_quick = begun.elapsed() < INLINE_START_MAX;
+        prepared.map_err(PgError::from)
     }
 
     /// [`Session::prepare`] through the session's plan cache: a SELECT prepared before with the
