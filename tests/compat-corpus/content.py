@@ -348,15 +348,62 @@ def ordered(stmt):
     return re.search(r"(?i)\border\s+by\b", "".join(flat)) is not None
 
 
+def _top_level(stmt):
+    """The statement with everything inside parentheses blanked out."""
+    depth, flat = 0, []
+    for c in stmt:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        flat.append(c if depth == 0 else " ")
+    return "".join(flat)
+
+
+def order_keys(stmt):
+    """The result columns a statement's top-level ORDER BY sorts on, as names (lower case, any
+    table qualifier dropped) or 1-based positions; None when an item is an expression (then rows
+    are compared in their exact order). Rows whose keys are equal may come in any order.
+
+    >>> order_keys('SELECT c.relname, a.* FROM a JOIN c ON true ORDER BY a.attnum')
+    ['attnum']
+    >>> order_keys('SELECT x, y FROM t ORDER BY 2 DESC NULLS LAST, "T".x LIMIT 3')
+    [2, 'x']
+    >>> order_keys('SELECT x FROM t ORDER BY lower(x)') is None
+    True
+    >>> order_keys('SELECT (SELECT 1 ORDER BY 1) FROM t') is None
+    True
+    """
+    flat = _top_level(stmt)
+    m = list(re.finditer(r"(?i)\border\s+by\b", flat))
+    if not m:
+        return None
+    clause = stmt[m[-1].end():]
+    end = re.search(r"(?i)\b(limit|offset|fetch|for)\b|;", _top_level(clause))
+    clause = clause[:end.start()] if end else clause
+    keys = []
+    for item in clause.split(","):
+        item = re.sub(r"(?i)\s+(asc|desc)\b|\s+nulls\s+(first|last)\b", "", item).strip()
+        if re.fullmatch(r"\d+", item):
+            keys.append(int(item))
+            continue
+        col = re.fullmatch(r'(?:"?\w+"?\.)?"?(\w+)"?', item)
+        if not col:
+            return None
+        keys.append(col.group(1).lower())
+    return keys
+
+
 def result_order(sql, nresults):
-    """Per result set, whether its order is defined (see ordered()): the statements that return
-    rows, in order, when they can be told apart; else any top-level ORDER BY in the query."""
+    """Per result set, whether its order is defined (see ordered()) and its sort keys (see
+    order_keys()): the statements that return rows, in order, when they can be told apart; else
+    any top-level ORDER BY in the query, with unknown keys."""
     stmts = statements(sql)
     rowy = [s for s in stmts if re.match(r"(?is)\s*(SELECT|WITH|VALUES|TABLE|SHOW|FETCH)\b", s)]
     if len(rowy) == nresults:
-        return [ordered(s) for s in rowy]
+        return [(ordered(s), order_keys(s)) for s in rowy]
     any_ordered = any(ordered(s) for s in stmts)
-    return [any_ordered] * nresults
+    return [(any_ordered, None)] * nresults
 
 
 class Verdict:
@@ -444,7 +491,37 @@ class Comparer:
         grow = [tuple(cell(self.gw, r[j], i) for i, j in pairs) for r in g["rows"]]
         return prow, grow
 
-    def _compare_set(self, p, g, is_ordered):
+    @staticmethod
+    def _ties_only(p, prow, grow, names, keys):
+        """Whether two orders of the same rows differ only among rows with equal sort keys.
+
+        >>> p = {"columns": [["relname", 19], ["attnum", 21]]}
+        >>> Comparer._ties_only(p, [("a", 1), ("b", 1), ("a", 2)], [("b", 1), ("a", 1), ("a", 2)],
+        ...                     ["relname", "attnum"], ["attnum"])
+        True
+        >>> Comparer._ties_only(p, [("a", 1), ("a", 2)], [("a", 2), ("a", 1)],
+        ...                     ["relname", "attnum"], [2])
+        False
+        >>> Comparer._ties_only(p, [("a", 1)], [("a", 1)], ["relname", "attnum"], None)
+        False
+        """
+        if not keys:
+            return False
+        lower = [n.lower() for n in names]
+        idx = []
+        for k in keys:
+            if isinstance(k, int):
+                if not 0 < k <= len(p["columns"]):
+                    return False
+                k = p["columns"][k - 1][0].lower()
+            if k not in lower:
+                return False
+            idx.append(lower.index(k))
+        key = lambda rows: [tuple(r[i] for i in idx) for r in rows]
+        return key(prow) == key(grow)
+
+    def _compare_set(self, p, g, order):
+        is_ordered, keys = order
         pairs, missing, extra, renamed = _align(p["columns"], g["columns"])
         types = []
         for i, j in pairs:
@@ -477,7 +554,7 @@ class Comparer:
                         diffcols[name] = (_show(a[k]), _show(b[k]))
                     if first is None:
                         first = (name, _show(a[k]), _show(b[k]))
-        if first is None and is_ordered and prow != grow:
+        if first is None and is_ordered and prow != grow and not self._ties_only(p, prow, grow, names, keys):
             first = ("(row order)", "ORDER BY", "another order")
         if first is None:
             return Verdict("same", types=types)

@@ -167,7 +167,6 @@ ORDER BY a.attnum
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreSchema.java TableCache.prepareChildrenStatement (columns of a schema)
 -- pg: 31 rows
 -- oid 2200: namespace public
--- known-gap: rows with equal ORDER BY keys (a.attnum of every table in the schema) come in another order than PostgreSQL's physical order; SQL leaves it open, the comparison does not
 SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description,dep.objid
 FROM pg_catalog.pg_attribute a
 INNER JOIN pg_catalog.pg_class c ON (a.attrelid=c.oid)
