@@ -17,7 +17,8 @@ async fn view_definitions_are_postgresql_deparses() {
            JOIN customers c ON c.id = o.customer_id WHERE o.amount > 100; \
          CREATE VIEW named AS SELECT id AS customer, email FROM customers \
            WHERE name = 'Ada' OR email IS NULL ORDER BY id DESC LIMIT 5; \
-         CREATE VIEW cased AS SELECT CASE WHEN id > 1 THEN 'big' ELSE 'small' END AS size FROM orders",
+         CREATE VIEW cased AS SELECT CASE WHEN id > 1 THEN 'big' ELSE 'small' END AS size FROM orders; \
+         CREATE VIEW nested AS SELECT id FROM orders WHERE customer_id IN (SELECT id FROM customers)",
     )
     .await
     .unwrap();
@@ -58,11 +59,18 @@ async fn view_definitions_are_postgresql_deparses() {
          ORDER BY customers.id DESC\n LIMIT 5;"
     );
 
-    // CASE is not deparsed: DuckDB's SQL text, never an error
-    let cased = def("SELECT pg_get_viewdef('cased'::regclass, true)".into()).await;
+    // CASE on lines of its own
+    assert_eq!(
+        def("SELECT pg_get_viewdef('cased'::regclass, true)".into()).await,
+        " SELECT\n        CASE\n            WHEN orders.id > 1 THEN 'big'::text\n            \
+         ELSE 'small'::text\n        END AS size\n   FROM orders;"
+    );
+
+    // a subquery is not deparsed: DuckDB's SQL text, never an error
+    let nested = def("SELECT pg_get_viewdef('nested'::regclass, true)".into()).await;
     assert!(
-        cased.starts_with(" SELECT CASE") && cased.contains("'big'"),
-        "{cased}"
+        nested.starts_with(" SELECT id FROM orders WHERE") && nested.contains("customers"),
+        "{nested}"
     );
 
     // a view created in the open transaction is deparsed too

@@ -12,11 +12,20 @@
 //!
 //! What the analyzer adds depends on types (which operator `=` resolves to, which side gets a
 //! cast), so the deparser types expressions itself, from the catalog's column types and a small
-//! table of PostgreSQL's operator and function resolution. Anything outside what it knows (CASE,
-//! subqueries, set operations, CTEs, window functions, functions it has no signature for,
-//! constants whose PostgreSQL spelling it cannot derive, float4 arithmetic, …) answers `None`,
-//! and the caller falls back to DuckDB's SQL text: an answer is PostgreSQL's or DuckDB's, never a
-//! guess.
+//! table of PostgreSQL's operator and function resolution. Handled: column references, stars,
+//! constants, casts, comparison / arithmetic / `||` / LIKE operators, AND / OR / NOT, IS [NOT]
+//! NULL, IN lists, BETWEEN, searched CASE, COALESCE, count / sum / avg / min / max (DISTINCT,
+//! FILTER), lower / upper / length / abs; joins of every kind with ON or USING, comma lists,
+//! WHERE, GROUP BY and ORDER BY of columns, HAVING, LIMIT / OFFSET, DISTINCT, chains of one set
+//! operation. Anything else (subqueries, CTEs, window functions, functions it has no signature
+//! for, constants whose PostgreSQL spelling it cannot derive such as timestamps, enums, float4
+//! arithmetic, mixed set operations, …) answers `None`, and the caller falls back to DuckDB's SQL
+//! text: an answer is PostgreSQL's or DuckDB's, never a guess.
+//!
+//! Known differences: DuckDB's parser folds `NOT (a = b)` to `a <> b` and `CASE x WHEN 1` to
+//! `CASE WHEN x = 1`, so those print PostgreSQL's way of the folded form; an unnamed expression's
+//! column is DuckDB's (`count(*) AS "count_star()"`, as the gateway's catalog names it) where
+//! PostgreSQL would have named it `count`.
 
 use std::collections::HashMap;
 
@@ -441,8 +450,54 @@ pub fn deparse_view(
         rels: Vec::new(),
         merged: Vec::new(),
     };
-    let body = d.select(statements[0].get("node")?, &view_columns)?;
-    Some(format!("{body};"))
+    let (body, _) = d.query(statements[0].get("node")?, Some(&view_columns))?;
+    Some(format!("{};", trim_before_newlines(&body)))
+}
+
+/// The SELECTs of a chain of one set operation (same kind, same ALL), in order.
+fn collect_leaves<'v>(node: &'v Value, out: &mut Vec<&'v Value>) -> Option<()> {
+    let children: Vec<&Value> = match (node.get("left"), node.get("right")) {
+        (Some(l), Some(r)) => vec![l, r],
+        _ => list(node, "children").iter().collect(),
+    };
+    if children.len() < 2 {
+        return None;
+    }
+    for child in children {
+        if str_field(child, "type") != "SET_OPERATION_NODE" {
+            out.push(child);
+            continue;
+        }
+        let same = str_field(child, "setop_type") == str_field(node, "setop_type")
+            && child.get("setop_all") == node.get("setop_all")
+            && list(child, "modifiers").is_empty();
+        if !same {
+            return None;
+        }
+        collect_leaves(child, out)?;
+    }
+    Some(())
+}
+
+/// PostgreSQL removes the spaces before each line break it starts (`appendContextKeyword`):
+/// `  WHERE` before a CASE on its own line. Quoted literals and identifiers keep theirs.
+fn trim_before_newlines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    for ch in text.chars() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None if ch == '\'' || ch == '"' => quote = Some(ch),
+            None if ch == '\n' => {
+                let kept = out.trim_end_matches(' ').len();
+                out.truncate(kept);
+            }
+            None => {}
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn str_field<'v>(v: &'v Value, key: &str) -> &'v str {
@@ -462,8 +517,70 @@ fn present(v: &Value, key: &str) -> bool {
 }
 
 impl Deparser<'_> {
-    /// A plain SELECT (no set operation, CTE, window, QUALIFY, SAMPLE, GROUPING SETS).
-    fn select(&mut self, node: &Value, view_columns: &[String]) -> Option<String> {
+    /// A query: a SELECT, or UNION / INTERSECT / EXCEPT of them. `names` are the view's column
+    /// names (the leftmost SELECT's output); the other SELECTs show their own.
+    fn query(&mut self, node: &Value, names: Option<&[String]>) -> Option<(String, Vec<Ty>)> {
+        if str_field(node, "type") != "SET_OPERATION_NODE" {
+            // each SELECT has its own FROM scope
+            let saved = (
+                std::mem::take(&mut self.rels),
+                std::mem::take(&mut self.merged),
+            );
+            let answer = self.select(node, names);
+            (self.rels, self.merged) = saved;
+            return answer;
+        }
+        if !list(node, "modifiers").is_empty()
+            || !list(node.get("cte_map").unwrap_or(&Value::Null), "map").is_empty()
+        {
+            return None;
+        }
+        let word = match str_field(node, "setop_type") {
+            "UNION" => "UNION",
+            "INTERSECT" => "INTERSECT",
+            "EXCEPT" => "EXCEPT",
+            _ => return None,
+        };
+        let all = node.get("setop_all").and_then(Value::as_bool) == Some(true);
+        // a chain of one kind prints flat (PostgreSQL's left-deep tree of `a UNION b UNION c`;
+        // DuckDB may nest it to the right, the same for UNION and INTERSECT); other nestings
+        // need PostgreSQL's parentheses: not handled
+        let mut leaves = Vec::new();
+        collect_leaves(node, &mut leaves)?;
+        if leaves.len() > 2 && word == "EXCEPT" {
+            return None;
+        }
+        let mut texts = Vec::new();
+        let mut types: Option<Vec<Ty>> = None;
+        for leaf in leaves {
+            // every SELECT shows the view's column names (PostgreSQL 15 passes them down)
+            let (text, leaf_types) = self.query(leaf, names)?;
+            match &types {
+                None => types = Some(leaf_types),
+                Some(t) => {
+                    // PostgreSQL coerces the inputs to common column types: only equal ones
+                    // (varchar with text: the same values) are handled
+                    let same = t.len() == leaf_types.len()
+                        && t.iter().zip(&leaf_types).all(|(a, b)| {
+                            a == b
+                                || matches!(
+                                    (a, b),
+                                    (Ty::Text | Ty::Varchar, Ty::Text | Ty::Varchar)
+                                )
+                        });
+                    if !same {
+                        return None;
+                    }
+                }
+            }
+            texts.push(text);
+        }
+        let all = if all { " ALL" } else { "" };
+        Some((texts.join(&format!("\n{word}{all}\n")), types?))
+    }
+
+    /// A plain SELECT (no CTE, window, QUALIFY, SAMPLE, GROUPING SETS).
+    fn select(&mut self, node: &Value, names: Option<&[String]>) -> Option<(String, Vec<Ty>)> {
         if str_field(node, "type") != "SELECT_NODE"
             || !list(node.get("cte_map")?, "map").is_empty()
             || present(node, "qualify")
@@ -508,6 +625,29 @@ impl Deparser<'_> {
                 targets.push(self.expr(item)?);
             }
         }
+        // the output names: the view's, or (a later SELECT of a set operation) the aliases
+        // and column names PostgreSQL keeps
+        let view_columns: Vec<String> = match names {
+            Some(n) => n.to_vec(),
+            None => {
+                let aliases: Vec<&str> = list(node, "select_list")
+                    .iter()
+                    .map(|i| str_field(i, "alias"))
+                    .collect();
+                if aliases.len() != targets.len() {
+                    return None;
+                }
+                targets
+                    .iter()
+                    .zip(aliases)
+                    .map(|(t, a)| match (&t.kind, a) {
+                        (_, a) if !a.is_empty() => Some(a.to_string()),
+                        (Kind::Var(c), _) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect::<Option<_>>()?
+            }
+        };
         if targets.len() != view_columns.len() {
             return None;
         }
@@ -515,8 +655,8 @@ impl Deparser<'_> {
         if distinct {
             out.push_str(" DISTINCT");
         }
-        for (i, (t, name)) in targets.iter().zip(view_columns).enumerate() {
-            out.push_str(if i == 0 { " " } else { ",\n    " });
+        let mut types = Vec::new();
+        for (i, (t, name)) in targets.iter().zip(&view_columns).enumerate() {
             // a string literal or NULL in the select list is resolved to text
             let t = match (&t.unknown, &t.ty) {
                 (Some(_), _) => self.coerce(t, &Ty::Text)?,
@@ -525,11 +665,19 @@ impl Deparser<'_> {
                 }
                 _ => t.clone(),
             };
+            // an item on lines of its own (CASE) starts right after the separator
+            out.push_str(match (i, t.text.starts_with('\n')) {
+                (0, false) => " ",
+                (_, false) => ",\n    ",
+                (0, true) => "",
+                (_, true) => ",",
+            });
             out.push_str(&t.text);
             if t.kind != Kind::Var(name.clone()) {
                 out.push_str(" AS ");
                 out.push_str(&quote_ident(name));
             }
+            types.push(t.ty.clone()?);
         }
         if let Some(from) = from {
             out.push_str("\n   FROM ");
@@ -544,7 +692,7 @@ impl Deparser<'_> {
         if !groups.is_empty() {
             let items = groups
                 .iter()
-                .map(|g| self.sort_item(g, &targets, view_columns))
+                .map(|g| self.sort_item(g, &targets, &view_columns))
                 .collect::<Option<Vec<_>>>()?;
             out.push_str("\n  GROUP BY ");
             out.push_str(&items.join(", "));
@@ -557,7 +705,7 @@ impl Deparser<'_> {
         if !orders.is_empty() {
             let mut items = Vec::new();
             for o in orders {
-                let mut item = self.sort_item(o.get("expression")?, &targets, view_columns)?;
+                let mut item = self.sort_item(o.get("expression")?, &targets, &view_columns)?;
                 let desc = match str_field(o, "type") {
                     "ORDER_DEFAULT" | "ASCENDING" => false,
                     "DESCENDING" => true,
@@ -587,7 +735,7 @@ impl Deparser<'_> {
             out.push_str("\n LIMIT ");
             out.push_str(&l);
         }
-        Some(out)
+        Some((out, types))
     }
 
     /// A LIMIT or OFFSET: a non-negative integer constant (PostgreSQL's implicit bigint cast
@@ -1147,8 +1295,54 @@ impl Deparser<'_> {
                 }
             }
             "FUNCTION" => self.function(v),
+            "CASE" => self.case(v),
             _ => None,
         }
+    }
+
+    /// A searched CASE, on lines of its own as PostgreSQL prints it (indented one step per
+    /// enclosing CASE); a missing ELSE is PostgreSQL's `ELSE NULL::type`. DuckDB parses
+    /// `CASE x WHEN 1` to `CASE WHEN x = 1`, printed the searched way.
+    fn case(&mut self, v: &Value) -> Option<Expr> {
+        let mut whens = Vec::new();
+        let mut results = Vec::new();
+        for check in list(v, "case_checks") {
+            let w = self.expr(check.get("when_expr")?)?;
+            whens.push(self.boolean(w)?.text);
+            results.push(self.expr(check.get("then_expr")?)?);
+        }
+        if whens.is_empty() {
+            return None;
+        }
+        let default = self.expr(v.get("else_expr")?)?;
+        let mut all = results.clone();
+        all.push(default.clone());
+        let typed: Vec<Expr> = all
+            .iter()
+            .filter(|e| !(e.kind == Kind::Const && e.ty.is_none() && e.unknown.is_none()))
+            .cloned()
+            .collect();
+        let ty = common_type(&typed)?;
+        let result = |e: &Expr| -> Option<String> {
+            if e.kind == Kind::Const && e.ty.is_none() && e.unknown.is_none() {
+                return Some(format!("NULL::{}", ty.name()));
+            }
+            let e = self.coerce(e, &ty)?;
+            // a nested CASE is one step further in
+            Some(e.text.replace('\n', "\n    "))
+        };
+        let indent = " ".repeat(8);
+        let mut text = format!("\n{indent}CASE");
+        for (w, r) in whens.iter().zip(&results) {
+            text.push_str(&format!(
+                "\n{indent}    WHEN {} THEN {}",
+                w.replace('\n', "\n    "),
+                result(r)?
+            ));
+        }
+        text.push_str(&format!("\n{indent}    ELSE {}", result(&default)?));
+        text.push_str(&format!("\n{indent}END"));
+        Some(Expr::new(text, Some(ty), Kind::Func))
     }
 
     /// `a IN (x, y)`: PostgreSQL's `a = ANY (ARRAY[x, y])` over constants (`<> ALL` for NOT
@@ -1798,6 +1992,90 @@ mod tests {
         assert_eq!(
             plain.as_deref(),
             Some(" SELECT DISTINCT (orders.amount)::integer AS a,\n    true AS flag,\n    '-1'::integer AS m,\n    1.50 AS d\n   FROM orders\n  WHERE ((orders.placed >= '2024-01-01'::date) AND (orders.placed <= '2024-12-31'::date));")
+        );
+    }
+
+    fn case(checks: Vec<(Value, Value)>, default: Value) -> Value {
+        let checks: Vec<Value> = checks
+            .into_iter()
+            .map(|(w, t)| serde_json::json!({"when_expr": w, "then_expr": t}))
+            .collect();
+        serde_json::json!({"class": "CASE", "type": "CASE_EXPR", "case_checks": checks,
+            "else_expr": default})
+    }
+
+    fn null() -> Value {
+        serde_json::json!({"class": "CONSTANT", "type": "VALUE_CONSTANT",
+            "value": {"type": {"id": "NULL"}, "is_null": true}})
+    }
+
+    #[test]
+    fn case_is_printed_on_lines_of_its_own() {
+        // nested CASE one step further in; a missing ELSE is NULL of the result type; a CASE
+        // compared in WHERE starts its own line after `WHERE`
+        let inner = case(
+            vec![(
+                cmp("COMPARE_GREATERTHAN", col(&["id"]), int(5)),
+                string("huge"),
+            )],
+            string("big"),
+        );
+        let outer = case(
+            vec![(cmp("COMPARE_GREATERTHAN", col(&["id"]), int(1)), inner)],
+            null(),
+        );
+        let amount = case(vec![(col(&["shipped"]), col(&["amount"]))], int(0));
+        let node = select(
+            vec![aliased(outer, "size"), col(&["id"])],
+            table("orders", ""),
+            &[("where_clause", cmp("COMPARE_GREATERTHAN", amount, int(5)))],
+        );
+        let (plain, pretty) = both(node, &["size", "id"]);
+        assert_eq!(
+            pretty.as_deref(),
+            Some(" SELECT\n        CASE\n            WHEN orders.id > 1 THEN\n            CASE\n                WHEN orders.id > 5 THEN 'huge'::text\n                ELSE 'big'::text\n            END\n            ELSE NULL::text\n        END AS size,\n    orders.id\n   FROM orders\n  WHERE\n        CASE\n            WHEN orders.shipped THEN orders.amount\n            ELSE 0::numeric\n        END > 5::numeric;")
+        );
+        assert_eq!(
+            plain.as_deref(),
+            Some(" SELECT\n        CASE\n            WHEN (orders.id > 1) THEN\n            CASE\n                WHEN (orders.id > 5) THEN 'huge'::text\n                ELSE 'big'::text\n            END\n            ELSE NULL::text\n        END AS size,\n    orders.id\n   FROM orders\n  WHERE (\n        CASE\n            WHEN orders.shipped THEN orders.amount\n            ELSE (0)::numeric\n        END > (5)::numeric);")
+        );
+    }
+
+    #[test]
+    fn set_operations_print_their_selects_with_the_views_column_names() {
+        let setop = |kind: &str, all: bool, l: Value, r: Value| {
+            serde_json::json!({"type": "SET_OPERATION_NODE", "modifiers": [], "cte_map": {"map": []},
+                "setop_type": kind, "setop_all": all, "children": [l, r]})
+        };
+        let a = select(vec![aliased(col(&["id"]), "x")], table("orders", ""), &[]);
+        let b = select(vec![col(&["customer_id"])], table("orders", ""), &[]);
+        let c = select(vec![col(&["id"])], table("customers", ""), &[]);
+        // DuckDB nests a chain to the right: PostgreSQL prints it flat
+        let node = setop(
+            "UNION",
+            true,
+            a.clone(),
+            setop("UNION", true, b.clone(), c.clone()),
+        );
+        let (plain, pretty) = both(node, &["x"]);
+        let want = " SELECT orders.id AS x\n   FROM orders\nUNION ALL\n SELECT orders.customer_id AS x\n   FROM orders\nUNION ALL\n SELECT customers.id AS x\n   FROM customers;";
+        assert_eq!(plain.as_deref(), Some(want));
+        assert_eq!(pretty.as_deref(), Some(want));
+        // mixed kinds need PostgreSQL's parentheses, different column types its coercions
+        let mixed = setop("UNION", false, a.clone(), setop("UNION", true, b, c));
+        assert_eq!(both(mixed, &["x"]), (None, None));
+        let amount = select(vec![col(&["amount"])], table("orders", ""), &[]);
+        assert_eq!(
+            both(setop("EXCEPT", false, a, amount), &["x"]),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn spaces_before_line_breaks_go_but_not_inside_quotes() {
+        assert_eq!(
+            trim_before_newlines("  WHERE \n x = 'a \n' AND \"b \n\" \n"),
+            "  WHERE\n x = 'a \n' AND \"b \n\"\n"
         );
     }
 
