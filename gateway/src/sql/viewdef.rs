@@ -152,8 +152,12 @@ enum Kind {
     /// A column reference (its column name).
     Var(String),
     Const,
-    /// A function call, aggregate, cast or COALESCE: printed with its own delimiters.
+    /// A cast: printed with its own delimiters.
     Func,
+    /// COALESCE or CASE: printed with its own delimiters.
+    Own,
+    /// A function call or aggregate.
+    Call,
     /// A binary or prefix operator (its symbol).
     Op(String),
     /// `x op ANY/ALL (ARRAY[…])`.
@@ -692,7 +696,7 @@ impl Deparser<'_> {
         if !groups.is_empty() {
             let items = groups
                 .iter()
-                .map(|g| self.sort_item(g, &targets, &view_columns))
+                .map(|g| self.sort_item(g, &targets, &view_columns, false))
                 .collect::<Option<Vec<_>>>()?;
             out.push_str("\n  GROUP BY ");
             out.push_str(&items.join(", "));
@@ -705,7 +709,8 @@ impl Deparser<'_> {
         if !orders.is_empty() {
             let mut items = Vec::new();
             for o in orders {
-                let mut item = self.sort_item(o.get("expression")?, &targets, &view_columns)?;
+                let mut item =
+                    self.sort_item(o.get("expression")?, &targets, &view_columns, true)?;
                 let desc = match str_field(o, "type") {
                     "ORDER_DEFAULT" | "ASCENDING" => false,
                     "DESCENDING" => true,
@@ -752,25 +757,49 @@ impl Deparser<'_> {
         (e.ty == Some(Ty::Bool)).then_some(e.text)
     }
 
-    /// A GROUP BY or ORDER BY item: a column (also by select-list position or output name).
-    /// PostgreSQL prints other expressions with parentheses rules of their own: not handled.
-    fn sort_item(&mut self, v: &Value, targets: &[Expr], names: &[String]) -> Option<String> {
+    /// A GROUP BY or ORDER BY item (also by select-list position or output name): a column as
+    /// is, another expression in parentheses (pretty form; the plain form adds them to function
+    /// calls only, operators having their own).
+    /// A bare name is an output column first in ORDER BY, an input column first in GROUP BY.
+    fn sort_item(
+        &mut self,
+        v: &Value,
+        targets: &[Expr],
+        names: &[String],
+        order_by: bool,
+    ) -> Option<String> {
         let target = if str_field(v, "class") == "CONSTANT" {
             let n = v.get("value")?.get("value")?.as_u64()? as usize;
             targets.get(n.checked_sub(1)?)?.clone()
         } else {
-            match self.expr(v) {
-                Some(e) => e,
-                None => {
-                    // an output column's name
-                    let cols = list(v, "column_names");
-                    let name = (cols.len() == 1).then(|| cols[0].as_str()).flatten()?;
-                    let i = names.iter().position(|n| n.eq_ignore_ascii_case(name))?;
-                    targets[i].clone()
-                }
+            let cols = list(v, "column_names");
+            let output = match cols {
+                [name] => names
+                    .iter()
+                    .position(|n| Some(n.as_str()) == name.as_str())
+                    .or_else(|| {
+                        names
+                            .iter()
+                            .position(|n| name.as_str().is_some_and(|m| n.eq_ignore_ascii_case(m)))
+                    }),
+                _ => None,
+            };
+            match (self.expr(v), output) {
+                (Some(_), Some(i)) if order_by => targets[i].clone(),
+                (Some(e), _) => e,
+                (None, Some(i)) => targets[i].clone(),
+                (None, None) => return None,
             }
         };
-        matches!(target.kind, Kind::Var(_)).then_some(target.text)
+        match target.kind {
+            Kind::Var(_) => Some(target.text),
+            Kind::Const => None,
+            Kind::Call => Some(format!("({})", target.text)),
+            _ if self.pretty => Some(format!("({})", target.text)),
+            // casts print parenthesized or not by their kind of node: not handled
+            Kind::Func => None,
+            _ => Some(target.text),
+        }
     }
 
     /// The FROM clause: DuckDB's cross joins along the left are PostgreSQL's comma list.
@@ -1013,7 +1042,7 @@ impl Deparser<'_> {
             }
         };
         match &child.kind {
-            Kind::Var(_) | Kind::Const | Kind::Func => true,
+            Kind::Var(_) | Kind::Const | Kind::Func | Kind::Call | Kind::Own => true,
             Kind::Op(op) => {
                 if let Kind::Op(parent_op) = parent {
                     return match (class(op), class(parent_op)) {
@@ -1050,7 +1079,7 @@ impl Deparser<'_> {
         let inner = if self.pretty {
             // casts parenthesize operators and boolean expressions
             match e.kind {
-                Kind::Var(_) | Kind::Const | Kind::Func => e.text.clone(),
+                Kind::Var(_) | Kind::Const | Kind::Func | Kind::Call | Kind::Own => e.text.clone(),
                 _ => format!("({})", e.text),
             }
         } else {
@@ -1288,7 +1317,7 @@ impl Deparser<'_> {
                         Some(Expr::new(
                             format!("COALESCE({})", args.join(", ")),
                             Some(ty),
-                            Kind::Func,
+                            Kind::Own,
                         ))
                     }
                     _ => None,
@@ -1342,7 +1371,7 @@ impl Deparser<'_> {
         }
         text.push_str(&format!("\n{indent}    ELSE {}", result(&default)?));
         text.push_str(&format!("\n{indent}END"));
-        Some(Expr::new(text, Some(ty), Kind::Func))
+        Some(Expr::new(text, Some(ty), Kind::Own))
     }
 
     /// `a IN (x, y)`: PostgreSQL's `a = ANY (ARRAY[x, y])` over constants (`<> ALL` for NOT
@@ -1494,7 +1523,7 @@ impl Deparser<'_> {
             let f = self.condition(f)?;
             text.push_str(&format!(" FILTER (WHERE {f})"));
         }
-        Some(Expr::new(text, Some(ty), Kind::Func))
+        Some(Expr::new(text, Some(ty), Kind::Call))
     }
 }
 
@@ -1879,9 +1908,16 @@ mod tests {
                 ),
             ],
         );
-        // ordering by the aggregate's output name is an expression: not handled
-        let (plain, _) = both(node.clone(), &["name", "n", "total"]);
-        assert_eq!(plain, None);
+        // ordering by the aggregate's output name: the aggregate, parenthesized
+        let (plain, pretty) = both(node.clone(), &["name", "n", "total"]);
+        for form in [plain, pretty] {
+            assert!(
+                form.as_deref().is_some_and(
+                    |f| f.contains("\n  ORDER BY c.name DESC, (count(*)) NULLS FIRST\n")
+                ),
+                "{form:?}"
+            );
+        }
         let mut node = node;
         node["modifiers"][0]["orders"] = serde_json::json!([
             {"type": "DESCENDING", "null_order": "ORDER_DEFAULT", "expression": int(1)},
