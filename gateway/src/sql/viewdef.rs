@@ -837,7 +837,7 @@ impl Deparser<'_> {
                     format!("{}.{}", quote_ident(schema), quote_ident(table))
                 };
                 let alias = str_field(f, "alias");
-                let refname = if alias.is_empty() || alias == table {
+                let refname = if alias.is_empty() {
                     table.clone()
                 } else {
                     text.push(' ');
@@ -1484,6 +1484,8 @@ impl Deparser<'_> {
                 if matches!(t, Ty::Other(_) | Ty::Bool) {
                     return None;
                 }
+                // no max(varchar): read as text
+                let t = if t == Ty::Varchar { Ty::Text } else { t };
                 (name, t, true)
             }
             ("lower" | "upper", 1) => (name, Ty::Text, false),
@@ -1494,7 +1496,9 @@ impl Deparser<'_> {
         if !aggregate && (distinct || filter.is_some()) {
             return None;
         }
-        let args = if matches!(pg_name, "lower" | "upper" | "length") {
+        let args = if matches!(pg_name, "min" | "max") && args[0].ty == Some(Ty::Varchar) {
+            vec![self.coerce(&args[0], &Ty::Text)?]
+        } else if matches!(pg_name, "lower" | "upper" | "length") {
             // text functions: varchar and char arguments are read as text
             vec![match &args[0].ty {
                 Some(Ty::Text) => args[0].clone(),
@@ -2104,6 +2108,24 @@ mod tests {
         assert_eq!(
             both(setop("EXCEPT", false, a, amount), &["x"]),
             (None, None)
+        );
+    }
+
+    #[test]
+    fn an_alias_equal_to_the_table_name_stays_and_max_reads_varchar_as_text() {
+        let node = select(
+            vec![aliased(func("max", vec![col(&["customers", "name"])]), "m")],
+            table("customers", "customers"),
+            &[],
+        );
+        let (plain, pretty) = both(node, &["m"]);
+        assert_eq!(
+            plain.as_deref(),
+            Some(" SELECT max((customers.name)::text) AS m\n   FROM customers customers;")
+        );
+        assert_eq!(
+            pretty.as_deref(),
+            Some(" SELECT max(customers.name::text) AS m\n   FROM customers customers;")
         );
     }
 
