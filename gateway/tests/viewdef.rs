@@ -1,6 +1,7 @@
 //! `pg_get_viewdef()` answers PostgreSQL 15's deparse of a view (psql `\d+ view` asks for the
 //! pretty form, SQLAlchemy's `get_view_definition` for the plain one), and DuckDB's own SQL text
-//! for a view the deparser does not handle; `pg_views.definition` is the plain form.
+//! for a view the deparser does not handle; `pg_views.definition` and
+//! `information_schema.views.view_definition` are the plain form.
 
 mod common;
 
@@ -47,6 +48,14 @@ async fn view_definitions_are_postgresql_deparses() {
     );
     assert_eq!(
         def("SELECT definition FROM pg_views WHERE viewname = 'big_orders'".into()).await,
+        plain
+    );
+    assert_eq!(
+        def(
+            "SELECT view_definition FROM information_schema.views WHERE table_name = 'big_orders'"
+                .into()
+        )
+        .await,
         plain
     );
 

@@ -1705,7 +1705,10 @@ fn objects_sql() -> String {
              AND dg_l.column_name = dg_c.column_name \
            WHERE duckgate_listed(dg_c.table_catalog, dg_c.table_schema, dg_c.table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_views AS \
-           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
+           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema, \
+                             duckgate_get_viewdef((SELECT min(dg_w.view_oid) FROM duckdb_views() dg_w \
+                               WHERE dg_w.database_name = table_catalog AND dg_w.schema_name = table_schema \
+                                 AND dg_w.view_name = table_name), false) AS view_definition) \
            FROM information_schema.views WHERE duckgate_listed(table_catalog, table_schema, table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_schemata AS \
            SELECT * REPLACE (current_database() AS catalog_name, duckgate_pg_schema(schema_name) AS schema_name) \
