@@ -16,8 +16,8 @@
 //! constants, casts, comparison / arithmetic / `||` / LIKE operators, AND / OR / NOT, IS [NOT]
 //! NULL, IN lists, BETWEEN, searched CASE, COALESCE, count / sum / avg / min / max (DISTINCT,
 //! FILTER), lower / upper / length / abs; joins of every kind with ON or USING, comma lists,
-//! WHERE, GROUP BY and ORDER BY of columns, HAVING, LIMIT / OFFSET, DISTINCT, chains of one set
-//! operation. Anything else (subqueries, CTEs, window functions, functions it has no signature
+//! derived tables, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT / OFFSET, DISTINCT, chains of one
+//! set operation. Anything else (subquery expressions, CTEs, window functions, functions it has no signature
 //! for, constants whose PostgreSQL spelling it cannot derive such as timestamps, enums, float4
 //! arithmetic, mixed set operations, …) answers `None`, and the caller falls back to DuckDB's SQL
 //! text: an answer is PostgreSQL's or DuckDB's, never a guess.
@@ -209,6 +209,11 @@ struct Deparser<'a> {
     view_schema: &'a str,
     rels: Vec<Rel>,
     merged: Vec<Merged>,
+    /// The reference names of every SELECT deparsed so far.
+    used: Vec<String>,
+    /// The reference names inside the current SELECT's derived tables: PostgreSQL renames
+    /// one equal to an outer name (`orders_1`), not handled.
+    inner: Vec<String>,
 }
 
 /// A catalog relation: its schema and name as spelled, its columns and their types.
@@ -453,6 +458,8 @@ pub fn deparse_view(
         view_schema,
         rels: Vec::new(),
         merged: Vec::new(),
+        used: Vec::new(),
+        inner: Vec::new(),
     };
     let (body, _) = d.query(statements[0].get("node")?, Some(&view_columns))?;
     Some(format!("{};", trim_before_newlines(&body)))
@@ -523,15 +530,22 @@ fn present(v: &Value, key: &str) -> bool {
 impl Deparser<'_> {
     /// A query: a SELECT, or UNION / INTERSECT / EXCEPT of them. `names` are the view's column
     /// names (the leftmost SELECT's output); the other SELECTs show their own.
-    fn query(&mut self, node: &Value, names: Option<&[String]>) -> Option<(String, Vec<Ty>)> {
+    fn query(
+        &mut self,
+        node: &Value,
+        names: Option<&[String]>,
+    ) -> Option<(String, Vec<(String, Ty)>)> {
         if str_field(node, "type") != "SET_OPERATION_NODE" {
             // each SELECT has its own FROM scope
             let saved = (
                 std::mem::take(&mut self.rels),
                 std::mem::take(&mut self.merged),
+                std::mem::take(&mut self.inner),
             );
             let answer = self.select(node, names);
-            (self.rels, self.merged) = saved;
+            let refnames = self.rels.iter().map(|r| r.refname.clone());
+            self.used.extend(refnames.collect::<Vec<_>>());
+            (self.rels, self.merged, self.inner) = saved;
             return answer;
         }
         if !list(node, "modifiers").is_empty()
@@ -545,6 +559,8 @@ impl Deparser<'_> {
             "EXCEPT" => "EXCEPT",
             _ => return None,
         };
+        // in a derived table PostgreSQL has no view column names to pass down: not handled
+        names?;
         let all = node.get("setop_all").and_then(Value::as_bool) == Some(true);
         // a chain of one kind prints flat (PostgreSQL's left-deep tree of `a UNION b UNION c`;
         // DuckDB may nest it to the right, the same for UNION and INTERSECT); other nestings
@@ -555,7 +571,7 @@ impl Deparser<'_> {
             return None;
         }
         let mut texts = Vec::new();
-        let mut types: Option<Vec<Ty>> = None;
+        let mut types: Option<Vec<(String, Ty)>> = None;
         for leaf in leaves {
             // every SELECT shows the view's column names (PostgreSQL 15 passes them down)
             let (text, leaf_types) = self.query(leaf, names)?;
@@ -565,7 +581,7 @@ impl Deparser<'_> {
                     // PostgreSQL coerces the inputs to common column types: only equal ones
                     // (varchar with text: the same values) are handled
                     let same = t.len() == leaf_types.len()
-                        && t.iter().zip(&leaf_types).all(|(a, b)| {
+                        && t.iter().zip(&leaf_types).all(|((_, a), (_, b))| {
                             a == b
                                 || matches!(
                                     (a, b),
@@ -584,7 +600,11 @@ impl Deparser<'_> {
     }
 
     /// A plain SELECT (no CTE, window, QUALIFY, SAMPLE, GROUPING SETS).
-    fn select(&mut self, node: &Value, names: Option<&[String]>) -> Option<(String, Vec<Ty>)> {
+    fn select(
+        &mut self,
+        node: &Value,
+        names: Option<&[String]>,
+    ) -> Option<(String, Vec<(String, Ty)>)> {
         if str_field(node, "type") != "SELECT_NODE"
             || !list(node.get("cte_map")?, "map").is_empty()
             || present(node, "qualify")
@@ -681,7 +701,7 @@ impl Deparser<'_> {
                 out.push_str(" AS ");
                 out.push_str(&quote_ident(name));
             }
-            types.push(t.ty.clone()?);
+            types.push((name.clone(), t.ty.clone()?));
         }
         if let Some(from) = from {
             out.push_str("\n   FROM ");
@@ -739,6 +759,14 @@ impl Deparser<'_> {
             let l = self.count(l)?;
             out.push_str("\n LIMIT ");
             out.push_str(&l);
+        }
+        let inner = &self.inner;
+        if self
+            .rels
+            .iter()
+            .any(|r| inner.iter().any(|n| n.eq_ignore_ascii_case(&r.refname)))
+        {
+            return None;
         }
         Some((out, types))
     }
@@ -856,6 +884,33 @@ impl Deparser<'_> {
                     columns: columns.clone(),
                 });
                 Some(text)
+            }
+            "SUBQUERY" => {
+                // a derived table: its SELECT one level in (PostgreSQL's startIndent)
+                let alias = str_field(f, "alias");
+                if alias.is_empty()
+                    || !list(f, "column_name_alias").is_empty()
+                    || present(f, "sample")
+                    || self
+                        .rels
+                        .iter()
+                        .any(|r| r.refname.eq_ignore_ascii_case(alias))
+                {
+                    return None;
+                }
+                let before = self.used.len();
+                let (text, columns) = self.query(f.get("subquery")?.get("node")?, None)?;
+                let inner = self.used[before..].to_vec();
+                self.inner.extend(inner);
+                self.rels.push(Rel {
+                    refname: alias.to_string(),
+                    columns,
+                });
+                Some(format!(
+                    "({}) {}",
+                    text.replace('\n', "\n        "),
+                    quote_ident(alias)
+                ))
             }
             "JOIN" => {
                 if !str_field(f, "alias").is_empty() {
@@ -2127,6 +2182,67 @@ mod tests {
             pretty.as_deref(),
             Some(" SELECT max(customers.name::text) AS m\n   FROM customers customers;")
         );
+    }
+
+    #[test]
+    fn derived_tables_are_one_level_in_and_a_reused_name_falls_back() {
+        let inner = select(
+            vec![
+                col(&["customer_id"]),
+                aliased(func("sum", vec![col(&["amount"])]), "total"),
+            ],
+            table("orders", ""),
+            &[
+                (
+                    "group_expressions",
+                    serde_json::json!([col(&["customer_id"])]),
+                ),
+                ("group_sets", serde_json::json!([[0]])),
+            ],
+        );
+        let derived = |alias: &str| {
+            serde_json::json!({"type": "SUBQUERY", "alias": alias, "column_name_alias": [],
+                "subquery": {"node": inner.clone()}})
+        };
+        let node = select(
+            vec![col(&["c", "name"]), col(&["s", "total"])],
+            join(
+                "INNER",
+                table("customers", "c"),
+                derived("s"),
+                cmp(
+                    "COMPARE_EQUAL",
+                    col(&["s", "customer_id"]),
+                    col(&["c", "id"]),
+                ),
+            ),
+            &[],
+        );
+        let (plain, pretty) = both(node, &["name", "total"]);
+        assert_eq!(
+            pretty.as_deref(),
+            Some(" SELECT c.name,\n    s.total\n   FROM customers c\n     JOIN ( SELECT orders.customer_id,\n            sum(orders.amount) AS total\n           FROM orders\n          GROUP BY orders.customer_id) s ON s.customer_id = c.id;")
+        );
+        assert_eq!(
+            plain.as_deref(),
+            Some(" SELECT c.name,\n    s.total\n   FROM (customers c\n     JOIN ( SELECT orders.customer_id,\n            sum(orders.amount) AS total\n           FROM orders\n          GROUP BY orders.customer_id) s ON ((s.customer_id = c.id)));")
+        );
+        // `orders` outside and inside: PostgreSQL would print the inner one as orders_1
+        let node = select(
+            vec![col(&["orders", "id"])],
+            join(
+                "INNER",
+                table("orders", ""),
+                derived("s"),
+                cmp(
+                    "COMPARE_EQUAL",
+                    col(&["s", "customer_id"]),
+                    col(&["orders", "id"]),
+                ),
+            ),
+            &[],
+        );
+        assert_eq!(both(node, &["id"]), (None, None));
     }
 
     #[test]
