@@ -17,10 +17,11 @@
 //! NULL, IN lists, BETWEEN, searched CASE, COALESCE, count / sum / avg / min / max (DISTINCT,
 //! FILTER), lower / upper / length / abs; joins of every kind with ON or USING, comma lists,
 //! derived tables, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT / OFFSET, DISTINCT, chains of one
-//! set operation. Anything else (subquery expressions, CTEs, window functions, functions it has no signature
-//! for, constants whose PostgreSQL spelling it cannot derive such as timestamps, enums, float4
-//! arithmetic, mixed set operations, …) answers `None`, and the caller falls back to DuckDB's SQL
-//! text: an answer is PostgreSQL's or DuckDB's, never a guess.
+//! set operation. Anything else (subquery expressions, CTEs, window functions, functions it has
+//! no signature for, constants whose PostgreSQL spelling it cannot derive such as timestamps,
+//! enums, float4 arithmetic, mixed set operations, tables outside the view's own database such
+//! as a temporary view's, …) answers `None`, and the caller falls back to DuckDB's SQL text: an
+//! answer is PostgreSQL's or DuckDB's, never a guess.
 //!
 //! Known differences: DuckDB's parser folds `NOT (a = b)` to `a <> b` and `CASE x WHEN 1` to
 //! `CASE WHEN x = 1`, so those print PostgreSQL's way of the folded form; an unnamed expression's
