@@ -660,7 +660,6 @@ ORDER BY a.attnum;
 -- sent: 1
 -- pg: 1 row
 -- oid 16420: class public.big_orders
--- known-gap: pg_get_viewdef(): DuckDB's stored view SQL, not PostgreSQL's deparsed and pretty-printed SELECT
 SELECT pg_catalog.pg_get_viewdef('16420'::pg_catalog.oid, true);
 -- next
 -- id: psql-043
@@ -1525,5 +1524,4 @@ SELECT 'big_orders'::pg_catalog.regclass::pg_catalog.oid
 -- sent: 1
 -- pg: 1 row
 -- oid 16420: class public.big_orders
--- known-gap: pg_get_viewdef(): DuckDB's stored view SQL, not PostgreSQL's deparsed and pretty-printed SELECT
 SELECT nspname, relname, relkind, pg_catalog.pg_get_viewdef(c.oid, true), pg_catalog.array_remove(pg_catalog.array_remove(c.reloptions,'check_option=local'),'check_option=cascaded') AS reloptions, CASE WHEN 'check_option=local' = ANY (c.reloptions) THEN 'LOCAL'::text WHEN 'check_option=cascaded' = ANY (c.reloptions) THEN 'CASCADED'::text ELSE NULL END AS checkoption FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid WHERE c.oid = 16420

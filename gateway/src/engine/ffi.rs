@@ -77,6 +77,7 @@ impl Database {
                 origins: Arc::default(),
             });
             db.register_pg_types()?;
+            db.register_viewdef()?;
             Ok(db)
         }
     }
@@ -112,6 +113,36 @@ impl Database {
                         a.alias()
                     )));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Register `duckgate_viewdef(select_json, pretty, catalog, view_schema, view_name)`, the
+    /// PostgreSQL deparse of a view's SELECT ([`crate::sql::viewdef`]), on the instance's system
+    /// catalog (once per instance, like the types); the session's `pg_get_viewdef` macro calls it
+    /// and falls back to DuckDB's SQL text where it answers NULL.
+    fn register_viewdef(self: &Arc<Self>) -> Result<(), DbError> {
+        let con = self.connect()?;
+        let name = c_string("duckgate_viewdef")?;
+        unsafe {
+            let mut varchar = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR);
+            let mut boolean = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN);
+            let mut f = ffi::duckdb_create_scalar_function();
+            ffi::duckdb_scalar_function_set_name(f, name.as_ptr());
+            ffi::duckdb_scalar_function_add_parameter(f, varchar);
+            ffi::duckdb_scalar_function_add_parameter(f, boolean);
+            ffi::duckdb_scalar_function_add_parameter(f, varchar);
+            ffi::duckdb_scalar_function_add_parameter(f, varchar);
+            ffi::duckdb_scalar_function_add_parameter(f, varchar);
+            ffi::duckdb_scalar_function_set_return_type(f, varchar);
+            ffi::duckdb_scalar_function_set_function(f, Some(viewdef_function));
+            let rc = ffi::duckdb_register_scalar_function(con.raw, f);
+            ffi::duckdb_destroy_scalar_function(&mut f);
+            ffi::duckdb_destroy_logical_type(&mut varchar);
+            ffi::duckdb_destroy_logical_type(&mut boolean);
+            if rc != ffi::DuckDBSuccess {
+                return Err(DbError::internal("cannot register duckgate_viewdef"));
             }
         }
         Ok(())
@@ -514,6 +545,76 @@ unsafe extern "C" fn same_values_cast(
 ) -> bool {
     ffi::duckdb_vector_reference_vector(output, input);
     true
+}
+
+/// Row `row` of a flat VARCHAR vector, `None` when NULL.
+unsafe fn varchar_at(v: ffi::duckdb_vector, row: usize) -> Option<String> {
+    let validity = ffi::duckdb_vector_get_validity(v);
+    if !validity.is_null() && !ffi::duckdb_validity_row_is_valid(validity, row as ffi::idx_t) {
+        return None;
+    }
+    let data = ffi::duckdb_vector_get_data(v) as *mut ffi::duckdb_string_t;
+    let s = data.add(row);
+    let len = ffi::duckdb_string_t_length(*s) as usize;
+    let ptr = ffi::duckdb_string_t_data(s) as *const u8;
+    Some(String::from_utf8_lossy(std::slice::from_raw_parts(ptr, len)).into_owned())
+}
+
+/// Row `row` of a flat BOOLEAN vector, `None` when NULL.
+unsafe fn bool_at(v: ffi::duckdb_vector, row: usize) -> Option<bool> {
+    let validity = ffi::duckdb_vector_get_validity(v);
+    if !validity.is_null() && !ffi::duckdb_validity_row_is_valid(validity, row as ffi::idx_t) {
+        return None;
+    }
+    Some(*(ffi::duckdb_vector_get_data(v) as *const bool).add(row))
+}
+
+/// `duckgate_viewdef`'s body (DuckDB flattens the input chunk for C API functions); a view the
+/// deparser does not handle answers NULL, never an error.
+unsafe extern "C" fn viewdef_function(
+    _info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let arg = |i| ffi::duckdb_data_chunk_get_vector(input, i);
+    let (json, pretty, catalog, schema, view) = (arg(0), arg(1), arg(2), arg(3), arg(4));
+    for row in 0..rows {
+        let (json, catalog, schema, view) = (
+            varchar_at(json, row),
+            varchar_at(catalog, row),
+            varchar_at(schema, row),
+            varchar_at(view, row),
+        );
+        let pretty = bool_at(pretty, row);
+        // a panic must not unwind into DuckDB: it falls back like any unhandled view
+        let answer = std::panic::catch_unwind(|| {
+            crate::sql::viewdef::deparse_view(
+                json.as_deref()?,
+                pretty?,
+                catalog.as_deref()?,
+                schema.as_deref()?,
+                view.as_deref()?,
+            )
+        })
+        .ok()
+        .flatten();
+        match answer {
+            Some(text) => ffi::duckdb_vector_assign_string_element_len(
+                output,
+                row as ffi::idx_t,
+                text.as_ptr().cast(),
+                text.len() as ffi::idx_t,
+            ),
+            None => {
+                ffi::duckdb_vector_ensure_validity_writable(output);
+                ffi::duckdb_validity_set_row_invalid(
+                    ffi::duckdb_vector_get_validity(output),
+                    row as ffi::idx_t,
+                );
+            }
+        }
+    }
 }
 
 /// The logical type of a [`PgAlias`]'s storage type (scalars and lists of them).

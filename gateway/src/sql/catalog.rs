@@ -1797,11 +1797,28 @@ fn objects_sql() -> String {
            SELECT NULL::BIGINT AS rngtypid, NULL::BIGINT AS rngsubtype, NULL::BIGINT AS rngmultitypid, \
                   NULL::BIGINT AS rngcollation, NULL::BIGINT AS rngsubopc, NULL::VARCHAR AS rngcanonical, \
                   NULL::VARCHAR AS rngsubdiff WHERE false;\
-         CREATE OR REPLACE TEMP MACRO pg_get_viewdef(vid) AS \
-             (SELECT ' ' || regexp_replace(regexp_replace(dg_v.sql, '(?s)^CREATE\\s+.*?VIEW\\s+.*?\\s+AS\\s+', ''), \
-                '(^|[^.\\w\"])main\\.', '\\1public.', 'g') \
-              FROM duckdb_views() dg_v WHERE dg_v.view_oid = vid), \
-           (vid, pretty) AS pg_get_viewdef(vid);\
+         /* PostgreSQL's deparse of the view's SELECT (psql \\d+, SQLAlchemy's get_view_definition; \
+            sql::viewdef, over DuckDB's parse tree and the column types of the view's database), \
+            DuckDB's own SQL text where the deparser does not handle the view */ \
+         CREATE OR REPLACE TEMP MACRO duckgate_get_viewdef(vid, pretty) AS \
+             (SELECT COALESCE( \
+                duckgate_viewdef(json_serialize_sql(regexp_replace(dg_v.sql, '(?s)^CREATE\\s+.*?VIEW\\s+.*?\\s+AS\\s+', '')), \
+                  COALESCE(pretty, false), \
+                  (SELECT CASE WHEN bool_or(regexp_matches(dg_c.schema_name || dg_c.table_name || dg_c.column_name, '[\\t\\n]')) \
+                            THEN NULL ELSE string_agg(concat_ws(chr(9), dg_c.schema_name, dg_c.table_name, dg_c.column_name, \
+                              dg_c.data_type, COALESCE(dg_l.type_oid::VARCHAR, '')), chr(10) \
+                              ORDER BY dg_c.table_oid, dg_c.column_index) END \
+                   FROM duckdb_columns() dg_c LEFT JOIN duckgate_attribute_lengths dg_l \
+                     ON dg_l.database_oid = dg_c.database_oid AND dg_l.table_oid = dg_c.table_oid \
+                     AND dg_l.column_index = dg_c.column_index \
+                   WHERE dg_c.database_oid = dg_v.database_oid), \
+                  dg_v.schema_name, dg_v.view_name), \
+                ' ' || regexp_replace(regexp_replace(dg_v.sql, '(?s)^CREATE\\s+.*?VIEW\\s+.*?\\s+AS\\s+', ''), \
+                  '(^|[^.\\w\"])main\\.', '\\1public.', 'g')) \
+              FROM duckdb_views() dg_v WHERE dg_v.view_oid = vid);\
+         /* (an overload naming another binds it when created: both name the helper) */ \
+         CREATE OR REPLACE TEMP MACRO pg_get_viewdef(vid) AS duckgate_get_viewdef(vid, false), \
+           (vid, pretty) AS duckgate_get_viewdef(vid, pretty);\
          CREATE OR REPLACE TEMP MACRO pg_partition_ancestors(rel) AS TRY_CAST(rel AS BIGINT);\
          CREATE OR REPLACE TEMP MACRO pg_partition_ancestors(rel) AS TABLE \
            SELECT NULL::BIGINT AS relid, NULL::BIGINT AS ordinality WHERE false;\
@@ -1869,7 +1886,10 @@ fn objects_sql() -> String {
              AND dg_l.column_name = dg_c.column_name \
            WHERE duckgate_listed(dg_c.table_catalog, dg_c.table_schema, dg_c.table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_views AS \
-           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema) \
+           SELECT * REPLACE (duckgate_pg_schema(table_schema) AS table_schema, \
+                             duckgate_get_viewdef((SELECT min(dg_w.view_oid) FROM duckdb_views() dg_w \
+                               WHERE dg_w.database_name = table_catalog AND dg_w.schema_name = table_schema \
+                                 AND dg_w.view_name = table_name), false) AS view_definition) \
            FROM information_schema.views WHERE duckgate_listed(table_catalog, table_schema, table_name);\
          CREATE OR REPLACE TEMP VIEW duckgate_information_schema_schemata AS \
            SELECT * REPLACE (current_database() AS catalog_name, duckgate_pg_schema(schema_name) AS schema_name) \

@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod guard;
 pub mod lexer;
 pub mod origin;
+pub mod viewdef;
 
 use crate::engine::StatementKind;
 use lexer::{leading_words, tokens, Tok};
