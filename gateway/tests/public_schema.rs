@@ -521,14 +521,15 @@ async fn search_paths_with_schemas_that_do_not_exist_are_accepted() {
         .await,
         [["[app, public]", "app, nosuch, public"]]
     );
-    // DBeaver and psql \dconfig read it from pg_settings
+    // DBeaver and psql \dconfig read it from pg_settings, under PostgreSQL's name only (not
+    // DuckDB's single-schema `schema`)
     assert_eq!(
         q(
             &c,
-            "SELECT setting FROM pg_settings WHERE name IN ('search_path', 'schema') ORDER BY name"
+            "SELECT name, setting FROM pg_settings WHERE name IN ('search_path', 'schema') ORDER BY name"
         )
         .await,
-        [["app"], ["app, nosuch, public"]]
+        [["search_path", "app, nosuch, public"]]
     );
     let st = c.prepare("SELECT * FROM t").await.unwrap();
     assert_eq!(st.columns()[0].name(), "b");

@@ -471,16 +471,22 @@ class Comparer:
                 return v
         return Verdict("same", types=[t for x in verdicts for t in x.types])
 
-    def _rows(self, p, g, pairs):
-        """Both sides' rows as tuples of normalized cells over the column pairs. Engine-specific
-        and volatile columns: only whether the value is NULL is compared (a client scanning a NOT
-        NULL column into a plain integer fails on NULL)."""
+    @staticmethod
+    def ignored_columns(p):
+        """PostgreSQL's result set's engine-specific and volatile columns: index -> why."""
         ignored = {}
         volatile = p.get("volatile", {})
         for i, (name, _) in enumerate(p["columns"]):
             why = volatile.get(str(i)) or engine_specific(name, [r[i] for r in p["rows"]])
             if why:
                 ignored[i] = why
+        return ignored
+
+    def _rows(self, p, g, pairs):
+        """Both sides' rows as tuples of normalized cells over the column pairs. Engine-specific
+        and volatile columns: only whether the value is NULL is compared (a client scanning a NOT
+        NULL column into a plain integer fails on NULL)."""
+        ignored = self.ignored_columns(p)
 
         def cell(side, v, i):
             if i in ignored:
@@ -625,6 +631,7 @@ class UserObjects:
     SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
     COLUMN_HEADER = re.compile(r"(?i)att|column|^indexdef$|^elements$")
     DATABASE_HEADER = re.compile(r"(?i)dat|cat|^name$")
+    DATABASE_OID_HEADER = re.compile(r"(?i)dat|cat|oid|^name$")
 
     def __init__(self, pg_facts, columns, builtin_types):
         names = set()
@@ -646,11 +653,17 @@ class UserObjects:
             return any(x.strip('"') in names for x in v[1:-1].split(","))
         return False
 
-    def oid_cell(self, v):
-        return v is not None and any(not m.group(2).startswith("pg_toast.") for m in self.SYMBOL.finditer(v))
+    def oid_cell(self, v, header):
+        """A cell holding a schema object's OID. The database's OID (16384 on PostgreSQL, the
+        first user OID) only in a column for databases or OIDs: elsewhere it is a number that
+        happens to be equal (pg_settings' shared_buffers is 16384 pages)."""
+        return v is not None and any(
+            not m.group(2).startswith("pg_toast.")
+            and (m.group(1) != "database" or self.DATABASE_OID_HEADER.search(header))
+            for m in self.SYMBOL.finditer(v))
 
     def row(self, r, headers):
-        if any(self.oid_cell(v) for v in r):
+        if any(self.oid_cell(v, h) for v, h in zip(r, headers)):
             return True
         if any(v in self.SYSTEM_SCHEMAS for v in r):
             return False

@@ -643,7 +643,8 @@ fn current_setting_sql() -> String {
     format!(
         /* pg_settings: the settings the session answers (SHOW), with the values the session
            publishes in `duckgate_settings` before a statement reads them, then DuckDB's own
-           settings (as before) but those names */
+           settings but those names, and but `schema`: DuckDB's single-schema form of
+           search_path, which the session answers as search_path */
         "CREATE OR REPLACE TEMP VIEW duckgate_setting_docs AS SELECT * FROM (VALUES {docs}) \
            v(name, unit, category, short_desc, extra_desc, context, vartype, min_val, max_val, enumvals);\
          CREATE OR REPLACE TEMP VIEW duckgate_session_settings AS \
@@ -661,9 +662,8 @@ fn current_setting_sql() -> String {
                   NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, NULL::VARCHAR[] AS enumvals, \
                   setting AS boot_val, setting AS reset_val, NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline, \
                   false AS pending_restart \
-           FROM (SELECT * REPLACE (CASE name WHEN 'schema' THEN duckgate_pg_schema(setting) ELSE setting END AS setting) \
-                 FROM pg_catalog.pg_settings) \
-           WHERE lower(name) NOT IN (SELECT lower(dg_d.name) FROM duckgate_setting_docs dg_d);\
+           FROM pg_catalog.pg_settings \
+           WHERE lower(name) NOT IN (SELECT lower(dg_d.name) FROM duckgate_setting_docs dg_d) AND name <> 'schema';\
          CREATE OR REPLACE TEMP MACRO duckgate_current_setting(dg_n, dg_missing_ok := false) AS \
            CASE WHEN lower(dg_n) IN (SELECT lower(dg_s.name) FROM duckgate_session_settings dg_s) \
                THEN (SELECT min(dg_s.shown) FROM duckgate_session_settings dg_s WHERE lower(dg_s.name) = lower(dg_n)) \

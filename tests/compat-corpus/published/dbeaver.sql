@@ -132,7 +132,7 @@ select * from pg_catalog.pg_settings where name=$1
 -- protocol: extended
 -- source: plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDataSource.java SettingCache
 -- pg: 354 rows
--- known-gap: pg_settings lists the session settings SHOW answers and DuckDB's own, not PostgreSQL's server settings (allow_in_place_tablespaces, wal_level...): by construction, but shared_buffers' value 16384 reads as the corpus database's OID (content.py's object_oids), so a by-construction check would fail
+-- differs-by-construction: pg_settings: PostgreSQL's server settings (allow_in_place_tablespaces, wal_level, shared_buffers...); the gateway lists the session settings SHOW answers and DuckDB's own
 select * from pg_catalog.pg_settings
 -- next
 -- id: dbeaver-018
