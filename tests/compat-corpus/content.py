@@ -336,18 +336,6 @@ def statements(sql):
     return [p for p in parts if p.strip()]
 
 
-def ordered(stmt):
-    """Whether a statement's rows come in a defined order: an ORDER BY outside parentheses."""
-    depth, flat = 0, []
-    for c in stmt:
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        flat.append(c if depth == 0 else " ")
-    return re.search(r"(?i)\border\s+by\b", "".join(flat)) is not None
-
-
 def _top_level(stmt):
     """The statement with everything inside parentheses blanked out."""
     depth, flat = 0, []
@@ -358,6 +346,11 @@ def _top_level(stmt):
             depth -= 1
         flat.append(c if depth == 0 else " ")
     return "".join(flat)
+
+
+def ordered(stmt):
+    """Whether a statement's rows come in a defined order: an ORDER BY outside parentheses."""
+    return re.search(r"(?i)\border\s+by\b", _top_level(stmt)) is not None
 
 
 def order_keys(stmt):
