@@ -6,7 +6,7 @@
 //! few spellings DuckDB's parser reads differently are rewritten ([`rewrite`]). Each rule names
 //! the client that sends the construct.
 
-use super::lexer::{apply_edits, tokens, Tok, Token};
+use super::lexer::{apply_edits, contains_ignore_case, tokens, Tok, Token};
 
 /// Functions DuckDB itself has in `pg_catalog`; a `pg_catalog.` prefix on any other function is
 /// dropped so the call reaches DuckDB's `main` functions or the session's macros below.
@@ -1032,8 +1032,7 @@ pub const COMPOSITE_TYPES_SQL: &str =
 /// Whether a (rewritten) catalog statement reads the rows composite types' fields make:
 /// `pg_attribute` (the fields) or `pg_class` (their relnatts).
 pub fn reads_composite_fields(sql: &str) -> bool {
-    let lower = sql.to_ascii_lowercase();
-    lower.contains("pg_attribute") || lower.contains("pg_class")
+    contains_ignore_case(sql, "pg_attribute") || contains_ignore_case(sql, "pg_class")
 }
 
 /// A query answering one row per composite type of [`COMPOSITE_TYPES_SQL`]'s answer (`[oid,
@@ -1041,7 +1040,6 @@ pub fn reads_composite_fields(sql: &str) -> bool {
 /// DuckDB keeps a STRUCT type's fields in the type only (`duckdb_types()` does not list them),
 /// so the type's NULL is asked for its `typeof`.
 pub fn composite_typeof_sql(types: &[Vec<Option<String>>]) -> Option<String> {
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let parts: Vec<String> = types
         .iter()
         .filter_map(|row| {
@@ -1051,9 +1049,9 @@ pub fn composite_typeof_sql(types: &[Vec<Option<String>>]) -> Option<String> {
             let oid: u64 = oid.parse().ok()?;
             Some(format!(
                 "SELECT {oid}, typeof(NULL::{}.{}.{})",
-                quote(db),
-                quote(schema),
-                quote(name)
+                super::quote_ident(db),
+                super::quote_ident(schema),
+                super::quote_ident(name)
             ))
         })
         .collect();
@@ -1129,7 +1127,6 @@ pub fn parse_struct_fields(t: &str) -> Option<Vec<(String, String)>> {
 /// fields of each composite type (`(type OID, its fields)`), which `pg_attribute` and
 /// `pg_class` read; with no types, the empty view the catalog installs.
 pub fn composite_fields_sql(types: &[(u64, Vec<(String, String)>)]) -> String {
-    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let rows: Vec<String> = types
         .iter()
         .flat_map(|(oid, fields)| {
@@ -1137,8 +1134,8 @@ pub fn composite_fields_sql(types: &[(u64, Vec<(String, String)>)]) -> String {
                 format!(
                     "({oid}::BIGINT, {}::BIGINT, {}, {})",
                     i + 1,
-                    lit(name),
-                    lit(ty)
+                    super::quote_literal(name),
+                    super::quote_literal(ty)
                 )
             })
         })
@@ -1168,7 +1165,6 @@ pub const SIZED_TABLES_SQL: &str =
 /// `\dt+` `\di+` `\d+`, DBeaver's index and table statistics), which read the session's
 /// `duckgate_relation_sizes`.
 pub fn reads_relation_sizes(sql: &str) -> bool {
-    let lower = sql.to_ascii_lowercase();
     [
         "pg_table_size",
         "pg_relation_size",
@@ -1176,7 +1172,7 @@ pub fn reads_relation_sizes(sql: &str) -> bool {
         "pg_indexes_size",
     ]
     .iter()
-    .any(|f| lower.contains(f))
+    .any(|f| contains_ignore_case(sql, f))
 }
 
 /// The query answering `[oid, table oid, bytes]` for every table of [`SIZED_TABLES_SQL`]'s
@@ -1201,8 +1197,6 @@ pub fn reads_relation_sizes(sql: &str) -> bool {
 /// The storage pass names each table (quoted), so it sees what the session's transaction sees,
 /// tables created in it included.
 pub fn relation_sizes_query(tables: &[Vec<Option<String>>]) -> String {
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let mut segments = Vec::new();
     let mut lake_tables = Vec::new();
     for row in tables {
@@ -1217,16 +1211,21 @@ pub fn relation_sizes_query(tables: &[Vec<Option<String>>]) -> String {
                 "SELECT {oid}::BIGINT AS table_oid, {} AS database_name, persistent, block_id, \
                  block_offset, additional_block_ids, segment_type, count \
                  FROM pragma_storage_info({})",
-                lit(db),
-                lit(&format!("{}.{}.{}", quote(db), quote(schema), quote(name)))
+                super::quote_literal(db),
+                super::quote_literal(&format!(
+                    "{}.{}.{}",
+                    super::quote_ident(db),
+                    super::quote_ident(schema),
+                    super::quote_ident(name)
+                ))
             )),
             "ducklake" => lake_tables.push(format!(
                 "SELECT {oid}::BIGINT, {oid}::BIGINT, (COALESCE(sum(data_file_size_bytes), 0) \
                  + COALESCE(sum(delete_file_size_bytes), 0))::BIGINT \
                  FROM ducklake_list_files({}, {}, schema => {})",
-                lit(db),
-                lit(name),
-                lit(schema)
+                super::quote_literal(db),
+                super::quote_literal(name),
+                super::quote_literal(schema)
             )),
             _ => {}
         }
@@ -1307,8 +1306,8 @@ pub fn relation_sizes_sql(rows: &[Vec<Option<String>>]) -> String {
             };
             let (bytes, indexes) = (bytes.parse::<i64>().ok()?, indexes.parse::<i64>().ok()?);
             Some(format!(
-                "('{}', {bytes}::BIGINT, {indexes}::BIGINT)",
-                key.replace('\'', "''")
+                "({}, {bytes}::BIGINT, {indexes}::BIGINT)",
+                super::quote_literal(key)
             ))
         })
         .collect();

@@ -30,6 +30,7 @@
 
 use std::collections::HashMap;
 
+use super::quote_literal;
 use serde_json::Value;
 
 /// PostgreSQL types the deparser reasons about.
@@ -405,8 +406,8 @@ const QUOTED_KEYWORDS: &[&str] = &[
     "xmltable",
 ];
 
-/// An identifier as PostgreSQL's `quote_ident` prints it.
-pub fn quote_ident(name: &str) -> String {
+/// An identifier as PostgreSQL's `quote_ident` prints it: bare when it can be.
+fn quote_ident(name: &str) -> String {
     let safe = name
         .chars()
         .next()
@@ -418,13 +419,8 @@ pub fn quote_ident(name: &str) -> String {
     if safe {
         name.to_string()
     } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
+        super::quote_ident(name)
     }
-}
-
-fn quote_literal(s: &str) -> String {
-    // standard_conforming_strings is on: only quotes are doubled, never an E'' string
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// The PostgreSQL 15 definition of a view (`pretty` as `pg_get_viewdef`'s second argument):
