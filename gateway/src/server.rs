@@ -9,6 +9,7 @@ use duckgate_config::GatewayConfig;
 use tokio::net::TcpListener;
 
 use crate::auth::{FailureLimiter, TokenStore};
+use crate::cgroup::ContainerLimits;
 use crate::metrics::Metrics;
 use crate::session::stream::{CancelState, CANCEL_SHUTDOWN};
 use crate::shards::{self, ConnectionThreads};
@@ -96,27 +97,8 @@ impl Shared {
         tokens: Option<Arc<TokenStore>>,
         tls: Arc<ReloadingAcceptor>,
         client_ca: Option<std::path::PathBuf>,
+        connection_threads: Option<ConnectionThreads>,
     ) -> Self {
-        let limits = crate::cgroup::read_limits(std::path::Path::new("/sys/fs/cgroup"));
-        let n = crate::cgroup::derive_connection_threads(
-            config.limits.connection_threads,
-            &limits,
-            shards::DEFAULT_THREADS_PER_CORE,
-        );
-        let connection_threads = match n {
-            0 => None,
-            n => match ConnectionThreads::start(n) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    tracing::warn!(error = %e, "no connection threads; using the async workers");
-                    None
-                }
-            },
-        };
-        tracing::info!(
-            connection_threads = connection_threads.as_ref().map_or(0, |t| t.len()),
-            "connection threads"
-        );
         Shared {
             connection_threads,
             tls,
@@ -279,13 +261,12 @@ pub fn token_file_path(config: &GatewayConfig) -> std::path::PathBuf {
 }
 
 /// DuckDB threads and memory: configured, else derived from the container's cgroup limits.
-fn instance_options(config: &GatewayConfig) -> InstanceOptions {
-    let limits = crate::cgroup::read_limits(std::path::Path::new("/sys/fs/cgroup"));
+fn instance_options(config: &GatewayConfig, limits: &ContainerLimits) -> InstanceOptions {
     let options = InstanceOptions {
-        threads: crate::cgroup::derive_threads(config.limits.threads, &limits),
+        threads: crate::cgroup::derive_threads(config.limits.threads, limits),
         memory_limit: crate::cgroup::derive_memory_limit(
             config.limits.memory_limit.as_deref(),
-            &limits,
+            limits,
         ),
     };
     tracing::info!(
@@ -296,6 +277,35 @@ fn instance_options(config: &GatewayConfig) -> InstanceOptions {
         "DuckDB resources"
     );
     options
+}
+
+/// The connection threads: configured, else [`shards::DEFAULT_THREADS_PER_CORE`] per core of
+/// the container's CPU limit; `None` for 0 (or when no thread could be started: the general
+/// async workers serve connections then).
+fn connection_threads(
+    config: &GatewayConfig,
+    limits: &ContainerLimits,
+) -> Option<ConnectionThreads> {
+    let n = crate::cgroup::derive_connection_threads(
+        config.limits.connection_threads,
+        limits,
+        shards::DEFAULT_THREADS_PER_CORE,
+    );
+    let threads = match n {
+        0 => None,
+        n => match ConnectionThreads::start(n) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "no connection threads; using the async workers");
+                None
+            }
+        },
+    };
+    tracing::info!(
+        connection_threads = threads.as_ref().map_or(0, |t| t.len()),
+        "connection threads"
+    );
+    threads
 }
 
 /// A bound gateway, ready to serve.
@@ -338,10 +348,11 @@ impl Server {
         };
         let acceptor = Arc::new(ReloadingAcceptor::new(paths)?);
         acceptor.spawn_watcher(std::time::Duration::from_secs(2));
+        let limits = crate::cgroup::read_limits(std::path::Path::new("/sys/fs/cgroup"));
         let mut registry = DatabaseRegistry::new(
             &config.data_dir,
             config.allow_create_databases,
-            instance_options(&config),
+            instance_options(&config, &limits),
         );
         let cfg = config.clone();
         registry = tokio::task::spawn_blocking(move || {
@@ -350,7 +361,10 @@ impl Server {
         })
         .await?;
         let listener = TcpListener::bind(&config.listen).await?;
-        let shared = Arc::new(Shared::new(registry, config, tokens, acceptor, client_ca));
+        let threads = connection_threads(&config, &limits);
+        let shared = Arc::new(Shared::new(
+            registry, config, tokens, acceptor, client_ca, threads,
+        ));
         spawn_database_retries(&shared);
         Ok(Server { listener, shared })
     }
