@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use duckdb::ffi;
 
 use super::error::DbError;
+use super::workers::{Entry, Workers};
 use crate::types::{params::ParamValue, DuckType, PgAlias};
 
 fn c_string(s: &str) -> Result<CString, DbError> {
@@ -40,6 +41,8 @@ pub struct Database {
     raw: ffi::duckdb_database,
     /// What the instance's sessions share about result column origins.
     origins: Arc<crate::sql::origin::OriginCache>,
+    /// DuckDB's worker threads, run by the gateway (none with `threads = 1`).
+    workers: std::sync::OnceLock<Workers>,
 }
 
 // DuckDB database handles are thread-safe.
@@ -75,9 +78,11 @@ impl Database {
             let db = Arc::new(Database {
                 raw: db,
                 origins: Arc::default(),
+                workers: std::sync::OnceLock::new(),
             });
             db.register_pg_types()?;
             db.register_viewdef()?;
+            db.take_over_workers()?;
             Ok(db)
         }
     }
@@ -148,6 +153,41 @@ impl Database {
         Ok(())
     }
 
+    /// Replace DuckDB's background workers with the gateway's own (see [`super::workers`]):
+    /// every one of the instance's `threads` becomes external, so DuckDB stops its workers
+    /// and plans for the same parallelism as before.
+    fn take_over_workers(self: &Arc<Self>) -> Result<(), DbError> {
+        let con = self.connect()?;
+        let threads: usize = con
+            .query_strings("SELECT current_setting('threads')::VARCHAR")?
+            .first()
+            .cloned()
+            .flatten()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| DbError::internal("cannot read DuckDB's thread count"))?;
+        if threads < 2 {
+            return Ok(());
+        }
+        con.execute_batch(&format!("SET GLOBAL external_threads = {threads}"))?;
+        // DuckDB joins its own workers when a statement ends after the change
+        con.execute_batch("SELECT 1")?;
+        let workers = unsafe { Workers::start(self.raw, threads - 1) }
+            .map_err(|e| DbError::internal(format!("cannot start DuckDB worker threads: {e}")))?;
+        let _ = self.workers.set(workers);
+        Ok(())
+    }
+
+    /// Engine work starts; `long` when it is not known to be short (it then gets DuckDB's
+    /// workers). The guard marks its end. `None` when the instance has no workers.
+    pub fn enter(&self, long: bool) -> Option<Entry> {
+        self.workers.get().map(|w| w.enter(long))
+    }
+
+    /// Whether the workers are inside DuckDB now.
+    pub fn workers_active(&self) -> bool {
+        self.workers.get().is_some_and(Workers::active)
+    }
+
     pub fn connect(self: &Arc<Self>) -> Result<Connection, DbError> {
         let mut con: ffi::duckdb_connection = ptr::null_mut();
         unsafe {
@@ -167,6 +207,10 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
+        // the workers run inside the instance: out first
+        if let Some(mut w) = self.workers.take() {
+            w.stop();
+        }
         unsafe { ffi::duckdb_close(&mut self.raw) }
     }
 }
@@ -287,6 +331,11 @@ impl Drop for Prepared {
 }
 
 impl Connection {
+    /// See [`Database::enter`].
+    pub fn enter(&self, long: bool) -> Option<Entry> {
+        self.db.enter(long)
+    }
+
     /// The origin cache of this connection's database instance.
     pub fn origin_cache(&self) -> Arc<crate::sql::origin::OriginCache> {
         self.db.origins.clone()

@@ -8,6 +8,8 @@
 pub mod encode;
 pub mod error;
 pub mod ffi;
+pub mod usage;
+pub mod workers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -85,6 +87,12 @@ impl Engine {
     /// What the sessions of this DuckDB instance share about result column origins.
     pub fn origin_cache(&self) -> Arc<crate::sql::origin::OriginCache> {
         self.conn.origin_cache()
+    }
+
+    /// Engine work starts; `long` when it is not known to be short, which gets it DuckDB's
+    /// workers (see [`workers`]). The guard marks its end.
+    pub fn enter(&self, long: bool) -> Option<workers::Entry> {
+        self.conn.enter(long)
     }
 
     /// Where to leave statement ids to close when the engine cannot be locked right away.

@@ -7,7 +7,7 @@ pub mod stream;
 pub mod wire;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -118,16 +118,49 @@ struct Prepared {
     copy_out: Option<CopyOut>,
     engine: SharedEngine,
     deferred_close: Arc<Mutex<Vec<u64>>>,
-    /// Its last start took less than [`INLINE_START_MAX`]: the next one runs directly on the
-    /// connection's thread, without a thread hand-off.
-    quick: AtomicBool,
+    /// Whether its next start runs directly on the connection's thread, without a thread
+    /// hand-off.
+    pace: Pace,
     /// (table OID, attribute number) of each result column for the extended protocol's
     /// RowDescription, worked out at the first Describe ([`sql::origin`]).
     origins: OnceLock<Vec<(u32, i16)>>,
 }
 
-/// A statement whose previous start took less than this runs inline on the connection's
-/// thread. A thread blocked this long delays its other connections by no more than a
+/// How a statement's recent starts went: it runs inline while they are short
+/// ([`INLINE_START_MAX`]), and leaves the connection's thread after two that were not. One
+/// alone is often a brief wait on a lock that happened to meet a preemption; an I/O-bound
+/// statement is never short.
+struct Pace(AtomicU8);
+
+impl Pace {
+    /// Not short starts in a row that send a statement to [`blocking`].
+    const SLOW_STARTS: u8 = 2;
+
+    fn inline(&self) -> bool {
+        self.0.load(Ordering::Relaxed) < Self::SLOW_STARTS
+    }
+
+    fn record(&self, short: bool) {
+        let slow = self.0.load(Ordering::Relaxed);
+        let next = if short {
+            0
+        } else {
+            (slow + 1).min(Self::SLOW_STARTS)
+        };
+        self.0.store(next, Ordering::Relaxed);
+    }
+}
+
+impl Default for Pace {
+    /// Unknown: the first start is not inline.
+    fn default() -> Self {
+        Pace(AtomicU8::new(Self::SLOW_STARTS))
+    }
+}
+
+/// A start that used less CPU than this without waiting for anything, or took less wall time,
+/// is short (see [`crate::engine::usage`]); short statements run inline on the connection's
+/// thread ([`Pace`]). A thread busy this long delays its other connections by no more than a
 /// network round trip; longer or unknown statements go through [`blocking`].
 const INLINE_START_MAX: Duration = Duration::from_micros(500);
 
@@ -219,10 +252,10 @@ pub struct Session {
     in_copy_in_pipeline: bool,
     /// The catalog layer's TEMP macros and views exist (sql::catalog).
     catalog_installed: bool,
-    /// The session's last COMMIT or ROLLBACK took less than [`INLINE_START_MAX`], so the next
+    /// The session's last COMMIT or ROLLBACK was short ([`INLINE_START_MAX`]), so the next
     /// one runs inline (one that writes a WAL or DuckLake files goes to a blocking thread).
     tx_end_quick: bool,
-    /// The session's last prepare in DuckDB took less than [`INLINE_START_MAX`], so the next
+    /// The session's last prepare in DuckDB was short ([`INLINE_START_MAX`]), so the next
     /// one runs inline: drivers that send every statement as an unnamed Parse (psycopg 3,
     /// node-postgres, pgx) prepare each INSERT or UPDATE anew.
     prepare_quick: bool,
@@ -429,6 +462,9 @@ fn complete(tag: String) -> PgWireBackendMessage {
 /// multi-threaded runtime (`limits.connection_threads: 0`) it is `block_in_place`: the call
 /// runs on this worker thread and the runtime moves its other tasks elsewhere, with no
 /// thread hand-off.
+///
+/// Work run this way has DuckDB's worker threads to help it; work run inline has them only
+/// while the instance is calm ([`crate::engine::workers`]).
 async fn blocking<T: Send + 'static>(
     engine: &SharedEngine,
     f: impl FnOnce(&mut Engine) -> T + Send + 'static,
@@ -444,11 +480,14 @@ async fn blocking_or_inline<T: Send + 'static>(
 ) -> T {
     if inline {
         let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
+        let _entry = e.enter(false);
         return f(&mut e);
     }
     let engine = engine.clone();
     let run = move || {
         let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
+        // work that may be long gets DuckDB's workers (see engine::workers)
+        let _entry = e.enter(true);
         f(&mut e)
     };
     if tokio::runtime::Handle::current().runtime_flavor()
@@ -460,6 +499,20 @@ async fn blocking_or_inline<T: Send + 'static>(
             .await
             .expect("engine task panicked")
     }
+}
+
+/// [`blocking_or_inline`], also telling whether the work was short enough
+/// ([`INLINE_START_MAX`]) to run inline the next time.
+async fn blocking_or_inline_timed<T: Send + 'static>(
+    engine: &SharedEngine,
+    inline: bool,
+    f: impl FnOnce(&mut Engine) -> T + Send + 'static,
+) -> (T, bool) {
+    blocking_or_inline(engine, inline, move |e| {
+        let (out, usage) = crate::engine::usage::measure(|| f(e));
+        (out, usage.short(INLINE_START_MAX))
+    })
+    .await
 }
 
 impl Session {
@@ -614,10 +667,10 @@ impl Session {
         let tx_end = matches!(sql, "COMMIT" | "ROLLBACK");
         let inline = sql.starts_with("BEGIN") || (tx_end && self.tx_end_quick);
         self.quiesce().await;
-        let begun = Instant::now();
-        let r = blocking_or_inline(&self.engine, inline, move |e| e.execute_batch(sql)).await;
+        let (r, short) =
+            blocking_or_inline_timed(&self.engine, inline, move |e| e.execute_batch(sql)).await;
         if tx_end {
-            self.tx_end_quick = begun.elapsed() < INLINE_START_MAX;
+            self.tx_end_quick = short;
         }
         r.map_err(PgError::from)
     }
@@ -790,7 +843,7 @@ impl Session {
                 engine: self.engine.clone(),
                 deferred_close: self.deferred_close.clone(),
                 copy_out: None,
-                quick: AtomicBool::new(false),
+                pace: Pace::default(),
                 origins: OnceLock::new(),
             });
         };
@@ -805,7 +858,7 @@ impl Session {
                     engine: self.engine.clone(),
                     deferred_close: self.deferred_close.clone(),
                     copy_out: None,
-                    quick: AtomicBool::new(false),
+                    pace: Pace::default(),
                     origins: OnceLock::new(),
                 })
             }
@@ -831,7 +884,7 @@ impl Session {
                     columns: Vec::new(),
                     engine: self.engine.clone(),
                     deferred_close: self.deferred_close.clone(),
-                    quick: AtomicBool::new(false),
+                    pace: Pace::default(),
                     origins: OnceLock::new(),
                 });
             }
@@ -894,7 +947,7 @@ impl Session {
                 engine: self.engine.clone(),
                 deferred_close: self.deferred_close.clone(),
                 copy_out: None,
-                quick: AtomicBool::new(false),
+                pace: Pace::default(),
                 origins: OnceLock::new(),
             });
         }
@@ -943,7 +996,7 @@ impl Session {
             engine: self.engine.clone(),
             deferred_close: self.deferred_close.clone(),
             copy_out: None,
-            quick: AtomicBool::new(false),
+            pace: Pace::default(),
             origins: OnceLock::new(),
         })
     }
@@ -958,62 +1011,62 @@ impl Session {
     ) -> Result<(u64, StatementInfo, String), PgError> {
         let oids = client_oids.to_vec();
         let text = sql::compat::rewrite(&text).into_owned();
-        let begun = Instant::now();
-        let prepared = blocking_or_inline(&self.engine, self.prepare_quick, move |e| {
-            let (id, info) = e.prepare(&text)?;
-            // `= ANY($1)` with an untyped parameter is an array in PostgreSQL (psycopg 3 sends
-            // a list of str that way)
-            let arrays = sql::lexer::array_params(&text);
-            let untyped_type = |i: usize| {
-                if arrays.contains(&(i + 1)) {
-                    DuckType::List(Box::new(DuckType::Varchar))
-                } else {
-                    DuckType::Varchar
-                }
-            };
-            let casts: Vec<(usize, String)> = info
-                .params
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.is_none())
-                .map(|(i, _)| {
-                    let ty = oids
-                        .get(i)
-                        .and_then(|&o| types::duck_type_for_oid(o))
-                        .unwrap_or_else(|| untyped_type(i));
-                    (i + 1, ty.sql_name())
-                })
-                .collect();
-            if casts.is_empty() {
-                let info = describe_unbound_result(e, &text, info, &oids);
-                return Ok::<_, DbError>((id, info, text));
-            }
-            let rewritten = sql::lexer::cast_params(&text, &casts);
-            match e.prepare(&rewritten) {
-                Ok((id2, mut info2)) => {
-                    e.close(id);
-                    // the casts we added type those parameters
-                    for (n, _) in &casts {
-                        if let (Some(slot), Some(ty)) = (
-                            info2.params.get_mut(n - 1),
-                            oids.get(n - 1).and_then(|&o| types::duck_type_for_oid(o)),
-                        ) {
-                            *slot = Some(ty);
-                        } else if let Some(slot) = info2.params.get_mut(n - 1) {
-                            slot.get_or_insert(untyped_type(n - 1));
-                        }
+        let (prepared, short) =
+            blocking_or_inline_timed(&self.engine, self.prepare_quick, move |e| {
+                let (id, info) = e.prepare(&text)?;
+                // `= ANY($1)` with an untyped parameter is an array in PostgreSQL (psycopg 3 sends
+                // a list of str that way)
+                let arrays = sql::lexer::array_params(&text);
+                let untyped_type = |i: usize| {
+                    if arrays.contains(&(i + 1)) {
+                        DuckType::List(Box::new(DuckType::Varchar))
+                    } else {
+                        DuckType::Varchar
                     }
-                    let info2 = describe_unbound_result(e, &rewritten, info2, &oids);
-                    Ok((id2, info2, rewritten))
-                }
-                Err(_) => {
+                };
+                let casts: Vec<(usize, String)> = info
+                    .params
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.is_none())
+                    .map(|(i, _)| {
+                        let ty = oids
+                            .get(i)
+                            .and_then(|&o| types::duck_type_for_oid(o))
+                            .unwrap_or_else(|| untyped_type(i));
+                        (i + 1, ty.sql_name())
+                    })
+                    .collect();
+                if casts.is_empty() {
                     let info = describe_unbound_result(e, &text, info, &oids);
-                    Ok((id, info, text))
+                    return Ok::<_, DbError>((id, info, text));
                 }
-            }
-        })
-        .await;
-        self.prepare_quick = begun.elapsed() < INLINE_START_MAX;
+                let rewritten = sql::lexer::cast_params(&text, &casts);
+                match e.prepare(&rewritten) {
+                    Ok((id2, mut info2)) => {
+                        e.close(id);
+                        // the casts we added type those parameters
+                        for (n, _) in &casts {
+                            if let (Some(slot), Some(ty)) = (
+                                info2.params.get_mut(n - 1),
+                                oids.get(n - 1).and_then(|&o| types::duck_type_for_oid(o)),
+                            ) {
+                                *slot = Some(ty);
+                            } else if let Some(slot) = info2.params.get_mut(n - 1) {
+                                slot.get_or_insert(untyped_type(n - 1));
+                            }
+                        }
+                        let info2 = describe_unbound_result(e, &rewritten, info2, &oids);
+                        Ok((id2, info2, rewritten))
+                    }
+                    Err(_) => {
+                        let info = describe_unbound_result(e, &text, info, &oids);
+                        Ok((id, info, text))
+                    }
+                }
+            })
+            .await;
+        self.prepare_quick = short;
         prepared.map_err(PgError::from)
     }
 
@@ -1673,14 +1726,13 @@ impl Session {
                                 cancel.cancel(CANCEL_TIMEOUT);
                             })
                         });
-                        let inline = stmt.quick.load(Ordering::Relaxed);
-                        let begun = Instant::now();
-                        let started = blocking_or_inline(&self.engine, inline, move |e| {
-                            e.start(id, &params, encoder)
-                        })
-                        .await;
-                        stmt.quick
-                            .store(begun.elapsed() < INLINE_START_MAX, Ordering::Relaxed);
+                        let inline = stmt.pace.inline();
+                        let (started, short) =
+                            blocking_or_inline_timed(&self.engine, inline, move |e| {
+                                e.start(id, &params, encoder)
+                            })
+                            .await;
+                        stmt.pace.record(short);
                         if let Some(t) = timer {
                             t.abort();
                         }
@@ -1709,6 +1761,7 @@ impl Session {
                                 let engine = self.engine.clone();
                                 tokio::task::spawn_blocking(move || {
                                     let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
+                                    let _entry = e.enter(true);
                                     e.resume(rest, &tx);
                                     metrics.statements_running.dec();
                                 });
@@ -2586,4 +2639,28 @@ fn is_tx_exit(sql: &str) -> bool {
 
 fn no_savepoint(name: &str) -> PgError {
     PgError::new("3B001", format!("savepoint \"{name}\" does not exist"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pace;
+
+    #[test]
+    fn pace_leaves_the_thread_after_two_slow_starts() {
+        let p = Pace::default();
+        assert!(!p.inline(), "an unknown statement starts off the thread");
+        p.record(true);
+        assert!(p.inline());
+        p.record(false);
+        assert!(p.inline(), "one slow start is forgiven");
+        p.record(true);
+        p.record(false);
+        assert!(p.inline(), "a short start in between resets the count");
+        p.record(false);
+        assert!(!p.inline());
+        p.record(false);
+        assert!(!p.inline());
+        p.record(true);
+        assert!(p.inline());
+    }
 }
