@@ -7,10 +7,6 @@ use duckgate_gateway::{auth, Server};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
-// mimalloc for Rust and, through its malloc override, for DuckDB (see Cargo.toml)
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     // The general async workers (one per core) accept connections and run the admin
     // endpoints and file watchers; client connections run on the connection threads
