@@ -7,9 +7,11 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use duckgate_gateway::engine::workers::CALM;
+use duckgate_gateway::engine::{Connection, Database};
 use duckgate_gateway::storage::{open_instance, InstanceOptions};
 
 /// Tests here count threads of the whole process: one at a time.
@@ -57,6 +59,21 @@ fn switches(tids: &[u32]) -> u64 {
         .sum()
 }
 
+/// Run `n` short statements with no long work on the instance and check that they leave the
+/// workers asleep (at most two switches, for a stray wake-up); returns the switches seen.
+fn quiet_statements(workers: &[u32], conn: &Connection, n: usize) -> u64 {
+    let before = switches(workers);
+    for _ in 0..n {
+        conn.query_strings("SELECT 1").unwrap();
+    }
+    let seen = switches(workers) - before;
+    assert!(
+        seen <= 2,
+        "{n} short statements switched the workers {seen} times"
+    );
+    seen
+}
+
 /// User + system CPU time of these threads, in clock ticks.
 fn cpu_ticks(tids: &[u32]) -> u64 {
     tids.iter()
@@ -70,6 +87,16 @@ fn cpu_ticks(tids: &[u32]) -> u64 {
         .sum()
 }
 
+/// A database file in `dir`, opened as the gateway opens its instances.
+fn open_with_threads(dir: &tempfile::TempDir, threads: u32) -> Arc<Database> {
+    let options = InstanceOptions {
+        threads: Some(threads),
+        memory_limit: None,
+    };
+    let path = dir.path().join("db.duckdb");
+    open_instance(path.to_str().unwrap(), &options).unwrap()
+}
+
 const HEAVY: &str = "SELECT sum(hash(i::VARCHAR || 'x'))::VARCHAR FROM big";
 
 #[test]
@@ -77,11 +104,7 @@ fn instance_workers_help_only_on_demand() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let before = worker_threads();
     let dir = tempfile::tempdir().unwrap();
-    let options = InstanceOptions {
-        threads: Some(3),
-        memory_limit: None,
-    };
-    let db = open_instance(dir.path().join("w.duckdb").to_str().unwrap(), &options).unwrap();
+    let db = open_with_threads(&dir, 3);
     let workers = started_workers(&before, 2);
     assert_eq!(
         workers.len(),
@@ -101,15 +124,7 @@ fn instance_workers_help_only_on_demand() {
         .unwrap();
 
     // short statements: DuckDB has nobody to wake
-    let s0 = switches(&workers);
-    for _ in 0..500 {
-        conn.query_strings("SELECT 1").unwrap();
-    }
-    let idle_switches = switches(&workers) - s0;
-    assert!(
-        idle_switches <= 2,
-        "500 statements without demand switched the workers {idle_switches} times"
-    );
+    let idle_switches = quiet_statements(&workers, &conn, 500);
 
     // a scan with no demand runs on the statement's thread alone, correctly
     let t0 = cpu_ticks(&workers);
@@ -160,15 +175,7 @@ fn instance_workers_help_only_on_demand() {
 
     // back to waiting on the gateway, not on DuckDB's queue
     std::thread::sleep(Duration::from_millis(50));
-    let s0 = switches(&workers);
-    for _ in 0..200 {
-        conn.query_strings("SELECT 1").unwrap();
-    }
-    let after = switches(&workers) - s0;
-    assert!(
-        after <= 2,
-        "200 statements after the workers left switched them {after} times"
-    );
+    let after = quiet_statements(&workers, &conn, 200);
     eprintln!(
         "scan alone {alone_time:?}, helped {helped_time:?} ({worked} worker ticks); \
          idle switches {idle_switches} / {after}"
@@ -192,11 +199,7 @@ fn single_thread_instance_has_no_workers() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let before = worker_threads();
     let dir = tempfile::tempdir().unwrap();
-    let options = InstanceOptions {
-        threads: Some(1),
-        memory_limit: None,
-    };
-    let db = open_instance(dir.path().join("one.duckdb").to_str().unwrap(), &options).unwrap();
+    let db = open_with_threads(&dir, 1);
     std::thread::sleep(Duration::from_millis(50));
     assert!(new_workers(&before).is_empty());
     assert!(db.enter(true).is_none());
