@@ -168,9 +168,9 @@ impl Database {
         if threads < 2 {
             return Ok(());
         }
+        // DuckDB joins its own workers as this statement ends (every statement's cleanup
+        // applies a changed thread count)
         con.execute_batch(&format!("SET GLOBAL external_threads = {threads}"))?;
-        // DuckDB joins its own workers when a statement ends after the change
-        con.execute_batch("SELECT 1")?;
         let workers = unsafe { Workers::start(self.raw, threads - 1) }
             .map_err(|e| DbError::internal(format!("cannot start DuckDB worker threads: {e}")))?;
         let _ = self.workers.set(workers);
